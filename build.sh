@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# toylens: setup | build | serve [PORT] | test | bench
+# Every subcommand is idempotent and installs only what is missing.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+WASM_TARGET=wasm32-unknown-unknown
+DIST="$ROOT/dist"
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+wasm_bindgen_version() {
+  # The exact wasm-bindgen the lock file pins: the CLI must match it byte for byte.
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' "$ROOT/Cargo.lock"
+}
+
+setup() {
+  log "setup"
+  if ! rustup target list --installed | grep -qx "$WASM_TARGET"; then
+    rustup target add "$WASM_TARGET"
+  fi
+  local v; v="$(wasm_bindgen_version)"
+  if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$v" ]; then
+    # Not --locked: the CLI's own lock names a crate version the registry lacks.
+    cargo install wasm-bindgen-cli --version "$v" --force
+  fi
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+  fi
+  if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.toylens-lock; then
+    npm ci --no-audit --no-fund
+    cp package-lock.json node_modules/.toylens-lock
+  fi
+}
+
+build_native() {
+  log "native CLI (release)"
+  cargo build --release --locked -p toylens --bin toylens
+}
+
+build_wasm() {
+  log "wasm package"
+  cargo build --locked -p toylens --lib --target "$WASM_TARGET" --profile wasm
+  rm -rf "$DIST/pkg"
+  wasm-bindgen --target web --out-dir "$DIST/pkg" --out-name toylens \
+    "$CARGO_TARGET_DIR/$WASM_TARGET/wasm/toylens.wasm"
+}
+
+build_site() {
+  log "static site -> dist/"
+  # Everything but the wasm package is rebuilt from www/, fixtures and models.
+  find "$DIST" -mindepth 1 -maxdepth 1 ! -name pkg -exec rm -rf {} +
+  cp -r www/. "$DIST/"
+  mkdir -p "$DIST/fixtures" "$DIST/models"
+  cp tests/fixtures/index.json "$DIST/fixtures/"
+  for d in tests/fixtures/*/; do
+    n="$(basename "$d")"
+    mkdir -p "$DIST/fixtures/$n"
+    cp "$d"config.json "$d"weights.safetensors "$d"cache.safetensors "$DIST/fixtures/$n/"
+  done
+  if compgen -G "models/*/" >/dev/null; then cp -r models/. "$DIST/models/"; fi
+}
+
+build() {
+  mkdir -p "$DIST"
+  build_native
+  build_wasm
+  build_site
+  log "built: $DIST ($(du -sh "$DIST" | cut -f1)); wasm $(du -h "$DIST/pkg/toylens_bg.wasm" | cut -f1)"
+}
+
+test_all() {
+  log "native tests"
+  cargo test --release --locked -p toylens
+  log "wasm tests in headless Chromium (wasm-bindgen-test-runner + chromedriver)"
+  (cd crate && CHROMEDRIVER=/usr/bin/chromedriver \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test --locked -p toylens --target "$WASM_TARGET" --profile wasm --test wasm)
+  log "browser end-to-end tests"
+  TOYLENS_DIST="$DIST" node --test --test-concurrency=1 tests/e2e/
+}
+
+cmd="${1:-help}"
+case "$cmd" in
+  setup) setup ;;
+  build) setup; build ;;
+  serve) setup; build; log "serving dist/"; exec node tests/e2e/static-server.mjs "$DIST" "${2:-8080}" ;;
+  test) setup; build; test_all ;;
+  bench) setup; build_native; mkdir -p bench/results; "$CARGO_TARGET_DIR/release/toylens" bench --out bench/results ;;
+  *) echo "usage: ./build.sh setup|build|serve [PORT]|test|bench" >&2; exit 2 ;;
+esac

@@ -1,0 +1,107 @@
+//! TL's causal multi-head attention. Weights are per head ([n_heads, d_model, d_head]);
+//! hooks at q, k, v, attn_scores (after the mask, before softmax), pattern, z and result.
+
+use burn::module::{Module, Param};
+use burn::tensor::activation::softmax;
+use burn::tensor::{Bool, Tensor};
+
+use super::config::HookedTransformerConfig;
+use super::hooks::HookContext;
+use super::params::{Init, ParamSource};
+use crate::error::Result;
+
+#[allow(non_snake_case)]
+#[derive(Module, Debug)]
+pub struct Attention {
+    pub W_Q: Param<Tensor<3>>,
+    pub W_K: Param<Tensor<3>>,
+    pub W_V: Param<Tensor<3>>,
+    /// [n_heads, d_head, d_model]
+    pub W_O: Param<Tensor<3>>,
+    pub b_Q: Param<Tensor<2>>,
+    pub b_K: Param<Tensor<2>>,
+    pub b_V: Param<Tensor<2>>,
+    pub b_O: Param<Tensor<1>>,
+    #[module(skip)]
+    pub scale: f64,
+    #[module(skip)]
+    pub use_attn_result: bool,
+}
+
+/// Input to q/k/v: the shared residual [b, p, d] or one copy per head [b, p, h, d].
+pub enum AttnInput {
+    Shared(Tensor<3>),
+    PerHead(Tensor<4>),
+}
+
+impl Attention {
+    pub fn new<S: ParamSource>(src: &mut S, cfg: &HookedTransformerConfig, l: usize) -> Result<Self> {
+        let (h, d, dh) = (cfg.n_heads, cfg.d_model, cfg.d_head);
+        let std = cfg.initializer_range;
+        let p = |n: &str| format!("blocks.{l}.attn.{n}");
+        Ok(Self {
+            W_Q: src.param(&p("W_Q"), [h, d, dh], Init::Normal { std })?,
+            W_K: src.param(&p("W_K"), [h, d, dh], Init::Normal { std })?,
+            W_V: src.param(&p("W_V"), [h, d, dh], Init::Normal { std })?,
+            W_O: src.param(&p("W_O"), [h, dh, d], Init::Normal { std })?,
+            b_Q: src.param(&p("b_Q"), [h, dh], Init::Zeros)?,
+            b_K: src.param(&p("b_K"), [h, dh], Init::Zeros)?,
+            b_V: src.param(&p("b_V"), [h, dh], Init::Zeros)?,
+            b_O: src.param(&p("b_O"), [d], Init::Zeros)?,
+            scale: cfg.effective_attn_scale(),
+            use_attn_result: cfg.use_attn_result,
+        })
+    }
+
+    /// x·W + b per head → [b, p, h, d_head].
+    fn project(input: &AttnInput, w: Tensor<3>, bias: Tensor<2>) -> Tensor<4> {
+        let [h, d, dh] = w.dims();
+        let out = match input {
+            AttnInput::Shared(x) => {
+                let [b, p, _] = x.dims();
+                // One [b·p, d] × [d, h·dh] product: the same sum TL's simple_attn_linear computes.
+                let w2 = w.swap_dims(0, 1).reshape([d, h * dh]);
+                x.clone().reshape([b * p, d]).matmul(w2).reshape([b, p, h, dh])
+            }
+            AttnInput::PerHead(x) => {
+                let [b, p, _, _] = x.dims();
+                let xh = x.clone().swap_dims(1, 2); // [b, h, p, d]
+                xh.matmul(w.reshape([1, h, d, dh])).swap_dims(1, 2).reshape([b, p, h, dh])
+            }
+        };
+        out + bias.reshape([1, 1, h, dh])
+    }
+
+    pub fn forward(&self, q_in: AttnInput, k_in: AttnInput, v_in: AttnInput, ctx: &mut HookContext, l: usize) -> Tensor<3> {
+        let name = |n: &str| format!("blocks.{l}.attn.{n}");
+        let q = ctx.hook(&name("hook_q"), Self::project(&q_in, self.W_Q.val(), self.b_Q.val()));
+        let k = ctx.hook(&name("hook_k"), Self::project(&k_in, self.W_K.val(), self.b_K.val()));
+        let v = ctx.hook(&name("hook_v"), Self::project(&v_in, self.W_V.val(), self.b_V.val()));
+        let [b, p, h, dh] = q.dims();
+        let kp = k.dims()[1];
+        let device = q.device();
+
+        let scores = q.swap_dims(1, 2).matmul(k.permute([0, 2, 3, 1])); // [b, h, q, k]
+        let scores = if self.scale != 1.0 { scores.div_scalar(self.scale) } else { scores };
+        // Keys after the query are masked with -inf, as TL's IGNORE buffer does.
+        let mask = Tensor::<2, Bool>::tril_mask([p, kp], (kp - p) as i64, &device)
+            .reshape([1, 1, p, kp])
+            .expand([b, h, p, kp]);
+        let scores = ctx.hook(&name("hook_attn_scores"), scores.mask_fill(mask, f32::NEG_INFINITY));
+        let pattern = ctx.hook(&name("hook_pattern"), softmax(scores, 3));
+        let z = pattern.matmul(v.swap_dims(1, 2)).swap_dims(1, 2); // [b, p, h, dh]
+        let z = ctx.hook(&name("hook_z"), z);
+        let d = self.b_O.val().dims()[0];
+        if self.use_attn_result {
+            let result = z
+                .swap_dims(1, 2)
+                .matmul(self.W_O.val().reshape([1, h, dh, d]))
+                .swap_dims(1, 2); // [b, p, h, d]
+            let result = ctx.hook(&name("hook_result"), result);
+            result.sum_dim(2).reshape([b, p, d]) + self.b_O.val().reshape([1, 1, d])
+        } else {
+            (z.reshape([b * p, h * dh]).matmul(self.W_O.val().reshape([h * dh, d])) + self.b_O.val().reshape([1, d]))
+                .reshape([b, p, d])
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! Hook points as TransformerLens has them: every named activation passes through
+//! `HookContext::hook`, which applies the interventions registered for that name and keeps
+//! the activation in the cache when the name filter asks for it.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::{Bool, Tensor, TensorData};
+use regex::Regex;
+
+use crate::error::{Error, Result};
+
+/// An activation of any rank, kept flat with its shape so one map can hold all hooks.
+#[derive(Clone, Debug)]
+pub struct CachedTensor {
+    pub shape: Vec<usize>,
+    pub flat: Tensor<1>,
+}
+
+impl CachedTensor {
+    pub fn from_tensor<const D: usize>(x: Tensor<D>) -> Self {
+        let shape = x.dims().to_vec();
+        let n: usize = shape.iter().product();
+        Self { shape, flat: x.reshape([n]) }
+    }
+
+    /// The activation at rank `D`; an error if its rank differs.
+    pub fn tensor<const D: usize>(&self) -> Result<Tensor<D>> {
+        if self.shape.len() != D {
+            return Err(Error::Hook(format!(
+                "expected a rank-{D} activation, found shape {:?}",
+                self.shape
+            )));
+        }
+        let mut dims = [0usize; D];
+        dims.copy_from_slice(&self.shape);
+        Ok(self.flat.clone().reshape(dims))
+    }
+
+    pub fn to_vec(&self) -> Result<Vec<f32>> {
+        self.flat
+            .to_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::Backend(format!("reading an activation back: {e:?}")))
+    }
+
+    pub async fn to_vec_async(&self) -> Result<Vec<f32>> {
+        let data: TensorData = self
+            .flat
+            .clone()
+            .into_data_async()
+            .await
+            .map_err(|e| Error::Backend(format!("reading an activation back: {e:?}")))?;
+        data.convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::Backend(format!("reading an activation back: {e:?}")))
+    }
+}
+
+/// TL's `ActivationCache`: hook name → activation.
+#[derive(Clone, Debug, Default)]
+pub struct ActivationCache {
+    pub map: BTreeMap<String, CachedTensor>,
+}
+
+impl ActivationCache {
+    pub fn get(&self, name: &str) -> Option<&CachedTensor> {
+        self.map.get(name)
+    }
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.map.keys()
+    }
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Which hooks to keep in the cache.
+#[derive(Clone, Debug)]
+pub enum NameFilter {
+    None,
+    All,
+    Regex(Regex),
+}
+
+impl NameFilter {
+    pub fn regex(pattern: &str) -> Result<Self> {
+        Regex::new(pattern)
+            .map(Self::Regex)
+            .map_err(|e| Error::Hook(format!("bad hook-name pattern {pattern:?}: {e}")))
+    }
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            Self::None => false,
+            Self::All => true,
+            Self::Regex(r) => r.is_match(name),
+        }
+    }
+}
+
+/// What an intervention does to the selected part of an activation.
+#[derive(Clone, Debug)]
+pub enum HookAction {
+    /// Set to zero.
+    Zero,
+    /// Set to given means; shape = the activation's shape without the batch axis.
+    Mean(CachedTensor),
+    /// Set to given values; shape = the activation's full shape.
+    Replace(CachedTensor),
+    /// Multiply by a factor.
+    Scale(f32),
+    /// Set to another run's activation at the same hook (same shape).
+    Patch(CachedTensor),
+    /// For `attn.hook_pattern`: every query attends uniformly to the positions it can see.
+    UniformCausal,
+}
+
+/// Restricts an intervention to some heads, positions (query positions for patterns)
+/// and neurons (the last axis). `None` means all.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub heads: Option<Vec<usize>>,
+    pub positions: Option<Vec<usize>>,
+    pub neurons: Option<Vec<usize>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Intervention {
+    pub hook: String,
+    pub action: HookAction,
+    pub select: Selection,
+}
+
+impl Intervention {
+    pub fn new(hook: impl Into<String>, action: HookAction) -> Self {
+        Self { hook: hook.into(), action, select: Selection::default() }
+    }
+    pub fn heads(mut self, heads: Vec<usize>) -> Self {
+        self.select.heads = Some(heads);
+        self
+    }
+    pub fn positions(mut self, positions: Vec<usize>) -> Self {
+        self.select.positions = Some(positions);
+        self
+    }
+    pub fn neurons(mut self, neurons: Vec<usize>) -> Self {
+        self.select.neurons = Some(neurons);
+        self
+    }
+}
+
+/// Axis roles of a hook, from its TL name.
+fn head_axis(name: &str) -> Option<usize> {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    match last {
+        "hook_attn_scores" | "hook_pattern" => Some(1),
+        "hook_q" | "hook_k" | "hook_v" | "hook_z" | "hook_result" | "hook_q_input"
+        | "hook_k_input" | "hook_v_input" => Some(2),
+        // ln1's hooks carry a head axis when q/k/v inputs are split.
+        _ => None,
+    }
+}
+
+fn position_axis(name: &str) -> usize {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    match last {
+        "hook_attn_scores" | "hook_pattern" => 2,
+        _ => 1,
+    }
+}
+
+/// Threaded through a forward pass.
+pub struct HookContext<'a> {
+    pub filter: NameFilter,
+    pub cache: ActivationCache,
+    pub interventions: &'a [Intervention],
+    /// Set by the first failing intervention; the forward still completes.
+    pub error: Option<Error>,
+}
+
+impl<'a> HookContext<'a> {
+    pub fn new(filter: NameFilter, interventions: &'a [Intervention]) -> Self {
+        Self { filter, cache: ActivationCache::default(), interventions, error: None }
+    }
+
+    /// No caching, no interventions: the training path.
+    pub fn silent() -> HookContext<'static> {
+        HookContext { filter: NameFilter::None, cache: ActivationCache::default(), interventions: &[], error: None }
+    }
+
+    pub fn is_silent(&self) -> bool {
+        matches!(self.filter, NameFilter::None) && self.interventions.is_empty()
+    }
+
+    pub fn hook<const D: usize>(&mut self, name: &str, mut x: Tensor<D>) -> Tensor<D> {
+        for iv in self.interventions.iter().filter(|iv| iv.hook == name) {
+            match apply(name, x.clone(), iv) {
+                Ok(y) => x = y,
+                Err(e) => {
+                    if self.error.is_none() {
+                        self.error = Some(e);
+                    }
+                }
+            }
+        }
+        if self.filter.matches(name) {
+            self.cache.map.insert(name.to_string(), CachedTensor::from_tensor(x.clone()));
+        }
+        x
+    }
+}
+
+/// A 0/1 vector over one axis, shaped to broadcast against a rank-`D` activation.
+fn axis_mask<const D: usize>(
+    dims: [usize; D],
+    axis: usize,
+    picks: &[usize],
+    what: &str,
+    name: &str,
+    device: &burn::tensor::Device,
+) -> Result<Tensor<D>> {
+    let n = dims[axis];
+    let mut v = vec![0f32; n];
+    for &i in picks {
+        if i >= n {
+            return Err(Error::Hook(format!("{name}: {what} {i} out of range (size {n})")));
+        }
+        v[i] = 1.0;
+    }
+    let mut shape = [1usize; D];
+    shape[axis] = n;
+    Ok(Tensor::<1>::from_data(TensorData::new(v, [n]), device).reshape(shape))
+}
+
+fn apply<const D: usize>(name: &str, x: Tensor<D>, iv: &Intervention) -> Result<Tensor<D>> {
+    let dims = x.dims();
+    let device = x.device();
+    let target: Tensor<D> = match &iv.action {
+        HookAction::Zero => x.zeros_like(),
+        HookAction::Scale(s) => x.clone().mul_scalar(*s),
+        HookAction::Mean(m) => {
+            if m.shape.as_slice() != &dims[1..] {
+                return Err(Error::Hook(format!(
+                    "{name}: mean has shape {:?}, expected {:?} (the activation without its batch axis)",
+                    m.shape,
+                    &dims[1..]
+                )));
+            }
+            let mut shape = dims;
+            shape[0] = 1;
+            m.flat.clone().reshape(shape).expand(dims)
+        }
+        HookAction::Replace(v) | HookAction::Patch(v) => {
+            if v.shape.as_slice() != dims.as_slice() {
+                return Err(Error::Hook(format!(
+                    "{name}: replacement has shape {:?}, expected {:?}",
+                    v.shape, dims
+                )));
+            }
+            v.tensor::<D>()?
+        }
+        HookAction::UniformCausal => {
+            if D != 4 || head_axis(name) != Some(1) || !name.ends_with("hook_pattern") {
+                return Err(Error::Hook(format!(
+                    "{name}: uniform causal attention applies to attn.hook_pattern only"
+                )));
+            }
+            let (q, k) = (dims[2], dims[3]);
+            let mut v = vec![0f32; q * k];
+            for i in 0..q {
+                // Query i sees keys 0..=i (offset when the key axis is longer).
+                let off = k.saturating_sub(q);
+                let seen = i + off + 1;
+                for j in 0..seen.min(k) {
+                    v[i * k + j] = 1.0 / seen as f32;
+                }
+            }
+            let mut shape = [1usize; D];
+            shape[D - 2] = q;
+            shape[D - 1] = k;
+            Tensor::<1>::from_data(TensorData::new(v, [q * k]), &device).reshape(shape).expand(dims)
+        }
+    };
+    let sel = &iv.select;
+    if sel.heads.is_none() && sel.positions.is_none() && sel.neurons.is_none() {
+        return Ok(target);
+    }
+    let mut mask: Option<Tensor<D>> = None;
+    let mut combine = |m: Tensor<D>| {
+        mask = Some(match mask.take() {
+            None => m,
+            Some(prev) => prev.mul(m),
+        });
+    };
+    if let Some(h) = &sel.heads {
+        let axis = head_axis(name)
+            .ok_or_else(|| Error::Hook(format!("{name}: has no head axis to select heads on")))?;
+        combine(axis_mask(dims, axis, h, "head", name, &device)?);
+    }
+    if let Some(p) = &sel.positions {
+        combine(axis_mask(dims, position_axis(name), p, "position", name, &device)?);
+    }
+    if let Some(n) = &sel.neurons {
+        combine(axis_mask(dims, D - 1, n, "neuron", name, &device)?);
+    }
+    let mask: Tensor<D, Bool> = mask.expect("at least one selection").expand(dims).greater_elem(0.5);
+    Ok(x.mask_where(mask, target))
+}

@@ -1,0 +1,46 @@
+//! TL's LayerNorm (`LN`, learned `w`/`b`) and LayerNormPre (`LNPre`, none): centre, divide by
+//! sqrt(mean(x²) + eps), hooked at `hook_scale` and `hook_normalized`.
+
+use burn::module::{Module, Param};
+use burn::tensor::Tensor;
+
+use super::hooks::HookContext;
+use super::params::{Init, ParamSource};
+use crate::error::Result;
+
+#[derive(Module, Debug)]
+pub struct LayerNorm {
+    pub w: Option<Param<Tensor<1>>>,
+    pub b: Option<Param<Tensor<1>>>,
+    #[module(skip)]
+    pub eps: f64,
+}
+
+impl LayerNorm {
+    /// `learned` = TL's `LN`; otherwise `LNPre`.
+    pub fn new<S: ParamSource>(src: &mut S, prefix: &str, d: usize, eps: f64, learned: bool) -> Result<Self> {
+        let (w, b) = if learned {
+            (
+                Some(src.param(&format!("{prefix}.w"), [d], Init::Ones)?),
+                Some(src.param(&format!("{prefix}.b"), [d], Init::Zeros)?),
+            )
+        } else {
+            (None, None)
+        };
+        Ok(Self { w, b, eps })
+    }
+
+    pub fn forward<const D: usize>(&self, x: Tensor<D>, ctx: &mut HookContext, prefix: &str) -> Tensor<D> {
+        let x = x.clone() - x.mean_dim(D - 1);
+        let scale = (x.clone().square().mean_dim(D - 1) + self.eps).sqrt();
+        let scale = ctx.hook(&format!("{prefix}.hook_scale"), scale);
+        let mut x = x / scale;
+        if let (Some(w), Some(b)) = (&self.w, &self.b) {
+            let d = x.dims()[D - 1];
+            let mut shape = [1usize; D];
+            shape[D - 1] = d;
+            x = x * w.val().reshape(shape) + b.val().reshape(shape);
+        }
+        ctx.hook(&format!("{prefix}.hook_normalized"), x)
+    }
+}

@@ -1,0 +1,15 @@
+//! The TransformerLens-faithful model: config, parameters, components and hooks.
+
+pub mod attention;
+pub mod block;
+pub mod config;
+pub mod embed;
+pub mod hooks;
+pub mod layer_norm;
+pub mod mlp;
+pub mod params;
+pub mod transformer;
+
+pub use config::HookedTransformerConfig;
+pub use hooks::{ActivationCache, CachedTensor, HookAction, Intervention, NameFilter, Selection};
+pub use transformer::{HookedTransformer, NamedTensor, Tokens};

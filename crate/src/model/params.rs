@@ -1,0 +1,114 @@
+//! Where a model's parameters come from: a fresh initialisation or a state dict.
+//! Components ask for each parameter by its TL name and shape, so building and loading
+//! share one code path and a checkpoint mismatch names the exact tensor.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use burn::module::Param;
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+
+use crate::error::{Error, Result};
+
+/// How TL initialises a parameter.
+#[derive(Clone, Copy, Debug)]
+pub enum Init {
+    Normal { std: f64 },
+    Zeros,
+    Ones,
+}
+
+pub trait ParamSource {
+    fn param<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Param<Tensor<D>>>;
+}
+
+/// Draws every parameter from its `Init` on a device (seed the device first).
+pub struct InitSource {
+    pub device: Device,
+    /// Overrides the std of named weight matrices (e.g. the addition notebook's own init).
+    pub std_override: Option<Box<dyn Fn(&str, &[usize]) -> Option<f64> + Send>>,
+}
+
+impl InitSource {
+    pub fn new(device: &Device) -> Self {
+        Self { device: device.clone(), std_override: None }
+    }
+}
+
+impl ParamSource for InitSource {
+    fn param<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Param<Tensor<D>>> {
+        let init = match (&self.std_override, init) {
+            (Some(f), Init::Normal { std }) => Init::Normal { std: f(name, &shape).unwrap_or(std) },
+            (_, i) => i,
+        };
+        let t = match init {
+            Init::Normal { std } => Tensor::<D>::random(shape, Distribution::Normal(0.0, std), &self.device),
+            Init::Zeros => Tensor::<D>::zeros(shape, &self.device),
+            Init::Ones => Tensor::<D>::ones(shape, &self.device),
+        };
+        Ok(Param::from_tensor(t))
+    }
+}
+
+/// A loaded state dict: TL name → f32 data with its shape.
+#[derive(Clone, Debug, Default)]
+pub struct StateDict {
+    pub tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+}
+
+/// TL keeps these buffers in its state dict; they are not parameters.
+pub fn is_tl_buffer(name: &str) -> bool {
+    name.ends_with(".attn.mask") || name.ends_with(".attn.IGNORE") || name.contains(".rotary_")
+}
+
+/// Builds parameters from a state dict, checking names and shapes.
+pub struct StateDictSource<'a> {
+    pub sd: &'a StateDict,
+    pub device: Device,
+    pub used: BTreeSet<String>,
+}
+
+impl<'a> StateDictSource<'a> {
+    pub fn new(sd: &'a StateDict, device: &Device) -> Self {
+        Self { sd, device: device.clone(), used: BTreeSet::new() }
+    }
+
+    /// Every tensor in the file must have been used, apart from TL's buffers.
+    pub fn finish(self) -> Result<()> {
+        let extra: Vec<&String> = self
+            .sd
+            .tensors
+            .keys()
+            .filter(|k| !self.used.contains(*k) && !is_tl_buffer(k))
+            .collect();
+        if extra.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Weights(format!(
+                "{} tensor(s) the config has no place for: {} (does the config match the weights?)",
+                extra.len(),
+                extra.iter().take(8).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )))
+        }
+    }
+}
+
+impl ParamSource for StateDictSource<'_> {
+    fn param<const D: usize>(&mut self, name: &str, shape: [usize; D], _init: Init) -> Result<Param<Tensor<D>>> {
+        let (found, values) = self
+            .sd
+            .tensors
+            .get(name)
+            .ok_or_else(|| Error::Weights(format!("missing tensor {name} (expected shape {shape:?})")))?;
+        if found.as_slice() != shape.as_slice() {
+            return Err(Error::Weights(format!(
+                "tensor {name} has shape {found:?}, expected {shape:?}"
+            )));
+        }
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Weights(format!("tensor {name} holds a non-finite value at flat index {i}")));
+        }
+        self.used.insert(name.to_string());
+        let t = Tensor::<D>::from_data(TensorData::new(values.clone(), shape), &self.device);
+        Ok(Param::from_tensor(t))
+    }
+}

@@ -1,0 +1,270 @@
+//! `HookedTransformer`: TL's model, with `run_with_cache`, `run_with_hooks` and a TL-named
+//! state dict.
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use regex::Regex;
+
+use super::block::TransformerBlock;
+use super::config::{HookedTransformerConfig, Normalization};
+use super::embed::{Embed, PosEmbed, Unembed};
+use super::hooks::{ActivationCache, HookContext, Intervention, NameFilter};
+use super::layer_norm::LayerNorm;
+use super::params::{InitSource, ParamSource, StateDict, StateDictSource};
+use crate::error::{Error, Result};
+
+#[derive(Module, Debug)]
+pub struct HookedTransformer {
+    pub embed: Embed,
+    pub pos_embed: PosEmbed,
+    pub blocks: Vec<TransformerBlock>,
+    pub ln_final: Option<LayerNorm>,
+    pub unembed: Unembed,
+    #[module(skip)]
+    pub cfg: HookedTransformerConfig,
+}
+
+/// A batch of token ids, row-major [batch, pos], checked against a config.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    pub batch: usize,
+    pub pos: usize,
+    pub ids: Vec<i64>,
+}
+
+impl Tokens {
+    pub fn new(batch: usize, pos: usize, ids: Vec<i64>) -> Result<Self> {
+        if ids.len() != batch * pos {
+            return Err(Error::Tokens(format!("{} ids given for shape [{batch}, {pos}]", ids.len())));
+        }
+        Ok(Self { batch, pos, ids })
+    }
+
+    /// From a list of equally long sequences.
+    pub fn from_rows(rows: &[Vec<i64>]) -> Result<Self> {
+        let pos = rows.first().map(|r| r.len()).unwrap_or(0);
+        if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != pos) {
+            return Err(Error::Tokens(format!("sequence {i} has length {}, the first has {pos}", r.len())));
+        }
+        Self::new(rows.len(), pos, rows.iter().flatten().copied().collect())
+    }
+
+    pub fn check(&self, cfg: &HookedTransformerConfig) -> Result<()> {
+        if self.batch == 0 || self.pos == 0 {
+            return Err(Error::Tokens("empty batch".into()));
+        }
+        if self.pos > cfg.n_ctx {
+            return Err(Error::Tokens(format!("sequence length {} exceeds n_ctx = {}", self.pos, cfg.n_ctx)));
+        }
+        if let Some((i, t)) = self.ids.iter().enumerate().find(|(_, t)| **t < 0 || **t as usize >= cfg.d_vocab) {
+            return Err(Error::Tokens(format!(
+                "token {t} at [{}, {}] is out of vocabulary (d_vocab = {})",
+                i / self.pos,
+                i % self.pos,
+                cfg.d_vocab
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn tensor(&self, device: &Device) -> Tensor<2, Int> {
+        let ids: Vec<i32> = self.ids.iter().map(|&t| t as i32).collect();
+        Tensor::from_data(TensorData::new(ids, [self.batch, self.pos]), device)
+    }
+}
+
+/// One named parameter, read back to the host.
+pub struct NamedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+struct PathVisitor {
+    path: Vec<String>,
+    out: Vec<(String, Tensor<1>, Vec<usize>)>,
+}
+
+impl ModuleVisitor for PathVisitor {
+    fn enter_module(&mut self, name: &str, _container: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container: &str) {
+        self.path.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let t = param.val();
+        let shape = t.dims().to_vec();
+        let n: usize = shape.iter().product();
+        self.out.push((self.path.join("."), t.reshape([n]), shape));
+    }
+}
+
+struct FreezeMapper<'a> {
+    path: Vec<String>,
+    pattern: &'a Regex,
+    frozen: Vec<String>,
+}
+
+impl ModuleMapper for FreezeMapper<'_> {
+    fn enter_module(&mut self, name: &str, _container: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container: &str) {
+        self.path.pop();
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let name = self.path.join(".");
+        if self.pattern.is_match(&name) {
+            self.frozen.push(name);
+            param.set_require_grad(false)
+        } else {
+            param
+        }
+    }
+}
+
+impl HookedTransformer {
+    fn build<S: ParamSource>(cfg: &HookedTransformerConfig, src: &mut S) -> Result<Self> {
+        let d = cfg.d_model;
+        let std = cfg.initializer_range;
+        let embed = Embed::new(src, cfg.d_vocab, d, std)?;
+        let pos_embed = PosEmbed::new(src, cfg.n_ctx, d, std)?;
+        let blocks = (0..cfg.n_layers).map(|l| TransformerBlock::new(src, cfg, l)).collect::<Result<Vec<_>>>()?;
+        let ln_final = match cfg.normalization_type {
+            Normalization::None => None,
+            n => Some(LayerNorm::new(src, "ln_final", d, cfg.eps, n == Normalization::Ln)?),
+        };
+        let unembed = Unembed::new(src, d, cfg.d_vocab_out, std)?;
+        Ok(Self { embed, pos_embed, blocks, ln_final, unembed, cfg: cfg.clone() })
+    }
+
+    /// TL's default initialisation: every `W_*` ~ N(0, initializer_range), biases 0, LN weights 1.
+    /// Seeds the device with the config's seed when it has one.
+    pub fn init(cfg: &HookedTransformerConfig, device: &Device) -> Result<Self> {
+        if let Some(seed) = cfg.seed {
+            device.seed(seed);
+        }
+        Self::build(cfg, &mut InitSource::new(device))
+    }
+
+    /// Like `init`, with a custom source (e.g. a different std per weight).
+    pub fn init_with(cfg: &HookedTransformerConfig, src: &mut InitSource) -> Result<Self> {
+        if let Some(seed) = cfg.seed {
+            src.device.seed(seed);
+        }
+        Self::build(cfg, src)
+    }
+
+    pub fn from_state_dict(cfg: &HookedTransformerConfig, sd: &StateDict, device: &Device) -> Result<Self> {
+        let mut src = StateDictSource::new(sd, device);
+        let model = Self::build(cfg, &mut src)?;
+        src.finish()?;
+        Ok(model)
+    }
+
+    fn params_flat(&self) -> Vec<(String, Tensor<1>, Vec<usize>)> {
+        let mut v = PathVisitor { path: vec![], out: vec![] };
+        self.visit(&mut v);
+        v.out
+    }
+
+    /// TL-named parameters, in module order.
+    pub fn state_dict(&self) -> Result<Vec<NamedTensor>> {
+        self.params_flat()
+            .into_iter()
+            .map(|(name, t, shape)| {
+                let values = t
+                    .into_data()
+                    .convert::<f32>()
+                    .try_into_vec::<f32>()
+                    .map_err(|e| Error::Backend(format!("reading {name}: {e:?}")))?;
+                Ok(NamedTensor { name, shape, values })
+            })
+            .collect()
+    }
+
+    /// The same, read back without blocking (required on WebGPU).
+    pub async fn state_dict_async(&self) -> Result<Vec<NamedTensor>> {
+        let mut out = vec![];
+        for (name, t, shape) in self.params_flat() {
+            let data = t.into_data_async().await.map_err(|e| Error::Backend(format!("reading {name}: {e:?}")))?;
+            let values = data.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Backend(format!("reading {name}: {e:?}")))?;
+            out.push(NamedTensor { name, shape, values });
+        }
+        Ok(out)
+    }
+
+    pub fn param_names(&self) -> Vec<String> {
+        self.params_flat().into_iter().map(|(n, _, _)| n).collect()
+    }
+
+    /// Stops gradients to every parameter whose TL name matches `pattern`; returns their names.
+    pub fn freeze(self, pattern: &str) -> Result<(Self, Vec<String>)> {
+        let re = Regex::new(pattern).map_err(|e| Error::Config(format!("bad freeze pattern {pattern:?}: {e}")))?;
+        let mut m = FreezeMapper { path: vec![], pattern: &re, frozen: vec![] };
+        let model = self.map(&mut m);
+        Ok((model, m.frozen))
+    }
+
+    /// The forward pass through every hook point; logits [batch, pos, d_vocab_out].
+    pub fn forward_hooked(&self, tokens: Tensor<2, Int>, ctx: &mut HookContext) -> Tensor<3> {
+        let [b, p] = tokens.dims();
+        if self.cfg.use_hook_tokens {
+            ctx.hook("hook_tokens", tokens.clone().float());
+        }
+        let embed = ctx.hook("hook_embed", self.embed.forward(tokens));
+        let pos = ctx.hook("hook_pos_embed", self.pos_embed.forward(b, p));
+        let mut resid = embed + pos;
+        for (l, block) in self.blocks.iter().enumerate() {
+            resid = block.forward(resid, ctx, l);
+        }
+        if let Some(ln) = &self.ln_final {
+            resid = ln.forward(resid, ctx, "ln_final");
+        }
+        self.unembed.forward(resid)
+    }
+
+    /// Logits without hooks (the training path). Tokens must already be checked.
+    pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+        self.forward_hooked(tokens, &mut HookContext::silent())
+    }
+
+    /// Checked tokens → logits and the activations whose names match `filter`.
+    pub fn run_with_cache(&self, tokens: &Tokens, filter: NameFilter) -> Result<(Tensor<3>, ActivationCache)> {
+        self.run_with_hooks(tokens, &[], filter)
+    }
+
+    /// As `run_with_cache`, with interventions applied at their hooks, in order.
+    pub fn run_with_hooks(
+        &self,
+        tokens: &Tokens,
+        interventions: &[Intervention],
+        filter: NameFilter,
+    ) -> Result<(Tensor<3>, ActivationCache)> {
+        tokens.check(&self.cfg)?;
+        if !interventions.is_empty() {
+            let known = self.hook_names();
+            if let Some(iv) = interventions.iter().find(|iv| !known.contains(&iv.hook)) {
+                return Err(Error::Hook(format!("no hook named {:?} in this model", iv.hook)));
+            }
+        }
+        let device = self.embed.W_E.val().device();
+        let mut ctx = HookContext::new(filter, interventions);
+        let logits = self.forward_hooked(tokens.tensor(&device), &mut ctx);
+        if let Some(e) = ctx.error {
+            return Err(e);
+        }
+        Ok((logits, ctx.cache))
+    }
+
+    /// Every hook name this model passes through, in order.
+    pub fn hook_names(&self) -> Vec<String> {
+        let device = self.embed.W_E.val().device();
+        let mut ctx = HookContext::new(NameFilter::All, &[]);
+        // A one-token batch is the cheapest way to list hooks exactly as forward visits them.
+        let t = Tokens::new(1, 1, vec![0]).expect("one token");
+        let _ = self.forward_hooked(t.tensor(&device), &mut ctx);
+        ctx.cache.map.into_keys().collect()
+    }
+}

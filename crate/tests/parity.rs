@@ -1,0 +1,77 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Parity with TransformerLens: logits and every cached activation of each fixture,
+//! computed by the real Python package (tests/fixtures/make_fixtures.py), within 1e-4.
+
+mod common;
+
+use burn::tensor::Device;
+use common::*;
+use toylens::model::NameFilter;
+
+const TOL: f32 = 1e-4;
+
+#[test]
+fn every_fixture_matches_transformer_lens() {
+    let device = Device::flex();
+    let names = fixture_names();
+    assert!(names.len() >= 6, "expected the six notebook fixtures, found {names:?}");
+    let mut report = vec![];
+    for name in &names {
+        let f = load(name, &device);
+        let (logits, cache) = f.model.run_with_cache(&f.tokens, NameFilter::All).unwrap();
+        let mut worst = ("logits".to_string(), 0f32);
+        let want = &f.expected["logits"];
+        assert_eq!(logits.dims().to_vec(), want.shape, "{name}: logits shape");
+        let got = logits.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        let d = max_abs_diff(&got, &want.to_f32());
+        assert!(d <= TOL, "{name}: logits differ by {d}");
+        let logits_diff = d;
+        for (hook, want) in &f.expected {
+            if hook == "logits" || hook == "tokens" {
+                continue;
+            }
+            let ours = cache.get(hook).unwrap_or_else(|| panic!("{name}: we do not cache {hook}"));
+            assert_eq!(ours.shape, want.shape, "{name}: shape of {hook}");
+            let d = max_abs_diff(&ours.to_vec().unwrap(), &want.to_f32());
+            assert!(d <= TOL, "{name}: {hook} differs by {d}");
+            if d > worst.1 {
+                worst = (hook.clone(), d);
+            }
+        }
+        // And nothing TL would not have cached.
+        for hook in cache.names() {
+            assert!(f.expected.contains_key(hook), "{name}: we cache {hook}, TL does not");
+        }
+        report.push(format!(
+            "{name}: {} activations, logits max|diff| {logits_diff:.2e}, worst activation {} {:.2e}",
+            cache.len(),
+            worst.0,
+            worst.1
+        ));
+    }
+    println!("PARITY (flex)\n{}", report.join("\n"));
+}
+
+#[test]
+fn name_filter_keeps_only_matching_hooks() {
+    let device = Device::flex();
+    let f = load("ln2_gelu", &device);
+    let (_, cache) = f.model.run_with_cache(&f.tokens, NameFilter::regex(r"hook_pattern$").unwrap()).unwrap();
+    let names: Vec<&String> = cache.names().collect();
+    assert_eq!(names, vec!["blocks.0.attn.hook_pattern", "blocks.1.attn.hook_pattern"]);
+}
+
+#[test]
+fn pt_state_dict_equals_safetensors() {
+    use toylens::io::read_state_dict_file;
+    for name in ["min", "ln2_gelu"] {
+        let dir = fixtures_dir().join(name);
+        let a = read_state_dict_file(&dir.join("weights.pt")).unwrap();
+        let b = read_state_dict_file(&dir.join("weights.safetensors")).unwrap();
+        assert_eq!(a.tensors.keys().collect::<Vec<_>>(), b.tensors.keys().collect::<Vec<_>>(), "{name}");
+        for (k, (s, v)) in &a.tensors {
+            assert_eq!(s, &b.tensors[k].0, "{name}: {k}");
+            assert_eq!(v, &b.tensors[k].1, "{name}: {k}");
+        }
+    }
+}
