@@ -171,6 +171,10 @@ impl HookedTransformerConfig {
             ("scale_attn_by_inverse_layer_idx", true),
             ("use_qk_norm", true),
             ("use_normalization_before_and_after", true),
+            ("post_embedding_ln", true),
+            ("uses_rms_norm", true),
+            ("use_attention_sinks", true),
+            ("use_logn_attn", true),
         ] {
             if unsupported_when_true && get_bool(&m, k)? {
                 return Err(Error::Config(format!("{k}: true is not supported")));
@@ -180,6 +184,16 @@ impl HookedTransformerConfig {
             let heads = get_usize(&m, "n_heads")?;
             if Some(n) != heads {
                 return Err(Error::Config("n_key_value_heads: grouped-query attention is not supported".into()));
+            }
+        }
+        for k in ["attn_scores_soft_cap", "output_logits_soft_cap"] {
+            if get_f64(&m, k)?.is_some_and(|v| v > 0.0) {
+                return Err(Error::Config(format!("{k}: soft-capping is not supported")));
+            }
+        }
+        for k in ["num_experts", "clip_qkv"] {
+            if m.get(k).is_some_and(|v| !v.is_null()) {
+                return Err(Error::Config(format!("{k}: is not supported")));
             }
         }
         if let Some(Value::String(a)) = m.get("attention_dir") {
@@ -207,11 +221,8 @@ impl HookedTransformerConfig {
             None => d_model / d_head,
         };
         let attn_only = get_bool(&m, "attn_only")?;
-        let d_mlp = if attn_only {
-            get_usize(&m, "d_mlp")?
-        } else {
-            Some(get_usize(&m, "d_mlp")?.unwrap_or(4 * d_model))
-        };
+        // TL fills d_mlp = 4·d_model even for attention-only models.
+        let d_mlp = Some(get_usize(&m, "d_mlp")?.unwrap_or(4 * d_model));
         let act_fn = match m.get("act_fn") {
             None | Some(Value::Null) => {
                 if attn_only {
@@ -226,8 +237,10 @@ impl HookedTransformerConfig {
         let d_vocab_out = get_usize(&m, "d_vocab_out")?.unwrap_or(d_vocab);
         let normalization_type = Normalization::parse(m.get("normalization_type").unwrap_or(&Value::Null))?;
         let use_attn_scale = get_bool(&m, "use_attn_scale")?;
+        // TL derives √d_head only when scaling is on; otherwise the stored value stays as given.
         let attn_scale = match get_f64(&m, "attn_scale")? {
             Some(s) if s > 0.0 => s,
+            Some(s) if !use_attn_scale => s,
             _ => (d_head as f64).sqrt(),
         };
         let initializer_range = match get_f64(&m, "initializer_range")? {
@@ -380,6 +393,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.n_heads, 2);
         assert_eq!(c.d_mlp, Some(256));
+        assert_eq!(c.to_json().as_object().unwrap().len(), 87, "TL's to_dict() has 87 keys");
         assert_eq!(c.d_vocab_out, 7);
         assert!((c.attn_scale - 32f64.sqrt()).abs() < 1e-12);
         assert!((c.initializer_range - 0.1).abs() < 1e-12);

@@ -3,6 +3,7 @@
 use burn::module::{Module, Param};
 use burn::tensor::{Int, Tensor};
 
+use super::hooks::HookContext;
 use super::params::{Init, ParamSource};
 use crate::error::Result;
 
@@ -62,9 +63,11 @@ impl Unembed {
         })
     }
 
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    pub fn forward(&self, x: Tensor<3>, ctx: &mut HookContext) -> Tensor<3> {
+        let x = ctx.hook("unembed.hook_in", x);
         let [b, p, d] = x.dims();
         let v = self.b_U.val().dims()[0];
-        (x.reshape([b * p, d]).matmul(self.W_U.val()) + self.b_U.val().reshape([1, v])).reshape([b, p, v])
+        let logits = (x.reshape([b * p, d]).matmul(self.W_U.val()) + self.b_U.val().reshape([1, v])).reshape([b, p, v]);
+        ctx.hook("unembed.hook_out", logits)
     }
 }

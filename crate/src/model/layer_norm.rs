@@ -1,5 +1,6 @@
 //! TL's LayerNorm (`LN`, learned `w`/`b`) and LayerNormPre (`LNPre`, none): centre, divide by
-//! sqrt(mean(x²) + eps), hooked at `hook_scale` and `hook_normalized`.
+//! sqrt(mean(x²) + eps), hooked at `hook_scale` and `hook_normalized`
+//! (before `w`, `b` are applied).
 
 use burn::module::{Module, Param};
 use burn::tensor::Tensor;
@@ -34,13 +35,16 @@ impl LayerNorm {
         let x = x.clone() - x.mean_dim(D - 1);
         let scale = (x.clone().square().mean_dim(D - 1) + self.eps).sqrt();
         let scale = ctx.hook(&format!("{prefix}.hook_scale"), scale);
-        let mut x = x / scale;
-        if let (Some(w), Some(b)) = (&self.w, &self.b) {
-            let d = x.dims()[D - 1];
-            let mut shape = [1usize; D];
-            shape[D - 1] = d;
-            x = x * w.val().reshape(shape) + b.val().reshape(shape);
+        // TL hooks the normalised value before the learned affine map.
+        let x = ctx.hook(&format!("{prefix}.hook_normalized"), x / scale);
+        match (&self.w, &self.b) {
+            (Some(w), Some(b)) => {
+                let d = x.dims()[D - 1];
+                let mut shape = [1usize; D];
+                shape[D - 1] = d;
+                x * w.val().reshape(shape) + b.val().reshape(shape)
+            }
+            _ => x,
         }
-        ctx.hook(&format!("{prefix}.hook_normalized"), x)
     }
 }

@@ -222,7 +222,7 @@ impl HookedTransformer {
         if let Some(ln) = &self.ln_final {
             resid = ln.forward(resid, ctx, "ln_final");
         }
-        self.unembed.forward(resid)
+        self.unembed.forward(resid, ctx)
     }
 
     /// Logits without hooks (the training path). Tokens must already be checked.
