@@ -79,7 +79,7 @@ test_all() {
   log "wasm tests in headless Chromium (wasm-bindgen-test-runner + chromedriver)"
   (cd crate && CHROMEDRIVER=/usr/bin/chromedriver \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-    cargo test --locked -p toylens --target "$WASM_TARGET" --profile wasm --test wasm)
+    cargo test --locked -p toylens --target "$WASM_TARGET" --profile wasm --test wasm -- --nocapture)
   log "browser end-to-end tests"
   TOYLENS_DIST="$DIST" node --test --test-concurrency=1 tests/e2e/
 }
