@@ -1,0 +1,81 @@
+// Headless Debian Chromium through playwright-core (no bundled browser download), with the
+// flags that give it a real WebGPU adapter: SwiftShader's Vulkan. No --disable-gpu: that
+// would take the adapter away. Records console errors, page errors and every request URL
+// so a test can assert a clean run that never leaves the page's origin.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.TOYLENS_CHROMIUM || '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+  '--use-angle=swiftshader',
+];
+
+/**
+ * Launches Chromium on a fresh temporary profile and opens one page.
+ * Returns {context, page, log, close}; log = {consoleErrors, pageErrors, requests, console}.
+ * Each array is live: it fills as the page runs.
+ */
+export async function launchBrowser({ headless = true, timeout = 60_000 } = {}) {
+  const userDataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'toylens-chromium-'));
+  let context;
+  try {
+    // A persistent context on a fresh temp dir: the explicit --user-data-dir, removed on close.
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless,
+      args: CHROMIUM_ARGS,
+      timeout,
+    });
+  } catch (e) {
+    await fs.rm(userDataDir, { recursive: true, force: true });
+    throw e;
+  }
+  const log = { consoleErrors: [], pageErrors: [], requests: [], console: [] };
+  // Context-wide listeners: they see every page and its workers (console messages from a
+  // worker come through here too, with msg.worker() set), and every request incl. workers'.
+  context.on('console', (m) => {
+    const line = `[${m.worker?.() ? 'worker ' : ''}${m.type()}] ${m.text()}`;
+    log.console.push(line);
+    if (m.type() === 'error') log.consoleErrors.push(line);
+  });
+  context.on('request', (r) => log.requests.push(r.url()));
+  // Uncaught errors in a page; uncaught ones in a worker arrive as 'weberror' only.
+  context.on('weberror', (e) => log.pageErrors.push(String(e.error()?.stack || e.error())));
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    log,
+    close: async () => {
+      try {
+        await context.close();
+      } finally {
+        await fs.rm(userDataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** Every recorded request URL whose origin is not `origin` (data: and blob: are local). */
+export function foreignRequests(log, origin) {
+  return log.requests.filter((u) => {
+    if (u.startsWith('data:') || u.startsWith('blob:')) return false;
+    try {
+      return new URL(u).origin !== origin;
+    } catch {
+      return true;
+    }
+  });
+}

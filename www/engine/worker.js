@@ -1,0 +1,289 @@
+// The toylens engine worker: every wasm call and every bulk computation runs here, off the
+// page's thread. One Engine per backend, created on first use.
+//
+// Protocol v1. Request {v:1, id, op, args}; reply {v:1, id, ok:true, result} or
+// {v:1, id, ok:false, error:"message"}. Requests run one at a time in arrival order (a load
+// never races a forward on the same engine). Typed arrays in a result are transferred, not
+// copied. Errors not tied to a request are posted with id:null. (Why no RPC library: see
+// client.js.)
+//
+// Ops (args -> result):
+//   hello                          -> {protocol, ops}
+//   backends                       -> {cpu: {available, reason}, webgpu: {available, reason, adapter?}}
+//   init {backend}                 -> {backend, version, adapter?}
+//   load {backend, config, weights: ArrayBuffer} -> {backend}
+//   forward {backend, tokens}      -> {shape, values: Float32Array}
+//   cache {backend, tokens, names?} -> {logits, cache: {hook name: {shape, values}}}
+//   read_safetensors {bytes: ArrayBuffer} -> {name: {shape, dtype, values}}
+//   compare {actual, expected, skip?} -> {diffs: {name: {maxAbsDiff, error?}}, missing, extra}
+// tokens: number[][] or {shape: [batch, pos], values}. Engines are created on first use, so
+// init is only needed to learn the version or fail early.
+
+export const PROTOCOL_VERSION = 1;
+
+const CPU_REASON = 'burn Flex backend on WebAssembly (always available)';
+
+let wasm = null; // {mod, memory} once the package is loaded
+let poisoned = null; // message of a wasm trap: the instance cannot be trusted afterwards
+const engines = new Map(); // backend -> Engine
+let webgpu = null; // cached WebGPU probe
+
+const message = (e) => (e instanceof Error ? e.message || e.name : String(e));
+
+// Imported on first use, not statically: a missing or broken pkg/ then becomes a readable
+// ok:false reply instead of a worker that silently fails to start.
+async function loadWasm() {
+  if (wasm) return wasm;
+  let mod;
+  try {
+    mod = await import('../pkg/toylens.js');
+  } catch (e) {
+    throw new Error(`cannot load the engine (pkg/toylens.js): ${message(e)}`);
+  }
+  let exports;
+  try {
+    exports = await mod.default(); // fetches toylens_bg.wasm next to toylens.js
+  } catch (e) {
+    throw new Error(`cannot instantiate the engine (pkg/toylens_bg.wasm): ${message(e)}`);
+  }
+  wasm = { mod, memory: exports?.memory };
+  return wasm;
+}
+
+// Why WebGPU can or cannot be used here, asked once: navigator.gpu must exist and hand out
+// an adapter; burn asks for its own, this probe only explains the choice.
+async function probeWebgpu() {
+  if (webgpu) return webgpu;
+  const gpu = globalThis.navigator?.gpu;
+  if (!gpu) {
+    webgpu = { available: false, reason: 'navigator.gpu is missing: this browser or context has no WebGPU' };
+    return webgpu;
+  }
+  let adapter;
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch (e) {
+    webgpu = { available: false, reason: `navigator.gpu.requestAdapter() failed: ${message(e)}` };
+    return webgpu;
+  }
+  if (!adapter) {
+    webgpu = { available: false, reason: 'navigator.gpu.requestAdapter() returned null: no usable GPU adapter' };
+    return webgpu;
+  }
+  const i = adapter.info ?? {};
+  const info = {
+    vendor: i.vendor ?? '',
+    architecture: i.architecture ?? '',
+    device: i.device ?? '',
+    description: i.description ?? '',
+    isFallbackAdapter: Boolean(i.isFallbackAdapter ?? adapter.isFallbackAdapter),
+  };
+  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ');
+  webgpu = {
+    available: true,
+    reason: `WebGPU adapter: ${name || 'unnamed'}${info.isFallbackAdapter ? ' (software fallback)' : ''}`,
+    adapter: info,
+  };
+  return webgpu;
+}
+
+function checkBackend(backend) {
+  if (backend !== 'cpu' && backend !== 'webgpu') {
+    throw new Error(`unknown backend ${JSON.stringify(backend)} (expected "cpu" or "webgpu")`);
+  }
+  return backend;
+}
+
+async function engine(backend) {
+  checkBackend(backend);
+  const have = engines.get(backend);
+  if (have) return have;
+  const { mod } = await loadWasm();
+  if (backend === 'webgpu') {
+    const p = await probeWebgpu();
+    if (!p.available) throw new Error(`WebGPU unavailable: ${p.reason}`);
+  }
+  const e = await mod.Engine.create(backend);
+  engines.set(backend, e);
+  return e;
+}
+
+// tokens: number[][] (rows of equal length), or {shape:[batch,pos], values} with values an
+// Int32Array or number[] in row-major order.
+function toTokens(tokens) {
+  let batch, pos, values;
+  if (Array.isArray(tokens)) {
+    batch = tokens.length;
+    pos = Array.isArray(tokens[0]) ? tokens[0].length : 0;
+    if (!batch || !pos || tokens.some((r) => !Array.isArray(r) || r.length !== pos)) {
+      throw new Error('tokens must be a non-empty number[][] with rows of equal length');
+    }
+    values = new Int32Array(batch * pos);
+    tokens.forEach((r, b) => values.set(r, b * pos));
+    for (let k = 0; k < values.length; k++) {
+      const t = tokens[Math.floor(k / pos)][k % pos];
+      if (!Number.isInteger(t) || t !== values[k]) throw new Error(`token ${JSON.stringify(t)} is not a 32-bit integer`);
+    }
+  } else if (tokens && Array.isArray(tokens.shape) && tokens.shape.length === 2) {
+    [batch, pos] = tokens.shape;
+    values = tokens.values instanceof Int32Array ? tokens.values : Int32Array.from(tokens.values ?? []);
+    if (!(batch > 0 && pos > 0) || values.length !== batch * pos) {
+      throw new Error(`tokens: shape [${tokens.shape}] does not match ${values.length} values`);
+    }
+  } else {
+    throw new Error('tokens must be number[][] or {shape:[batch,pos], values}');
+  }
+  return { values, batch, pos };
+}
+
+// Max |a - b| over two equally shaped tensors. Equal values (also equal infinities: TL's
+// masked attention scores are -inf) count as 0; any NaN makes the result NaN.
+function maxAbsDiff(a, b) {
+  let m = 0;
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    const d = Math.abs(x - y);
+    if (!(d <= m)) {
+      if (Number.isNaN(d)) return NaN;
+      m = d;
+    }
+  }
+  return m;
+}
+
+const sameShape = (s, t) => s.length === t.length && s.every((d, k) => d === t[k]);
+
+// {name: {shape, values}} x2 -> per-name max |diff| over the names in both.
+function compare({ actual, expected, skip = [] }) {
+  if (!actual || !expected) throw new Error('compare needs {actual, expected}');
+  const diffs = {};
+  const missing = [];
+  const extra = [];
+  for (const [name, want] of Object.entries(expected)) {
+    if (skip.includes(name)) continue;
+    const got = actual[name];
+    if (!got) {
+      missing.push(name);
+      continue;
+    }
+    diffs[name] = sameShape(got.shape, want.shape)
+      ? { maxAbsDiff: maxAbsDiff(got.values, want.values) }
+      : { maxAbsDiff: Infinity, error: `shape [${got.shape}] vs expected [${want.shape}]` };
+  }
+  for (const name of Object.keys(actual)) if (!(name in expected) && !skip.includes(name)) extra.push(name);
+  return { diffs, missing, extra };
+}
+
+const OPS = {
+  // Protocol handshake: the client checks `protocol` before its first real call.
+  hello: async () => ({ protocol: PROTOCOL_VERSION, ops: Object.keys(OPS) }),
+
+  // Which backends can run here, and why (not) WebGPU.
+  backends: async () => ({
+    cpu: { available: true, reason: CPU_REASON },
+    webgpu: await probeWebgpu(),
+  }),
+
+  init: async ({ backend }) => {
+    const e = await engine(backend);
+    const out = { backend: e.backend, version: wasm.mod.version() };
+    if (backend === 'webgpu') out.adapter = webgpu?.adapter;
+    return out;
+  },
+
+  load: async ({ backend, config, weights }) => {
+    const e = await engine(backend);
+    if (config == null) throw new Error('load: config is missing');
+    if (!(weights instanceof ArrayBuffer) && !ArrayBuffer.isView(weights)) {
+      throw new Error('load: weights must be an ArrayBuffer (safetensors bytes)');
+    }
+    const json = typeof config === 'string' ? config : JSON.stringify(config);
+    const bytes = weights instanceof ArrayBuffer ? new Uint8Array(weights) : new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength);
+    e.load(json, bytes);
+    return { backend: e.backend };
+  },
+
+  forward: async ({ backend, tokens }) => {
+    const e = await engine(backend);
+    const t = toTokens(tokens);
+    return await e.forward(t.values, t.batch, t.pos);
+  },
+
+  cache: async ({ backend, tokens, names }) => {
+    const e = await engine(backend);
+    const t = toTokens(tokens);
+    return await e.run_with_cache(t.values, t.batch, t.pos, names ?? undefined);
+  },
+
+  read_safetensors: async ({ bytes }) => {
+    const { mod } = await loadWasm();
+    if (!(bytes instanceof ArrayBuffer)) throw new Error('read_safetensors: bytes must be an ArrayBuffer');
+    return mod.read_safetensors(new Uint8Array(bytes));
+  },
+
+  compare: async (args) => compare(args),
+};
+
+// Buffers of every typed array in a result, to transfer. Never wasm's own memory: wasm-bindgen
+// returns copies, but transferring the memory itself would kill the instance.
+function transferables(value, out = new Set(), depth = 0) {
+  if (value == null || typeof value !== 'object' || depth > 8) return out;
+  if (ArrayBuffer.isView(value)) {
+    // (A SharedArrayBuffer is not an ArrayBuffer and cannot be transferred.)
+    if (value.buffer instanceof ArrayBuffer && value.buffer !== wasm?.memory?.buffer) out.add(value.buffer);
+    return out;
+  }
+  for (const v of Array.isArray(value) ? value : Object.values(value)) transferables(v, out, depth + 1);
+  return out;
+}
+
+function reply(msg, transfer = []) {
+  try {
+    self.postMessage(msg, transfer);
+  } catch (e) {
+    // e.g. DataCloneError: still answer the request.
+    self.postMessage({ v: PROTOCOL_VERSION, id: msg.id, ok: false, error: `cannot send the reply: ${message(e)}` });
+  }
+}
+
+async function handle(req) {
+  const id = req?.id ?? null;
+  if (!req || typeof req !== 'object' || req.v !== PROTOCOL_VERSION) {
+    reply({ v: PROTOCOL_VERSION, id, ok: false, error: `protocol mismatch: the worker speaks v${PROTOCOL_VERSION}, got v${req?.v}` });
+    return;
+  }
+  const fn = Object.hasOwn(OPS, req.op) ? OPS[req.op] : null;
+  if (!fn) {
+    reply({ v: PROTOCOL_VERSION, id, ok: false, error: `unknown op ${JSON.stringify(req.op)}` });
+    return;
+  }
+  if (poisoned && req.op !== 'hello') {
+    reply({ v: PROTOCOL_VERSION, id, ok: false, error: `the engine crashed earlier (${poisoned}); reload the page` });
+    return;
+  }
+  try {
+    const result = await fn(req.args ?? {});
+    reply({ v: PROTOCOL_VERSION, id, ok: true, result }, [...transferables(result)]);
+  } catch (e) {
+    // A trap (panic, out of memory) leaves the wasm instance in an unknown state.
+    if (e instanceof WebAssembly.RuntimeError) poisoned = message(e);
+    reply({ v: PROTOCOL_VERSION, id, ok: false, error: `${req.op}: ${message(e)}` });
+  }
+}
+
+let queue = Promise.resolve();
+self.addEventListener('message', (ev) => {
+  queue = queue.then(() => handle(ev.data));
+});
+
+// Anything that escapes the handlers is a bug: tell the client rather than lose it.
+self.addEventListener('error', (ev) => {
+  ev.preventDefault();
+  reply({ v: PROTOCOL_VERSION, id: null, ok: false, error: `worker error: ${ev.message || message(ev.error)}` });
+});
+self.addEventListener('unhandledrejection', (ev) => {
+  ev.preventDefault();
+  reply({ v: PROTOCOL_VERSION, id: null, ok: false, error: `worker: unhandled rejection: ${message(ev.reason)}` });
+});
