@@ -1,4 +1,4 @@
-//! The native CLI: `toylens cache|convert|info`. Errors print one line and exit non-zero.
+//! The native CLI: `toylens cache|train|eval|convert|info`. Errors print one line and exit non-zero.
 //! (The `toylens` binary in `bin/` only calls `main` here.)
 
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Backend {
+pub enum Backend {
     Cpu,
     Wgpu,
 }
@@ -43,6 +43,12 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "cpu")]
         backend: Backend,
     },
+    /// Train a task's model with its notebook recipe; writes weights, config, metrics and a timeline.
+    Train(crate::cli_train::TrainArgs),
+    /// Run any analysis (`--list` names them) and print or write its JSON.
+    Analyze(crate::cli_analyze::AnalyzeArgs),
+    /// Evaluate weights on a task's held-out set (or given sequences): one JSON object.
+    Eval(crate::cli_train::EvalArgs),
     /// Convert a PyTorch `.pt` state dict to safetensors (same TL names, f32).
     Convert { input: PathBuf, output: PathBuf },
     /// List a weights file's tensors; with --config, check they fit it.
@@ -64,7 +70,7 @@ fn read_config(p: &Path) -> Result<HookedTransformerConfig> {
     })
 }
 
-fn read_tokens(arg: &str) -> Result<Tokens> {
+pub fn read_tokens(arg: &str) -> Result<Tokens> {
     let p = Path::new(arg);
     if p.is_file() {
         let bytes = std::fs::read(p).map_err(|e| Error::Io(format!("{arg}: {e}")))?;
@@ -78,7 +84,7 @@ fn read_tokens(arg: &str) -> Result<Tokens> {
     }
 }
 
-fn device(b: Backend) -> Result<burn::tensor::Device> {
+pub fn device(b: Backend) -> Result<burn::tensor::Device> {
     Ok(match b {
         Backend::Cpu => burn::tensor::Device::flex(),
         Backend::Wgpu => burn::tensor::Device::wgpu_options()
@@ -121,6 +127,9 @@ fn run(cli: Cli) -> Result<()> {
             write_file(&out, &write_tensors(&outs)?)?;
             println!("wrote {} tensors to {}", entries.len(), out.display());
         }
+        Cmd::Train(a) => crate::cli_train::train(a)?,
+        Cmd::Analyze(a) => crate::cli_analyze::run(a)?,
+        Cmd::Eval(a) => crate::cli_train::eval(a)?,
         Cmd::Convert { input, output } => {
             let sd = read_state_dict_file(&input)?;
             let outs: Vec<(String, OutTensor)> = sd

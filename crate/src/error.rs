@@ -12,6 +12,8 @@ pub enum Error {
     Hook(String),
     #[error("backend: {0}")]
     Backend(String),
+    #[error("training: {0}")]
+    Training(String),
     #[error("io: {0}")]
     Io(String),
 }

@@ -2,11 +2,18 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli_train;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli_analyze;
+pub mod analysis;
 pub mod error;
 pub mod io;
 // Parameter fields carry TL's names (W_Q, b_U, …) so module paths are TL state-dict keys.
 #[allow(non_snake_case)]
 pub mod model;
+pub mod tasks;
+pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

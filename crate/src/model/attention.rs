@@ -83,11 +83,11 @@ impl Attention {
 
         let scores = q.swap_dims(1, 2).matmul(k.permute([0, 2, 3, 1])); // [b, h, q, k]
         let scores = if self.scale != 1.0 { scores.div_scalar(self.scale) } else { scores };
-        // Keys after the query are masked with -inf, as TL's IGNORE buffer does.
-        let mask = Tensor::<2, Bool>::tril_mask([p, kp], (kp - p) as i64, &device)
-            .reshape([1, 1, p, kp])
-            .expand([b, h, p, kp]);
-        let scores = ctx.hook(&name("hook_attn_scores"), scores.mask_fill(mask, f32::NEG_INFINITY));
+        // Keys after the query get -inf, as TL's IGNORE buffer does; one broadcast add of a
+        // [1, 1, q, k] mask is cheaper (and cheaper to differentiate) than a full-size mask_fill.
+        let mask = Tensor::<2, Bool>::tril_mask([p, kp], (kp - p) as i64, &device);
+        let additive = Tensor::<2>::zeros([p, kp], &device).mask_fill(mask, f32::NEG_INFINITY).reshape([1, 1, p, kp]);
+        let scores = ctx.hook(&name("hook_attn_scores"), scores + additive);
         let pattern = ctx.hook(&name("hook_pattern"), softmax(scores, 3));
         let z = pattern.matmul(v.swap_dims(1, 2)).swap_dims(1, 2); // [b, p, h, dh]
         let z = ctx.hook(&name("hook_z"), z);

@@ -103,6 +103,7 @@ impl ModuleVisitor for PathVisitor {
 struct FreezeMapper<'a> {
     path: Vec<String>,
     pattern: &'a Regex,
+    zero: bool,
     frozen: Vec<String>,
 }
 
@@ -117,6 +118,7 @@ impl ModuleMapper for FreezeMapper<'_> {
         let name = self.path.join(".");
         if self.pattern.is_match(&name) {
             self.frozen.push(name);
+            let param = if self.zero { param.map(|t| t.zeros_like()) } else { param };
             param.set_require_grad(false)
         } else {
             param
@@ -201,8 +203,18 @@ impl HookedTransformer {
 
     /// Stops gradients to every parameter whose TL name matches `pattern`; returns their names.
     pub fn freeze(self, pattern: &str) -> Result<(Self, Vec<String>)> {
+        self.map_matching(pattern, false)
+    }
+
+    /// Sets every parameter matching `pattern` to zero and freezes it (the notebooks'
+    /// "no biases" models); returns their names.
+    pub fn zero_and_freeze(self, pattern: &str) -> Result<(Self, Vec<String>)> {
+        self.map_matching(pattern, true)
+    }
+
+    fn map_matching(self, pattern: &str, zero: bool) -> Result<(Self, Vec<String>)> {
         let re = Regex::new(pattern).map_err(|e| Error::Config(format!("bad freeze pattern {pattern:?}: {e}")))?;
-        let mut m = FreezeMapper { path: vec![], pattern: &re, frozen: vec![] };
+        let mut m = FreezeMapper { path: vec![], pattern: &re, zero, frozen: vec![] };
         let model = self.map(&mut m);
         Ok((model, m.frozen))
     }

@@ -1,0 +1,203 @@
+//! `toylens analyze <task> --weights W --what NAME`: any analysis from the command line, as
+//! JSON (every tensor `{"shape", "values", "axes", "labels"}`), printed or written with --out.
+//! The task supplies the config (unless --config), the batch (its held-out set unless
+//! --tokens), the targets (its labeller) and the token names.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde_json::Value;
+
+use crate::analysis::ablation::Ablation;
+use crate::analysis::catalog::{self, Inputs, Options};
+use crate::analysis::patching::PatchKind;
+use crate::cli::read_tokens;
+use crate::io::read_state_dict_file;
+use crate::model::{HookedTransformer, HookedTransformerConfig, Tokens};
+use crate::tasks::{self, Task};
+use crate::{Error, Result};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum AblationArg {
+    Zero,
+    Mean,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PatchArg {
+    ResidPre,
+    AttnOut,
+    MlpOut,
+    HeadOutAllPos,
+    HeadOutByPos,
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// The task: cumsum, min, addition, majority or sorting.
+    #[arg(required_unless_present = "list")]
+    pub task: Option<String>,
+    /// Weights: safetensors or PyTorch .pt state dict with TL names.
+    #[arg(long, required_unless_present = "list")]
+    pub weights: Option<PathBuf>,
+    /// Model config (TL's to_dict JSON); default: the task's.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Tokens: a JSON array of token-id arrays (inline or a file) or a safetensors file with
+    /// `tokens`; default: the task's held-out batch. Targets come from the task's labeller.
+    #[arg(long)]
+    pub tokens: Option<String>,
+    /// Which analysis (see --list).
+    #[arg(long, required_unless_present = "list")]
+    pub what: Option<String>,
+    /// Write the JSON here instead of printing it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print every analysis name and what it needs.
+    #[arg(long)]
+    pub list: bool,
+    /// Use only the first N examples of the batch.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub layer: usize,
+    #[arg(long, default_value_t = 0)]
+    pub head: usize,
+    /// Comma-separated neuron indices.
+    #[arg(long, value_delimiter = ',')]
+    pub neurons: Vec<usize>,
+    /// Singular directions to project onto.
+    #[arg(long, default_value_t = 2)]
+    pub k: usize,
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    #[arg(long, default_value_t = 0)]
+    pub example: usize,
+    /// Comma-separated positions for the cache views (negative counts from the end).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub positions: Option<Vec<i64>>,
+    #[arg(long, value_enum, default_value = "zero")]
+    pub ablation: AblationArg,
+    #[arg(long, value_enum, default_value = "resid-pre")]
+    pub patch: PatchArg,
+    /// Query position for attention_from (negative counts from the end).
+    #[arg(long, default_value_t = -1, allow_hyphen_values = true)]
+    pub query: i64,
+    /// Corrupted tokens for patching (same form as --tokens); default: the batch rolled by one.
+    #[arg(long)]
+    pub corrupted: Option<String>,
+}
+
+fn first_rows(t: Tokens, targets: Vec<i64>, n: Option<usize>) -> (Tokens, Vec<i64>) {
+    match n {
+        Some(n) if n < t.batch => {
+            let k = n * t.pos;
+            (Tokens { batch: n, pos: t.pos, ids: t.ids[..k].to_vec() }, targets[..k].to_vec())
+        }
+        _ => (t, targets),
+    }
+}
+
+/// Output class names: cumsum's classes are signs; elsewhere they are the tokens themselves.
+fn output_names(task: &dyn Task, n: usize) -> Vec<String> {
+    if task.id() == "cumsum" && n == 3 {
+        return ["neg", "zero", "pos"].map(String::from).to_vec();
+    }
+    (0..n as i64).map(|i| task.token_str(i)).collect()
+}
+
+fn list() {
+    for e in catalog::ENTRIES {
+        let needs = match e.needs {
+            catalog::Needs::Weights => "weights",
+            catalog::Needs::Tokens => "tokens",
+            catalog::Needs::Targets => "targets",
+        };
+        println!("{:<26} {:<8} {}", e.name, needs, e.about);
+    }
+}
+
+pub fn run(a: AnalyzeArgs) -> Result<()> {
+    if a.list {
+        list();
+        return Ok(());
+    }
+    let (task_id, weights, what) = match (&a.task, &a.weights, &a.what) {
+        (Some(t), Some(w), Some(n)) => (t.as_str(), w, n.as_str()),
+        _ => return Err(Error::Config("give a task, --weights and --what (or --list)".into())),
+    };
+    let entry = catalog::find(what)
+        .ok_or_else(|| Error::Config(format!("unknown analysis {what:?}; --list prints every name")))?;
+    let task = tasks::by_id(task_id)?;
+    let cfg = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
+            HookedTransformerConfig::from_json_str(&text)?
+        }
+        None => task.config(),
+    };
+    let sd = read_state_dict_file(weights)?;
+    let model = HookedTransformer::from_state_dict(&cfg, &sd, &burn::tensor::Device::flex())?;
+
+    let mut inputs = Inputs {
+        vocab: Some((0..cfg.d_vocab as i64).map(|i| task.token_str(i)).collect()),
+        vocab_out: Some(output_names(task.as_ref(), cfg.d_vocab_out)),
+        opts: Options {
+            layer: a.layer,
+            head: a.head,
+            neurons: a.neurons.clone(),
+            k: a.k,
+            top: a.top,
+            example: a.example,
+            positions: a.positions.clone(),
+            ablation: match a.ablation {
+                AblationArg::Zero => Ablation::Zero,
+                AblationArg::Mean => Ablation::Mean,
+            },
+            patch: match a.patch {
+                PatchArg::ResidPre => PatchKind::ResidPre,
+                PatchArg::AttnOut => PatchKind::AttnOut,
+                PatchArg::MlpOut => PatchKind::MlpOut,
+                PatchArg::HeadOutAllPos => PatchKind::HeadOutAllPos,
+                PatchArg::HeadOutByPos => PatchKind::HeadOutByPos,
+            },
+            query: a.query,
+            ..Options::default()
+        },
+        ..Inputs::default()
+    };
+    if entry.needs != catalog::Needs::Weights {
+        let (toks, targets) = match &a.tokens {
+            Some(t) => {
+                let toks = read_tokens(t)?;
+                let targets = task.label(&toks)?;
+                (toks, targets)
+            }
+            None => {
+                let b = task.held_out();
+                (b.tokens, b.targets)
+            }
+        };
+        let (toks, targets) = first_rows(toks, targets, a.limit);
+        if let Some(c) = &a.corrupted {
+            inputs.corrupted = Some(read_tokens(c)?);
+        }
+        inputs.tokens = Some(toks);
+        inputs.targets = Some(targets);
+    }
+
+    let mut out = catalog::run(what, &model, &inputs)?;
+    if let Value::Object(m) = &mut out {
+        m.insert("analysis".into(), Value::from(what));
+        m.insert("task".into(), Value::from(task_id));
+    }
+    let text = serde_json::to_string(&out).map_err(|e| Error::Io(format!("writing JSON: {e}")))?;
+    match &a.out {
+        Some(p) => {
+            std::fs::write(p, text + "\n").map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
+            eprintln!("wrote {what} to {}", p.display());
+        }
+        None => println!("{text}"),
+    }
+    Ok(())
+}

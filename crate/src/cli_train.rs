@@ -1,0 +1,211 @@
+//! `toylens train` and `toylens eval`.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+use crate::io::read_state_dict_file;
+use crate::io::safetensors::{OutTensor, write_tensors};
+use crate::model::{HookedTransformer, HookedTransformerConfig};
+use crate::tasks::{self, Batch};
+use crate::train::trainer::evaluate;
+use crate::train::{Recipe, Trainer, checkpoint_steps};
+use crate::{Error, Result};
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// cumsum, min, addition, majority or sorting.
+    pub task: String,
+    #[arg(long)]
+    pub steps: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, default_value = "out")]
+    pub out: PathBuf,
+    /// Override the recipe (`lr=3e-4`, `batch_size=64`, `optim.weight_decay=0`) or the model
+    /// config (`cfg.d_model=128`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: super::cli::Backend,
+    /// Checkpoints in the training timeline (log-spaced).
+    #[arg(long, default_value_t = 20)]
+    pub checkpoints: usize,
+}
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    pub task: String,
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// Defaults to config.json beside the weights, else the task's config.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Sequences to evaluate (JSON array of token arrays, inline or a file; or safetensors
+    /// with `tokens`); labels come from the task. Default: the task's held-out set.
+    #[arg(long)]
+    pub tokens: Option<String>,
+}
+
+fn parse_value(v: &str) -> Value {
+    serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()))
+}
+
+/// Applies `KEY=VALUE` overrides; short keys name the optimizer's fields (`lr`, `beta1`…).
+pub fn apply_overrides(cfg: &mut HookedTransformerConfig, recipe: &mut Recipe, sets: &[String]) -> Result<()> {
+    let mut r = serde_json::to_value(&*recipe).expect("recipe serialises");
+    let mut c = cfg.to_json();
+    for s in sets {
+        let (k, v) = s.split_once('=').ok_or_else(|| Error::Config(format!("--set {s:?}: expected KEY=VALUE")))?;
+        let v = parse_value(v);
+        if let Some(ck) = k.strip_prefix("cfg.") {
+            c[ck] = v;
+            continue;
+        }
+        let path: Vec<&str> = match k {
+            "lr" | "beta1" | "beta2" | "eps" | "weight_decay" => vec!["optim", k],
+            other => other.split('.').collect(),
+        };
+        let (last, parents) = path.split_last().expect("split yields at least one part");
+        let mut node = &mut r;
+        for p in parents {
+            node = node.get_mut(*p).ok_or_else(|| Error::Config(format!("--set {k}: the recipe has no field {p:?}")))?;
+        }
+        match node.get_mut(*last) {
+            Some(n) => *n = v,
+            None => return Err(Error::Config(format!("--set {k}: the recipe has no field {last:?}"))),
+        }
+    }
+    *recipe = serde_json::from_value(r).map_err(|e| Error::Config(format!("--set: {e}")))?;
+    *cfg = HookedTransformerConfig::from_map(c.as_object().cloned().unwrap_or_default())?;
+    Ok(())
+}
+
+fn write(p: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(p, bytes).map_err(|e| Error::Io(format!("{}: {e}", p.display())))
+}
+
+/// TL-named safetensors; f16 when asked (the timeline of big models).
+pub fn save_weights(model: &HookedTransformer, path: &Path, half: bool) -> Result<()> {
+    let sd = model.state_dict()?;
+    let outs: Vec<(String, OutTensor)> = sd
+        .iter()
+        .map(|t| {
+            let o = if half {
+                OutTensor::F16 { shape: &t.shape, values: &t.values }
+            } else {
+                OutTensor::F32 { shape: &t.shape, values: &t.values }
+            };
+            (t.name.clone(), o)
+        })
+        .collect();
+    write(path, &write_tensors(&outs)?)
+}
+
+pub fn train(a: TrainArgs) -> Result<()> {
+    let task = tasks::by_id(&a.task)?;
+    let mut recipe = task.recipe();
+    let mut cfg = task.config();
+    apply_overrides(&mut cfg, &mut recipe, &a.set)?;
+    if let Some(s) = a.steps {
+        recipe.steps = s;
+    }
+    if let Some(s) = a.seed {
+        recipe.seed = s;
+    }
+    let device = super::cli::device(a.backend)?;
+    let ckpt_dir = a.out.join("checkpoints");
+    std::fs::create_dir_all(&ckpt_dir).map_err(|e| Error::Io(format!("{}: {e}", ckpt_dir.display())))?;
+    write(&a.out.join("config.json"), serde_json::to_string_pretty(&cfg.to_json()).unwrap().as_bytes())?;
+    write(&a.out.join("recipe.json"), serde_json::to_string_pretty(&recipe).unwrap().as_bytes())?;
+    let half = cfg.n_params() > 1_000_000;
+    let steps = recipe.steps;
+    let eval_every = if recipe.eval_every == 0 { steps } else { recipe.eval_every };
+    let ckpts = checkpoint_steps(steps, a.checkpoints);
+    let mut trainer = Trainer::new(task, cfg, recipe, &device)?;
+    save_weights(&trainer.inference_model(), &ckpt_dir.join("step_0.safetensors"), half)?;
+    let metrics_path = a.out.join("metrics.jsonl");
+    let mut metrics = File::create(&metrics_path).map_err(|e| Error::Io(format!("{}: {e}", metrics_path.display())))?;
+    let mut log = |v: Value| {
+        let _ = writeln!(metrics, "{v}");
+    };
+    let pb = ProgressBar::new(steps as u64);
+    pb.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} {per_sec} eta {eta}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    let t0 = Instant::now();
+    let log_every = (steps / 2000).max(1);
+    let (mut ema_loss, mut ema_acc) = (None::<f32>, 0f32);
+    while trainer.step < steps {
+        let s = match trainer.step() {
+            Ok(s) => s,
+            Err(e) => {
+                pb.abandon();
+                let p = a.out.join("model.safetensors");
+                save_weights(&trainer.inference_model(), &p, false)?;
+                log(json!({"error": e.to_string(), "step": trainer.step}));
+                return Err(Error::Training(format!("{e}; the last good weights are in {}", p.display())));
+            }
+        };
+        let l = ema_loss.map_or(s.loss, |m| 0.95 * m + 0.05 * s.loss);
+        ema_loss = Some(l);
+        ema_acc = if s.step == 0 { s.accuracy } else { 0.95 * ema_acc + 0.05 * s.accuracy };
+        pb.set_position(trainer.step as u64);
+        pb.set_message(format!("loss {l:.4} acc {ema_acc:.3}"));
+        if s.step % log_every == 0 {
+            log(json!({"step": s.step, "epoch": s.epoch, "loss": s.loss, "accuracy": s.accuracy, "lr": s.lr,
+                       "elapsed_s": t0.elapsed().as_secs_f64()}));
+        }
+        if ckpts.contains(&trainer.step) {
+            save_weights(&trainer.inference_model(), &ckpt_dir.join(format!("step_{}.safetensors", trainer.step)), half)?;
+        }
+        if trainer.step % eval_every == 0 || trainer.step == steps {
+            let e = trainer.evaluate()?;
+            log(json!({"step": e.step, "eval_loss": e.loss, "eval_accuracy": e.accuracy, "figures": e.figures,
+                       "elapsed_s": t0.elapsed().as_secs_f64()}));
+        }
+    }
+    pb.finish();
+    save_weights(&trainer.inference_model(), &a.out.join("model.safetensors"), false)?;
+    let e = trainer.evaluate()?;
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({"task": a.task, "steps": steps, "seconds": secs, "steps_per_s": steps as f64 / secs,
+               "eval_loss": e.loss, "eval_accuracy": e.accuracy, "figures": e.figures, "out": a.out})
+    );
+    Ok(())
+}
+
+pub fn eval(a: EvalArgs) -> Result<()> {
+    let task = tasks::by_id(&a.task)?;
+    let beside = a.weights.parent().map(|d| d.join("config.json")).filter(|p| p.is_file());
+    let cfg = match a.config.or(beside) {
+        Some(p) => HookedTransformerConfig::from_json_str(
+            &std::fs::read_to_string(&p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?,
+        )?,
+        None => task.config(),
+    };
+    let sd = read_state_dict_file(&a.weights)?;
+    let model = HookedTransformer::from_state_dict(&cfg, &sd, &burn::tensor::Device::flex())?;
+    let batch = match &a.tokens {
+        Some(t) => {
+            let tokens = super::cli::read_tokens(t)?;
+            let targets = task.label(&tokens)?;
+            Batch { tokens, targets }
+        }
+        None => task.held_out(),
+    };
+    let (loss, accuracy, figures) = evaluate(&*task, &model, &batch)?;
+    println!(
+        "{}",
+        json!({"task": a.task, "n": batch.len(), "loss": loss, "accuracy": accuracy, "figures": figures})
+    );
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! The five notebook tasks. Each owns its config, token layout, data, labels and recipe;
+//! the loss is the notebook's: mean cross-entropy over the positions whose target is set.
+
+use rand::rngs::StdRng;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::{HookedTransformerConfig, Tokens};
+use crate::train::recipe::Recipe;
+
+pub mod addition;
+pub mod cumsum;
+pub mod majority;
+pub mod min;
+pub mod sorting;
+
+/// Marks a position the loss and accuracy skip.
+pub const IGNORE: i64 = -1;
+
+/// Tokens [batch, pos] with a target class per position (`IGNORE` where not scored).
+/// Targets index the model's output classes (d_vocab_out).
+#[derive(Clone, Debug)]
+pub struct Batch {
+    pub tokens: Tokens,
+    pub targets: Vec<i64>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.tokens.batch
+    }
+    pub fn is_empty(&self) -> bool {
+        self.tokens.batch == 0
+    }
+    /// Rows `idx` of this batch, in that order.
+    pub fn select(&self, idx: &[usize]) -> Batch {
+        let p = self.tokens.pos;
+        let mut ids = Vec::with_capacity(idx.len() * p);
+        let mut targets = Vec::with_capacity(idx.len() * p);
+        for &i in idx {
+            ids.extend_from_slice(&self.tokens.ids[i * p..(i + 1) * p]);
+            targets.extend_from_slice(&self.targets[i * p..(i + 1) * p]);
+        }
+        Batch { tokens: Tokens { batch: idx.len(), pos: p, ids }, targets }
+    }
+}
+
+/// Where a task's training examples come from.
+pub enum TrainData {
+    /// A fixed training set, reshuffled every epoch (the notebook's DataLoader).
+    Fixed(Batch),
+    /// Fresh examples every step from `Task::sample`.
+    Fresh,
+}
+
+pub trait Task: Send + Sync {
+    /// `cumsum`, `min`, `addition`, `majority` or `sorting`.
+    fn id(&self) -> &'static str;
+    /// The notebook's model config (TL kwargs, as `HookedTransformerConfig`).
+    fn config(&self) -> HookedTransformerConfig;
+    /// The notebook's training recipe (or ours, where the notebook gives none).
+    fn recipe(&self) -> Recipe;
+    /// The training set for a data seed.
+    fn train_data(&self, seed: u64) -> TrainData;
+    /// `n` fresh examples (for `TrainData::Fresh` tasks; others may also implement it).
+    fn sample(&self, rng: &mut StdRng, n: usize) -> Batch;
+    /// The fixed held-out set used by `eval` and the pretrained-model bars.
+    fn held_out(&self) -> Batch;
+    /// Targets for arbitrary token sequences (what the task's labeller says).
+    fn label(&self, tokens: &Tokens) -> Result<Vec<i64>>;
+    /// How a token reads on screen.
+    fn token_str(&self, id: i64) -> String;
+    /// The task's own figures on a batch, given its logits [batch, pos, d_vocab_out] row-major.
+    fn figures(&self, _batch: &Batch, _logits: &[f32], _d_vocab_out: usize) -> Value {
+        Value::Object(Default::default())
+    }
+}
+
+pub const TASK_IDS: [&str; 5] = ["cumsum", "min", "addition", "majority", "sorting"];
+
+pub fn by_id(id: &str) -> Result<Box<dyn Task>> {
+    Ok(match id {
+        "cumsum" => Box::new(cumsum::Cumsum::default()),
+        "min" => Box::new(min::MinOfTwo::default()),
+        "addition" => Box::new(addition::Addition::default()),
+        "majority" => Box::new(majority::Majority::default()),
+        "sorting" => Box::new(sorting::Sorting::default()),
+        other => {
+            return Err(Error::Config(format!("unknown task {other:?} (one of: {})", TASK_IDS.join(", "))));
+        }
+    })
+}

@@ -1,0 +1,47 @@
+//! The notebooks' loss: mean cross-entropy over scored positions, and accuracy over them.
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Int, Tensor, TensorData};
+
+use crate::tasks::{Batch, IGNORE};
+
+/// Targets as device tensors: class ids (0 where ignored) and a 0/1 mask, both [batch, pos].
+pub fn target_tensors(batch: &Batch, device: &burn::tensor::Device) -> (Tensor<2, Int>, Tensor<2>) {
+    let (b, p) = (batch.tokens.batch, batch.tokens.pos);
+    let ids: Vec<i32> = batch.targets.iter().map(|&t| if t == IGNORE { 0 } else { t as i32 }).collect();
+    let mask: Vec<f32> = batch.targets.iter().map(|&t| if t == IGNORE { 0.0 } else { 1.0 }).collect();
+    (
+        Tensor::from_data(TensorData::new(ids, [b, p]), device),
+        Tensor::from_data(TensorData::new(mask, [b, p]), device),
+    )
+}
+
+/// (mean loss, accuracy) as scalar tensors, so the caller decides when to read them back.
+pub fn loss_and_accuracy(logits: Tensor<3>, targets: Tensor<2, Int>, mask: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
+    let [b, p, _] = logits.dims();
+    let count = mask.clone().sum();
+    let logp = log_softmax(logits.clone(), 2);
+    let picked = logp.gather(2, targets.clone().reshape([b, p, 1])).reshape([b, p]);
+    let loss = -(picked * mask.clone()).sum() / count.clone();
+    let correct = logits.argmax(2).reshape([b, p]).equal(targets).float() * mask;
+    let acc = correct.sum() / count;
+    (loss, acc)
+}
+
+/// Per-position losses [batch, pos] (0 where ignored), for the task figures.
+pub fn token_losses(logits: &[f32], batch: &Batch, vocab: usize) -> Vec<f32> {
+    batch
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            if t == IGNORE {
+                return 0.0;
+            }
+            let row = &logits[i * vocab..(i + 1) * vocab];
+            let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let lse = max + row.iter().map(|x| (x - max).exp()).sum::<f32>().ln();
+            lse - row[t as usize]
+        })
+        .collect()
+}

@@ -1,0 +1,10 @@
+//! Training: recipes, optimizers, schedules and the stepwise loop.
+
+pub mod loss;
+pub mod optim;
+pub mod recipe;
+pub mod schedule;
+pub mod trainer;
+
+pub use recipe::Recipe;
+pub use trainer::{EvalLog, StepLog, Trainer, checkpoint_steps};

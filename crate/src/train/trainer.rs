@@ -1,0 +1,246 @@
+//! The stepwise training loop: one `step()` is one optimizer step and returns its loss and
+//! accuracy, so a page can interleave rendering and a CLI can draw a progress bar.
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::loss::{loss_and_accuracy, target_tensors};
+use super::optim::{Built, build};
+use super::recipe::{InitKind, Recipe};
+use crate::error::{Error, Result};
+use crate::model::params::InitSource;
+use crate::model::{HookedTransformer, HookedTransformerConfig};
+use crate::tasks::{Batch, Task, TrainData};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StepLog {
+    pub step: usize,
+    pub epoch: usize,
+    pub loss: f32,
+    pub accuracy: f32,
+    pub lr: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalLog {
+    pub step: usize,
+    pub loss: f32,
+    pub accuracy: f32,
+    pub figures: Value,
+}
+
+enum Data {
+    Fixed { set: Batch, order: Vec<usize>, cursor: usize, epoch: usize, rng: StdRng },
+    Fresh { rng: StdRng },
+}
+
+pub struct Trainer {
+    pub task: Box<dyn Task>,
+    pub recipe: Recipe,
+    pub cfg: HookedTransformerConfig,
+    device: Device,
+    model: HookedTransformer,
+    optim: Built,
+    /// Optimizer steps taken.
+    pub step: usize,
+    data: Data,
+    held_out: Batch,
+}
+
+/// A fresh model as the recipe says: seeded init, then frozen parameters zeroed.
+pub fn init_model(cfg: &HookedTransformerConfig, recipe: &Recipe, device: &Device) -> Result<HookedTransformer> {
+    device.seed(recipe.seed);
+    let mut src = InitSource::new(device);
+    if recipe.init == InitKind::AdditionNotebook {
+        let (d_model, d_out) = (cfg.d_model as f64, cfg.d_vocab_out as f64);
+        // The notebook draws randn/√d_model for every weight and randn/√d_vocab for W_U.
+        src.std_override = Some(Box::new(move |name: &str, _shape: &[usize]| {
+            Some(if name == "unembed.W_U" { 1.0 / d_out.sqrt() } else { 1.0 / d_model.sqrt() })
+        }));
+    }
+    let mut cfg = cfg.clone();
+    cfg.seed = None; // seeded above, from the recipe
+    let model = HookedTransformer::init_with(&cfg, &mut src)?;
+    match &recipe.freeze {
+        Some(pattern) => Ok(model.zero_and_freeze(pattern)?.0),
+        None => Ok(model),
+    }
+}
+
+impl Trainer {
+    /// A new run on `device` (autodiff is enabled here).
+    pub fn new(task: Box<dyn Task>, cfg: HookedTransformerConfig, recipe: Recipe, device: &Device) -> Result<Self> {
+        let device = device.clone().autodiff();
+        let model = init_model(&cfg, &recipe, &device)?;
+        Self::with_model(task, cfg, recipe, &device, model)
+    }
+
+    /// Continues training a given model (e.g. loaded weights) with a fresh optimizer.
+    pub fn with_model(
+        task: Box<dyn Task>,
+        cfg: HookedTransformerConfig,
+        recipe: Recipe,
+        device: &Device,
+        model: HookedTransformer,
+    ) -> Result<Self> {
+        if recipe.batch_size == 0 {
+            return Err(Error::Config("batch_size must be positive".into()));
+        }
+        let device = device.clone().autodiff();
+        let optim = build(&recipe.optim, recipe.schedule.beta1(0).is_some());
+        let data = match task.train_data(recipe.seed) {
+            TrainData::Fixed(set) => {
+                let mut rng = StdRng::seed_from_u64(recipe.seed ^ 0x5eed);
+                let mut order: Vec<usize> = (0..set.len()).collect();
+                order.shuffle(&mut rng);
+                Data::Fixed { set, order, cursor: 0, epoch: 0, rng }
+            }
+            TrainData::Fresh => Data::Fresh { rng: StdRng::seed_from_u64(recipe.seed ^ 0x5eed) },
+        };
+        let held_out = task.held_out();
+        Ok(Self { task, recipe, cfg, device, model, optim, step: 0, data, held_out })
+    }
+
+    pub fn model(&self) -> &HookedTransformer {
+        &self.model
+    }
+
+    /// The model without autodiff, for evaluation and analysis.
+    pub fn inference_model(&self) -> HookedTransformer {
+        self.model.valid()
+    }
+
+    pub fn epoch(&self) -> usize {
+        match &self.data {
+            Data::Fixed { epoch, .. } => *epoch,
+            Data::Fresh { .. } => 0,
+        }
+    }
+
+    fn next_batch(&mut self) -> Batch {
+        let bs = self.recipe.batch_size;
+        match &mut self.data {
+            Data::Fixed { set, order, cursor, epoch, rng } => {
+                if *cursor >= order.len() {
+                    order.shuffle(rng);
+                    *cursor = 0;
+                    *epoch += 1;
+                }
+                // The last batch of an epoch may be short, as a DataLoader without drop_last.
+                let end = (*cursor + bs).min(order.len());
+                let b = set.select(&order[*cursor..end]);
+                *cursor = end;
+                b
+            }
+            Data::Fresh { rng } => self.task.sample(rng, bs),
+        }
+    }
+
+    /// One optimizer step. A non-finite loss stops before the update, so the model stays the
+    /// last good one.
+    pub fn step(&mut self) -> Result<StepLog> {
+        let (loss, acc, lr, epoch) = self.forward_step()?;
+        let loss_v: f32 = loss.clone().into_scalar();
+        let acc_v: f32 = acc.into_scalar();
+        self.finish_step(loss, loss_v, acc_v, lr, epoch)
+    }
+
+    /// The same, reading the scalars back without blocking (WebGPU in the browser).
+    pub async fn step_async(&mut self) -> Result<StepLog> {
+        let (loss, acc, lr, epoch) = self.forward_step()?;
+        let loss_v: f32 = loss.clone().into_scalar_async().await.map_err(|e| Error::Backend(format!("{e:?}")))?;
+        let acc_v: f32 = acc.into_scalar_async().await.map_err(|e| Error::Backend(format!("{e:?}")))?;
+        self.finish_step(loss, loss_v, acc_v, lr, epoch)
+    }
+
+    fn forward_step(&mut self) -> Result<(Tensor<1>, Tensor<1>, f64, usize)> {
+        let batch = self.next_batch();
+        let epoch = self.epoch();
+        let lr = self.recipe.schedule.lr(self.recipe.optim.lr(), self.step, epoch);
+        if let Some(b1) = self.recipe.schedule.beta1(self.step) {
+            self.optim.set_beta1(b1);
+        }
+        let tokens = batch.tokens.tensor(&self.device);
+        let (targets, mask) = target_tensors(&batch, &self.device);
+        let logits = self.model.forward(tokens);
+        let (loss, acc) = loss_and_accuracy(logits, targets, mask);
+        Ok((loss, acc, lr, epoch))
+    }
+
+    fn finish_step(&mut self, loss: Tensor<1>, loss_v: f32, acc_v: f32, lr: f64, epoch: usize) -> Result<StepLog> {
+        if !loss_v.is_finite() {
+            return Err(Error::Training(format!(
+                "the loss became {loss_v} at step {}; stopped before applying it (lower the learning rate?)",
+                self.step
+            )));
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self.optim.optimizer.step(lr, self.model.clone(), grads);
+        let log = StepLog { step: self.step, epoch, loss: loss_v, accuracy: acc_v, lr };
+        self.step += 1;
+        Ok(log)
+    }
+
+    /// Loss, accuracy and the task's figures on its fixed held-out set.
+    pub fn evaluate(&self) -> Result<EvalLog> {
+        let (loss, accuracy, figures) = evaluate(&*self.task, &self.inference_model(), &self.held_out)?;
+        Ok(EvalLog { step: self.step, loss, accuracy, figures })
+    }
+}
+
+/// Evaluates a model on a batch in chunks: (loss, accuracy, task figures).
+pub fn evaluate(task: &dyn Task, model: &HookedTransformer, batch: &Batch) -> Result<(f32, f32, Value)> {
+    batch.tokens.check(&model.cfg)?;
+    let device = model.embed.W_E.val().device();
+    let v = model.cfg.d_vocab_out;
+    let chunk = (1 << 16) / batch.tokens.pos.max(1);
+    let mut logits_all: Vec<f32> = Vec::with_capacity(batch.targets.len() * v);
+    for start in (0..batch.len()).step_by(chunk.max(1)) {
+        let idx: Vec<usize> = (start..(start + chunk).min(batch.len())).collect();
+        let part = batch.select(&idx);
+        let logits = model.forward(part.tokens.tensor(&device));
+        let data = logits.into_data().convert::<f32>();
+        logits_all.extend(data.try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))?);
+    }
+    let (loss, acc) = host_loss_and_accuracy(&logits_all, batch, v);
+    Ok((loss, acc, task.figures(batch, &logits_all, v)))
+}
+
+/// Mean loss and accuracy over scored positions, from host logits.
+pub fn host_loss_and_accuracy(logits: &[f32], batch: &Batch, vocab: usize) -> (f32, f32) {
+    let losses = super::loss::token_losses(logits, batch, vocab);
+    let (mut n, mut sum, mut correct) = (0usize, 0f64, 0usize);
+    for (i, &t) in batch.targets.iter().enumerate() {
+        if t == crate::tasks::IGNORE {
+            continue;
+        }
+        n += 1;
+        sum += losses[i] as f64;
+        let row = &logits[i * vocab..(i + 1) * vocab];
+        let arg = row.iter().enumerate().fold(0, |best, (j, x)| if *x > row[best] { j } else { best });
+        correct += (arg as i64 == t) as usize;
+    }
+    let n = n.max(1) as f64;
+    ((sum / n) as f32, (correct as f64 / n) as f32)
+}
+
+/// About `n` log-spaced steps in 1..=total, always with the last (the training timeline).
+pub fn checkpoint_steps(total: usize, n: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n)
+        .map(|i| {
+            let f = if n > 1 { i as f64 / (n - 1) as f64 } else { 1.0 };
+            ((total as f64).powf(f)).round() as usize
+        })
+        .filter(|&s| s >= 1 && s <= total)
+        .collect();
+    v.push(total);
+    v.sort_unstable();
+    v.dedup();
+    v
+}

@@ -1,0 +1,597 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Parity of the analysis library with TransformerLens: every analysis on the five notebook
+//! fixtures against `<name>/analysis.safetensors`, written by
+//! tests/fixtures/make_analysis_fixtures.py with TL 3.9's own functions (or the notebooks' own
+//! cells where TL has none). Values within 1e-4 absolute; singular vectors up to sign;
+//! eigenvalues as a set.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use common::*;
+use serde_json::Value;
+use toylens::analysis::ablation::{Ablation, Target};
+use toylens::analysis::labeled::to_vec;
+use toylens::analysis::patching::PatchKind;
+use toylens::analysis::stacks::Mode;
+use toylens::analysis::{
+    LabeledTensor, Positions, addition, attention, circuits, counts, grouping, metrics, ov_diag, spectra, weights,
+};
+use toylens::analysis::CachedRun;
+use toylens::io::safetensors::{HostData, HostTensor, read_tensors};
+use toylens::model::Tokens;
+
+const TOL: f32 = 1e-4;
+
+struct Checker {
+    fixture: String,
+    want: BTreeMap<String, HostTensor>,
+    meta: Value,
+    rows: Vec<(String, f32)>,
+    failures: Vec<String>,
+}
+
+fn diff(a: &[f32], b: &[f32]) -> f32 {
+    // NaN == NaN here: empty groups and unscored positions are NaN on both sides.
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| if x == y || (x.is_nan() && y.is_nan()) { 0.0 } else { (x - y).abs() })
+        .fold(0.0f32, |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) })
+}
+
+impl Checker {
+    fn new(fixture: &str) -> Self {
+        let dir = fixtures_dir().join(fixture);
+        let bytes = std::fs::read(dir.join("analysis.safetensors"))
+            .unwrap_or_else(|e| panic!("{fixture}: run tests/fixtures/make_analysis_fixtures.py ({e})"));
+        let meta = serde_json::from_str(&std::fs::read_to_string(dir.join("analysis.json")).unwrap()).unwrap();
+        Self { fixture: fixture.into(), want: read_tensors(&bytes).unwrap(), meta, rows: vec![], failures: vec![] }
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.want.contains_key(key)
+    }
+
+    fn r(&self, key: &str) -> &HostTensor {
+        self.want.get(key).unwrap_or_else(|| panic!("{}: no reference {key}", self.fixture))
+    }
+
+    fn f32(&self, key: &str) -> Vec<f32> {
+        self.r(key).to_f32()
+    }
+
+    fn i64(&self, key: &str) -> Vec<i64> {
+        match &self.r(key).data {
+            HostData::I64(v) => v.clone(),
+            HostData::F32(_) => panic!("{key} is not an integer tensor"),
+        }
+    }
+
+    fn shape(&self, key: &str) -> Vec<usize> {
+        self.r(key).shape.clone()
+    }
+
+    fn record(&mut self, key: &str, d: f32, tol: f32) {
+        if !(d <= tol) {
+            self.failures.push(format!("{}: {key} differs by {d:e}", self.fixture));
+        }
+        self.rows.push((key.to_string(), d));
+    }
+
+    /// Values and shape against the reference `key`.
+    fn close(&mut self, key: &str, got: &[f32], shape: &[usize]) {
+        let want_shape = self.shape(key);
+        if want_shape != shape {
+            self.failures.push(format!("{}: {key} has shape {shape:?}, TL {want_shape:?}", self.fixture));
+            return;
+        }
+        let d = diff(got, &self.f32(key));
+        self.record(key, d, TOL);
+    }
+
+    fn tensor<const D: usize>(&mut self, key: &str, t: Tensor<D>) {
+        let shape = t.dims().to_vec();
+        self.close(key, &to_vec(t).unwrap(), &shape);
+    }
+
+    fn labeled(&mut self, key: &str, t: &LabeledTensor) {
+        self.close(key, &t.values, &t.shape);
+    }
+
+    fn scalars(&mut self, key: &str, got: &[f32]) {
+        let want = self.f32(key);
+        assert_eq!(got.len(), want.len(), "{key}: count");
+        let d = diff(got, &want);
+        self.record(key, d, TOL);
+    }
+
+    fn labels(&mut self, key: &str, got: &[String]) {
+        let want: Vec<String> = serde_json::from_value(self.meta["labels"][key].clone()).unwrap();
+        if want != got {
+            self.failures.push(format!("{}: {key} labels {got:?}, TL {want:?}", self.fixture));
+        }
+    }
+
+    /// Columns (last axis) of a batch of matrices, up to sign: `got` [.., r, kg], reference
+    /// [.., r, kw] with kw ≤ kg. Columns whose singular value is not isolated are skipped.
+    fn columns_up_to_sign(&mut self, key: &str, got: &LabeledTensor, s: Option<&LabeledTensor>) {
+        let want = self.f32(key);
+        let ws = self.shape(key);
+        let nd = ws.len();
+        let (r, kw) = (ws[nd - 2], ws[nd - 1]);
+        let kg = got.shape[got.shape.len() - 1];
+        let n = want.len() / (r * kw);
+        assert_eq!(got.values.len() / (r * kg), n, "{key}: matrices");
+        let mut worst = 0f32;
+        for i in 0..n {
+            for j in 0..kw {
+                if let Some(s) = s {
+                    let sk = s.shape[s.shape.len() - 1];
+                    let sv = &s.values[i * sk..(i + 1) * sk];
+                    let gap = (0..sk).filter(|&q| q != j).map(|q| (sv[q] - sv[j]).abs()).fold(f32::INFINITY, f32::min);
+                    if gap < 1e-3 * sv[0] || sv[j] < 1e-4 * sv[0] {
+                        continue;
+                    }
+                }
+                let g: Vec<f32> = (0..r).map(|row| got.values[i * r * kg + row * kg + j]).collect();
+                let w: Vec<f32> = (0..r).map(|row| want[i * r * kw + row * kw + j]).collect();
+                let sign = if g.iter().zip(&w).map(|(a, b)| a * b).sum::<f32>() < 0.0 { -1.0 } else { 1.0 };
+                let g: Vec<f32> = g.iter().map(|x| x * sign).collect();
+                worst = worst.max(diff(&g, &w));
+            }
+        }
+        self.record(&format!("{key} (±)"), worst, TOL);
+    }
+
+    /// Eigenvalues [.., m, 2] as a set per matrix: each reference value's nearest unused match.
+    fn eigen_set(&mut self, key: &str, got: &LabeledTensor) {
+        let want = self.f32(key);
+        let m = self.shape(key)[self.shape(key).len() - 2];
+        let n = want.len() / (2 * m);
+        let mut worst = 0f32;
+        for i in 0..n {
+            let mut used = vec![false; m];
+            for a in 0..m {
+                let (wr, wi) = (want[(i * m + a) * 2], want[(i * m + a) * 2 + 1]);
+                let (best, d) = (0..m)
+                    .filter(|&b| !used[b])
+                    .map(|b| (b, (got.values[(i * m + b) * 2] - wr).hypot(got.values[(i * m + b) * 2 + 1] - wi)))
+                    .min_by(|x, y| x.1.total_cmp(&y.1))
+                    .unwrap();
+                used[best] = true;
+                worst = worst.max(d);
+            }
+        }
+        self.record(&format!("{key} (set)"), worst, TOL);
+    }
+
+    fn finish(self) {
+        let worst = self.rows.iter().fold(("", 0f32), |w, (k, d)| if *d > w.1 { (k, *d) } else { w });
+        println!(
+            "ANALYSIS PARITY {}: {} checks, worst {} {:.2e}\n{}",
+            self.fixture,
+            self.rows.len(),
+            worst.0,
+            worst.1,
+            self.rows.iter().map(|(k, d)| format!("  {k:<34} {d:.2e}")).collect::<Vec<_>>().join("\n")
+        );
+        assert!(self.failures.is_empty(), "{}", self.failures.join("\n"));
+    }
+}
+
+fn host_tensor<const D: usize>(v: Vec<f32>, shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+/// Keeps the first `n` entries of the last axis (the generator stores big neuron axes cut).
+fn keep_last<const D: usize>(t: Tensor<D>, n: Option<usize>) -> Tensor<D> {
+    match n {
+        Some(n) => t.narrow(D - 1, 0, n),
+        None => t,
+    }
+}
+
+fn check_fixture(name: &str) {
+    let device = Device::flex();
+    let f = load(name, &device);
+    let m = &f.model;
+    let cfg = &m.cfg;
+    let mut c = Checker::new(name);
+    let big = c.meta["big"].as_bool().unwrap();
+    let kept = c.meta["neurons_kept"].as_u64().map(|n| n as usize);
+    let targets = c.i64("targets");
+    let filled: Vec<i64> = targets.iter().map(|&t| t.max(0)).collect();
+    let (b, p) = (f.tokens.batch, f.tokens.pos);
+    let has_mlp = cfg.has_mlp();
+    let has_ln = c.has("decompose_resid_ln");
+    let last = Positions::Only(vec![p - 1]);
+    let all = Positions::All;
+
+    // ---- FactoredMatrix -----------------------------------------------------------------
+    let ov = circuits::ov(m, 0).unwrap();
+    let qk = circuits::qk(m, 0).unwrap();
+    for (key, fm) in [("ov", &ov), ("qk", &qk)] {
+        let svd = fm.svd().unwrap();
+        c.labeled(&format!("{key}_S"), &svd.s);
+        c.columns_up_to_sign(&format!("{key}_U"), &svd.u, Some(&svd.s));
+        c.columns_up_to_sign(&format!("{key}_V"), &svd.v, Some(&svd.s));
+        c.eigen_set(&format!("{key}_eig"), &fm.eigenvalues().unwrap());
+        c.labeled(&format!("{key}_norm"), &fm.norm().unwrap());
+        if !big {
+            c.tensor(&format!("{key}_BA"), fm.ba().unwrap());
+            c.tensor(&format!("{key}_AB"), fm.ab());
+        }
+    }
+    let comp = ov.compose(&qk);
+    c.labeled("ov_qk_S", &comp.svd().unwrap().s);
+    c.labeled("qk_T_S", &qk.t().svd().unwrap().s);
+    if !big {
+        c.tensor("ov_qk_AB", comp.ab());
+        c.tensor("qk_T_AB", qk.t().ab());
+    }
+
+    // ---- full circuits --------------------------------------------------------------------
+    let full_ov = circuits::full_ov(m, 0).unwrap();
+    c.tensor("full_ov", full_ov.clone());
+    c.tensor("full_qk", circuits::full_qk(m, 0).unwrap());
+    c.tensor("full_ov_pos", circuits::full_ov_pos(m, 0).unwrap());
+    c.tensor("full_qk_pos", circuits::full_qk_pos(m, 0).unwrap());
+    c.labeled("ov_diag_top1", &ov_diag::ov_diag_top1(full_ov).unwrap().fraction);
+
+    // ---- spectra ----------------------------------------------------------------------------
+    let we = spectra::svd_w_e(m, 2).unwrap();
+    c.labeled("svd_W_E_S", &we.s);
+    c.columns_up_to_sign("svd_W_E_U", &we.u, Some(&we.s));
+    c.columns_up_to_sign("svd_W_E_proj", we.projection.as_ref().unwrap(), None);
+    let wu = spectra::svd_w_u(m, 2).unwrap();
+    c.labeled("svd_W_U_S", &wu.s);
+    c.columns_up_to_sign("svd_W_U_U", &wu.u, Some(&wu.s));
+    c.columns_up_to_sign("svd_W_U_proj", wu.projection.as_ref().unwrap(), None);
+    let eov = spectra::svd_embed_ov(m, 0, 2).unwrap();
+    c.labeled("svd_E_OV_S", &eov.s);
+    c.columns_up_to_sign("svd_E_OV_proj", eov.projection.as_ref().unwrap(), None);
+    let ud = spectra::unembed_directions(m, 0, 2).unwrap();
+    c.columns_up_to_sign("unembed_dirs_ov", &ud.embed_ov, None);
+    c.columns_up_to_sign("unembed_dirs_w_u", &ud.w_u, None);
+    if has_mlp {
+        c.columns_up_to_sign("unembed_dirs_w_out", ud.w_out.as_ref().unwrap(), None);
+        c.tensor("neuron_logits", circuits::neuron_logits(m, 0).unwrap());
+        c.tensor("ov_to_neurons", keep_last(circuits::ov_to_neurons(m, 0, 0).unwrap(), kept));
+    }
+    let (bias, bias_labels) = circuits::bias_logits(m).unwrap();
+    assert_eq!(bias_labels.len(), if has_mlp { 3 } else { 1 });
+    c.tensor("bias_logits", bias);
+
+    // ---- cache views ------------------------------------------------------------------------
+    let run = CachedRun::new(m, &f.tokens).unwrap();
+    let resid = run.decompose_resid(None, false, Mode::All, true, &all).unwrap();
+    c.labels("decompose_resid", &resid.labels);
+    c.tensor("decompose_resid", resid.t.clone());
+    let resid_ne = run.decompose_resid(None, false, Mode::All, false, &all).unwrap();
+    c.labels("decompose_resid_noembed", &resid_ne.labels);
+    if has_ln {
+        c.tensor("decompose_resid_ln", run.apply_ln_to_stack(resid.clone(), None, false, false).unwrap().t);
+        let heads = run.stack_head_results(None, false, &all).unwrap();
+        c.tensor("stack_head_results_ln", run.apply_ln_to_stack(heads, None, false, false).unwrap().t);
+    }
+    let acc = run.accumulated_resid(None, has_mlp, false, if big { &last } else { &all }).unwrap();
+    c.labels("accumulated_resid", &acc.labels);
+    c.tensor("accumulated_resid", acc.t);
+    c.tensor("logit_lens", run.logit_lens(has_mlp, &all).unwrap().t);
+    let heads = run.stack_head_results(None, true, if big { &last } else { &all }).unwrap();
+    c.labels("stack_head_results_rem", &heads.labels);
+    c.tensor("stack_head_results_rem", heads.t);
+    if has_mlp {
+        let slice: Option<Vec<usize>> = serde_json::from_value(c.meta["neuron_slice"].clone()).unwrap();
+        let neur = run.stack_neuron_results(None, slice.as_deref(), true, &last, None).unwrap();
+        c.labels("stack_neuron_results_rem", &neur.labels);
+        c.tensor("stack_neuron_results_rem", neur.t);
+        let w_u = weights::w_u(m);
+        c.tensor("stack_neuron_results_proj", run.stack_neuron_results(None, slice.as_deref(), false, &last, Some(&w_u)).unwrap().t);
+        let full_n = run.full_resid_decomposition(None, false, true, &last).unwrap();
+        c.labels("full_resid_neurons", &full_n.labels);
+        if !big {
+            c.tensor("full_resid_neurons", full_n.t);
+        }
+    }
+    let full = run.full_resid_decomposition(None, false, false, &all).unwrap();
+    c.labels("full_resid", &full.labels);
+    if big {
+        c.tensor("full_resid", run.full_resid_decomposition(None, false, false, &last).unwrap().t);
+    } else {
+        c.tensor("full_resid", full.t.clone());
+    }
+    let wrong: Vec<i64> = filled.iter().map(|&t| (t + 1) % cfg.d_vocab_out as i64).collect();
+    c.tensor("logit_attrs", run.logit_attrs(full.clone(), &filled, None).unwrap());
+    c.tensor("logit_attrs_diff", run.logit_attrs(full, &filled, Some(&wrong)).unwrap());
+    let acc_all = run.accumulated_resid(None, has_mlp, false, &all).unwrap();
+    c.tensor("logit_lens_attrs", run.logit_attrs(acc_all, &filled, None).unwrap());
+    c.tensor("head_logit_attrs", run.logit_attrs(run.stack_head_results(None, false, &all).unwrap(), &filled, None).unwrap());
+    let dla = run.dla_vocab(resid).unwrap();
+    c.tensor("dla", dla.t.clone());
+    match name {
+        "majority" => {
+            let idx = toylens::analysis::run::index_tensor(&[0, 2, 3], &device); // embed, attn_out, mlp_out
+            c.tensor("dla_notebook", dla.t.clone().select(0, idx));
+        }
+        "cumsum" => c.tensor("dla_notebook", run.dla_vocab(resid_ne).unwrap().t),
+        _ => {}
+    }
+    if c.has("dla_by_label_mean") {
+        let [n_c, _, _, v] = dla.t.dims();
+        let g = grouping::group_by_label(dla.t.reshape([n_c, b * p, v]), &targets, cfg.d_vocab_out).unwrap();
+        c.tensor("dla_by_label_mean", g.mean);
+        c.tensor("dla_by_label_std", g.std);
+    }
+
+    // ---- metrics ----------------------------------------------------------------------------
+    let la = metrics::loss_accuracy(run.logits.clone(), &targets).unwrap();
+    c.scalars("loss_acc", &[la.loss, la.accuracy]);
+    let cp = metrics::correct_prob(run.logits.clone(), &targets).unwrap();
+    c.scalars("correct_prob", &[cp.mean_prob, cp.median_prob, cp.min_prob]);
+    let ts = metrics::target_token_stats(run.logits.clone(), &targets).unwrap();
+    let scored = |key: &str, c: &Checker| -> Vec<f32> {
+        c.f32(key).iter().zip(&targets).map(|(v, &t)| if t < 0 { f32::NAN } else { *v }).collect()
+    };
+    for (key, t) in [("target_logit", &ts.logit), ("target_logit_centered", &ts.centered_logit), ("target_log_prob", &ts.log_prob)] {
+        let want = scored(key, &c);
+        let d = diff(&t.values, &want);
+        c.record(key, d, TOL);
+    }
+    let pred: Vec<f32> = c.i64("predicted").iter().map(|&x| x as f32).collect();
+    let d = diff(&ts.predicted.values, &pred);
+    c.record("predicted", d, 0.0);
+
+    // ---- interventions ------------------------------------------------------------------------
+    let uniform = run.ablation(&Target::UniformAttention { layer: 0, heads: None }, Ablation::Zero).unwrap();
+    let u = run.measure(&[uniform], &targets).unwrap();
+    c.scalars("uniform_attention", &[u.loss, u.accuracy]);
+    for (kind, k) in [(Ablation::Zero, "zero"), (Ablation::Mean, "mean")] {
+        let scan = run.head_ablation_scan(kind, &targets).unwrap();
+        let v: Vec<f32> = scan.loss.values.iter().zip(&scan.accuracy.values).flat_map(|(l, a)| [*l, *a]).collect();
+        c.scalars(&format!("head_ablation_{k}"), &v);
+        let mut comps = vec!["blocks.0.hook_attn_out".to_string()];
+        if has_mlp {
+            comps.push("blocks.0.hook_mlp_out".into());
+        }
+        let v: Vec<f32> = comps
+            .into_iter()
+            .flat_map(|hook| {
+                let r = run.ablate(&Target::Component { hook }, kind, &targets).unwrap().ablated;
+                [r.loss, r.accuracy]
+            })
+            .collect();
+        c.scalars(&format!("component_ablation_{k}"), &v);
+        if has_mlp {
+            let neurons: Vec<usize> = serde_json::from_value(c.meta["neuron_set"].clone()).unwrap();
+            let r = run.ablate(&Target::Neurons { layer: 0, neurons }, kind, &targets).unwrap().ablated;
+            c.scalars(&format!("neuron_ablation_{k}"), &[r.loss, r.accuracy]);
+        }
+    }
+    let corrupted = Tokens::new(b, p, c.i64("corrupted")).unwrap();
+    let mut kinds = vec![
+        ("resid_pre", PatchKind::ResidPre),
+        ("attn_out", PatchKind::AttnOut),
+        ("head_out_all_pos", PatchKind::HeadOutAllPos),
+        ("head_out_by_pos", PatchKind::HeadOutByPos),
+    ];
+    if has_mlp {
+        kinds.push(("mlp_out", PatchKind::MlpOut));
+    }
+    for (key, kind) in kinds {
+        let r = run.activation_patching(&corrupted, kind, &targets).unwrap();
+        let mut v = r.loss.values.clone();
+        v.extend(&r.accuracy.values);
+        let mut shape = vec![2];
+        shape.extend(&r.loss.shape);
+        c.close(&format!("patch_{key}"), &v, &shape);
+        c.scalars("corrupted_loss_acc", &[r.corrupted.loss, r.corrupted.accuracy]);
+    }
+
+    // ---- neurons and attention ---------------------------------------------------------------
+    if has_mlp {
+        c.tensor("neuron_position_means", keep_last(run.neuron_position_means(0).unwrap(), kept));
+        c.tensor("neuron_heatmap", keep_last(run.neuron_heatmap(0, 0).unwrap(), kept));
+        let g = run.neurons_by_label(0, &targets, cfg.d_vocab_out).unwrap();
+        let [_, l, n_m] = g.mean.dims();
+        c.tensor("neurons_by_label_mean", keep_last(g.mean.reshape([l, n_m]), kept));
+        c.tensor("neurons_by_label_std", keep_last(g.std.reshape([l, n_m]), kept));
+        let top = run.top_neurons(0, 5).unwrap();
+        let want: Vec<usize> = c.i64("top_neurons").iter().map(|&x| x as usize).collect();
+        if top.neurons != want {
+            c.failures.push(format!("{name}: top neurons {:?}, TL {want:?}", top.neurons));
+        }
+        c.scalars("top_neuron_means", &top.mean_activation);
+        let ids: Vec<usize> = serde_json::from_value(c.meta["neuron_sum"].clone()).unwrap();
+        c.tensor("neuron_sum", run.neuron_sum(0, &ids).unwrap());
+    }
+    c.tensor("attention_from_last_mean", run.attention_from(0, p - 1).unwrap().mean_dim(0).squeeze_dim::<2>(0));
+
+    // ---- task-specific ------------------------------------------------------------------------
+    match name {
+        "addition" => {
+            let r = addition::addition_losses(run.logits.clone(), &f.tokens, 5).unwrap();
+            let mut v = r.per_token.clone();
+            v.push(r.ba_alldigits);
+            v.extend(&r.ba_perdigit);
+            v.push(r.uc1_anydigits);
+            v.extend(&r.uc1_perdigit);
+            v.extend([r.us9_onedigit, r.us9_twodigits]);
+            v.extend(&r.us9_perdigit);
+            c.scalars("addition_losses", &v);
+            let cat = &r.categories;
+            let flat: Vec<f32> = [&cat.base_adds, &cat.make_carry1s, &cat.sum9s, &cat.use_carry1s, &cat.use_sum9s]
+                .iter()
+                .flat_map(|m| m.iter().flatten().map(|&x| x as f32))
+                .collect();
+            c.close("addition_categories", &flat, &[5, b, 5]);
+        }
+        "majority" => {
+            let rc = counts::running_counts(&f.tokens, cfg.d_vocab);
+            c.labeled("running_counts", &rc);
+        }
+        "min" => {
+            let grid = attention::pair_grid_attention(m, cfg.d_vocab - 1, cfg.d_vocab as i64 - 1, 0).unwrap();
+            c.labeled("min_attention_grid", &grid);
+        }
+        _ => {}
+    }
+    let _ = host_tensor::<1>;
+    c.finish();
+}
+
+#[test]
+fn cumsum_matches_transformer_lens() {
+    check_fixture("cumsum");
+}
+
+#[test]
+fn min_matches_transformer_lens() {
+    check_fixture("min");
+}
+
+#[test]
+fn addition_matches_transformer_lens() {
+    check_fixture("addition");
+}
+
+#[test]
+fn majority_matches_transformer_lens() {
+    check_fixture("majority");
+}
+
+#[test]
+fn sorting_matches_transformer_lens() {
+    check_fixture("sorting");
+}
+
+/// The generator's targets (written from the notebooks' definitions) are what the task
+/// labellers in `toylens::tasks` say for the same tokens.
+#[test]
+fn fixture_targets_are_the_task_labels() {
+    for name in ["cumsum", "min", "addition", "majority", "sorting"] {
+        let f = load(name, &Device::flex());
+        let c = Checker::new(name);
+        let task = toylens::tasks::by_id(name).unwrap();
+        assert_eq!(task.label(&f.tokens).unwrap(), c.i64("targets"), "{name}");
+    }
+}
+
+/// Every catalogued analysis runs on every notebook fixture (or refuses with a reason when the
+/// model lacks the part it needs), and the names scripts rely on have TL's values and shapes.
+#[test]
+fn catalog_runs_every_analysis() {
+    use toylens::analysis::catalog::{self, Inputs, Options};
+    for name in ["cumsum", "min", "addition", "majority", "sorting"] {
+        let f = load(name, &Device::flex());
+        let c = Checker::new(name);
+        let (v, vo, h) = (f.cfg.d_vocab, f.cfg.d_vocab_out, f.cfg.n_heads);
+        let inputs = Inputs {
+            tokens: Some(f.tokens.clone()),
+            targets: Some(c.i64("targets")),
+            opts: Options { neurons: vec![0, 1], positions: Some(vec![-1]), ..Options::default() },
+            ..Inputs::default()
+        };
+        for e in catalog::ENTRIES {
+            let skip = match e.name {
+                "addition_losses" => name != "addition",
+                "min_attention_grid" => name != "min",
+                _ => false,
+            };
+            if skip {
+                continue;
+            }
+            match catalog::run(e.name, &f.model, &inputs) {
+                Ok(out) => {
+                    let s = serde_json::to_string(&out).unwrap();
+                    assert!(s.len() > 2, "{name}/{}: empty", e.name);
+                }
+                Err(err) => {
+                    let needs_mlp = ["ov_to_neurons", "neuron_logits", "stack_neuron_results", "neuron_acts",
+                        "neuron_position_means", "neurons_by_label", "top_neurons", "neuron_sum", "ablate_neurons"];
+                    assert!(
+                        f.cfg.attn_only && needs_mlp.contains(&e.name) && err.to_string().contains("attention-only"),
+                        "{name}/{}: {err}",
+                        e.name
+                    );
+                }
+            }
+        }
+        let get = |what: &str| catalog::run(what, &f.model, &inputs).unwrap();
+        let shape = |x: &Value| -> Vec<usize> { serde_json::from_value(x["shape"].clone()).unwrap() };
+        let values = |x: &Value| -> Vec<f32> {
+            x["values"].as_array().unwrap().iter().map(|v| v.as_f64().map(|f| f as f32).unwrap_or(f32::NAN)).collect()
+        };
+        let full_ov = get("full_ov");
+        assert_eq!(shape(&full_ov), vec![h, v, vo]);
+        assert!(diff(&values(&full_ov), &c.f32("full_ov")) <= TOL, "{name}: full_ov");
+        let full_qk = get("full_qk");
+        assert_eq!(shape(&full_qk), vec![h, v, v]);
+        assert!(diff(&values(&full_qk), &c.f32("full_qk")) <= TOL, "{name}: full_qk");
+        let we = get("svd_W_E");
+        assert!(diff(&values(&we), &c.f32("svd_W_E_S")) <= TOL, "{name}: svd_W_E");
+        assert!(we["U"]["shape"].is_array() && we["Vh"]["shape"].is_array());
+        let ovs = get("ov_svd");
+        assert_eq!(shape(&ovs), c.shape("ov_S"));
+        assert!(diff(&values(&ovs), &c.f32("ov_S")) <= TOL, "{name}: ov_svd");
+        let dr = get("decompose_resid");
+        assert_eq!(shape(&dr), vec![c.shape("decompose_resid")[0], f.tokens.batch, 1, f.cfg.d_model]);
+        let labels: Vec<String> = serde_json::from_value(dr["labels"]["component"].clone()).unwrap();
+        let want: Vec<String> = serde_json::from_value(c.meta["labels"]["decompose_resid"].clone()).unwrap();
+        assert_eq!(labels, want, "{name}: decompose_resid labels");
+        let ua = get("uniform_attention");
+        let la = c.f32("loss_acc");
+        let un = c.f32("uniform_attention");
+        assert!((ua["baseline"]["loss"].as_f64().unwrap() as f32 - la[0]).abs() <= TOL, "{name}: baseline");
+        assert!((ua["uniform"]["loss"].as_f64().unwrap() as f32 - un[0]).abs() <= TOL, "{name}: uniform");
+        assert!((ua["uniform"]["accuracy"].as_f64().unwrap() as f32 - un[1]).abs() <= TOL, "{name}: uniform acc");
+        let od = get("ov_diag_top1");
+        assert_eq!(values(&od), c.f32("ov_diag_top1"), "{name}: ov_diag_top1");
+    }
+}
+
+/// `toylens analyze` end to end: the JSON it prints is the library's, with TL's values.
+#[test]
+fn cli_prints_analyses_as_json() {
+    let dir = fixtures_dir().join("min");
+    let run = |what: &str, extra: &[&str]| -> Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_toylens"))
+            .args(["analyze", "min", "--weights"])
+            .arg(dir.join("weights.safetensors"))
+            .arg("--config")
+            .arg(dir.join("config.json"))
+            .arg("--tokens")
+            .arg(dir.join("cache.safetensors"))
+            .args(["--what", what])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let c = Checker::new("min");
+    let ov = run("full_ov", &[]);
+    assert_eq!(ov["shape"], serde_json::json!([1, 201, 200]));
+    assert_eq!(ov["labels"]["token"][200], "=");
+    let got: Vec<f32> = ov["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+    assert!(diff(&got, &c.f32("full_ov")) <= TOL);
+    let d = run("ov_diag_top1", &[]);
+    assert_eq!(d["values"][0].as_f64().unwrap() as f32, c.f32("ov_diag_top1")[0]);
+    let u = run("uniform_attention", &[]);
+    assert!((u["uniform"]["loss"].as_f64().unwrap() as f32 - c.f32("uniform_attention")[0]).abs() <= TOL);
+    let list = std::process::Command::new(env!("CARGO_BIN_EXE_toylens")).args(["analyze", "--list"]).output().unwrap();
+    let text = String::from_utf8(list.stdout).unwrap();
+    for name in ["full_ov", "full_qk", "svd_W_E", "ov_svd", "decompose_resid", "uniform_attention", "ov_diag_top1"] {
+        assert!(text.lines().any(|l| l.starts_with(name)), "--list lacks {name}");
+    }
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_toylens"))
+        .args(["analyze", "min", "--weights"])
+        .arg(dir.join("weights.safetensors"))
+        .args(["--what", "no_such_analysis"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--list"));
+}
