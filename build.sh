@@ -84,12 +84,33 @@ test_all() {
   TOYLENS_DIST="$DIST" node --test --test-concurrency=1 tests/e2e/
 }
 
+bench_python() {
+  # The PyTorch + TransformerLens reference runs in bench/.venv (reusing a system torch when
+  # there is one); without it the benchmark still runs and says the reference was skipped.
+  local venv="$ROOT/bench/.venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv --system-site-packages "$venv" >&2 || return 1
+  fi
+  if ! "$venv/bin/python" -c 'import torch, transformer_lens' 2>/dev/null; then
+    log "installing the PyTorch reference into bench/.venv (large download)"
+    "$venv/bin/pip" install -q -r tests/fixtures/requirements.txt >&2 || return 1
+  fi
+  echo "$venv/bin/python"
+}
+
+bench() {
+  mkdir -p bench/results
+  local py args=()
+  if py="$(bench_python)"; then args=(--python "$py"); else log "no PyTorch reference: skipped"; fi
+  "$CARGO_TARGET_DIR/release/toylens" bench --out bench/results "${args[@]}" "$@"
+}
+
 cmd="${1:-help}"
 case "$cmd" in
   setup) setup ;;
   build) setup; build ;;
   serve) setup; build; log "serving dist/"; exec node tests/e2e/static-server.mjs "$DIST" "${2:-8080}" ;;
   test) setup; build; test_all ;;
-  bench) setup; build_native; mkdir -p bench/results; "$CARGO_TARGET_DIR/release/toylens" bench --out bench/results ;;
+  bench) setup; build_native; bench ;;
   *) echo "usage: ./build.sh setup|build|serve [PORT]|test|bench" >&2; exit 2 ;;
 esac

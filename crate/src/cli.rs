@@ -49,6 +49,8 @@ enum Cmd {
     Analyze(crate::cli_analyze::AnalyzeArgs),
     /// Evaluate weights on a task's held-out set (or given sequences): one JSON object.
     Eval(crate::cli_train::EvalArgs),
+    /// Benchmark training against PyTorch + TransformerLens; JSON under bench/results/.
+    Bench(crate::cli_bench::BenchArgs),
     /// Convert a PyTorch `.pt` state dict to safetensors (same TL names, f32).
     Convert { input: PathBuf, output: PathBuf },
     /// List a weights file's tensors; with --config, check they fit it.
@@ -130,6 +132,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Train(a) => crate::cli_train::train(a)?,
         Cmd::Analyze(a) => crate::cli_analyze::run(a)?,
         Cmd::Eval(a) => crate::cli_train::eval(a)?,
+        Cmd::Bench(a) => crate::cli_bench::bench(a)?,
         Cmd::Convert { input, output } => {
             let sd = read_state_dict_file(&input)?;
             let outs: Vec<(String, OutTensor)> = sd

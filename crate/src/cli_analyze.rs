@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::analysis::ablation::Ablation;
 use crate::analysis::catalog::{self, Inputs, Options};
 use crate::analysis::patching::PatchKind;
+use crate::analysis::process;
 use crate::cli::read_tokens;
 use crate::io::read_state_dict_file;
 use crate::model::{HookedTransformer, HookedTransformerConfig, Tokens};
@@ -21,6 +22,14 @@ use crate::{Error, Result};
 pub enum AblationArg {
     Zero,
     Mean,
+}
+
+/// Weight processing before analysing (TL's, or the cumsum notebook's three steps).
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ProcessArg {
+    None,
+    Tl,
+    Cumsum,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -47,6 +56,10 @@ pub struct AnalyzeArgs {
     /// `tokens`; default: the task's held-out batch. Targets come from the task's labeller.
     #[arg(long)]
     pub tokens: Option<String>,
+    /// Process the weights first: `tl` = load_and_process_state_dict's defaults (fold LN,
+    /// centre writing weights and W_U, fold value biases); `cumsum` = that notebook's calls.
+    #[arg(long, value_enum, default_value = "none")]
+    pub process: ProcessArg,
     /// Which analysis (see --list).
     #[arg(long, required_unless_present = "list")]
     pub what: Option<String>,
@@ -137,6 +150,14 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
         None => task.config(),
     };
     let sd = read_state_dict_file(weights)?;
+    let (cfg, sd) = match a.process {
+        ProcessArg::None => (cfg, sd),
+        ProcessArg::Tl => process::process_weights(&cfg, &sd, process::Processing::TL_DEFAULT)?,
+        ProcessArg::Cumsum => {
+            let sd = process::cumsum_notebook(&cfg, &sd)?;
+            (cfg, sd)
+        }
+    };
     let model = HookedTransformer::from_state_dict(&cfg, &sd, &burn::tensor::Device::flex())?;
 
     let mut inputs = Inputs {

@@ -3,6 +3,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod cli_bench;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod cli_train;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli_analyze;

@@ -81,6 +81,15 @@ impl CachedRun<'_> {
         loss_accuracy(logits, targets)
     }
 
+    /// Argmax predictions [batch, pos] without and with an ablation (the majority notebook's
+    /// "original / ablated model prediction" printout).
+    pub fn ablated_predictions(&self, target: &Target, kind: Ablation) -> Result<AblatedPredictions> {
+        let (logits, _) = self.model.run_with_hooks(&self.tokens, &[self.ablation(target, kind)?], NameFilter::None)?;
+        let [b, p, _] = logits.dims();
+        let read = |t: burn::tensor::Tensor<3>| LabeledTensor::read(t.argmax(2).float().reshape([b, p]), &["batch", "pos"]);
+        Ok(AblatedPredictions { baseline: read(self.logits.clone())?, ablated: read(logits)? })
+    }
+
     pub fn ablate(&self, target: &Target, kind: Ablation, targets: &[i64]) -> Result<AblationResult> {
         Ok(AblationResult {
             baseline: loss_accuracy(self.logits.clone(), targets)?,
@@ -105,6 +114,12 @@ impl CachedRun<'_> {
         };
         Ok(HeadScan { baseline: loss_accuracy(self.logits.clone(), targets)?, loss: grid(loss), accuracy: grid(acc) })
     }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AblatedPredictions {
+    pub baseline: LabeledTensor,
+    pub ablated: LabeledTensor,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

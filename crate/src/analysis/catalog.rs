@@ -138,6 +138,7 @@ pub const ENTRIES: &[Entry] = &[
     e("uniform_attention", Targets, "task loss and accuracy with and without uniform causal attention"),
     e("ablate_head", Targets, "loss and accuracy with --head zero/mean ablated (--ablation)"),
     e("ablate_neurons", Targets, "loss and accuracy with --neurons zero/mean ablated (--ablation)"),
+    e("ablated_predictions", Toks, "argmax predictions [batch, pos] without and with --neurons (or else --head) ablated"),
     e("component_ablation", Targets, "loss and accuracy with each attn_out / mlp_out ablated in turn"),
     e("head_ablation", Targets, "loss and accuracy with each head ablated in turn [layer, head]"),
     e("patching", Targets, "activation patching clean → corrupted (--patch kind), loss and accuracy grids"),
@@ -337,6 +338,14 @@ pub fn run(name: &str, model: &HookedTransformer, inp: &Inputs) -> Result<Value>
                 return Err(Error::Config("neuron_sum needs --neurons".into()));
             }
             json(names.read(run.neuron_sum(l, &o.neurons)?, &["batch", "pos"])?)
+        }
+        "ablated_predictions" => {
+            let target = if o.neurons.is_empty() {
+                Target::Head { layer: l, head: o.head }
+            } else {
+                Target::Neurons { layer: l, neurons: o.neurons.clone() }
+            };
+            json(run.ablated_predictions(&target, o.ablation)?)
         }
         "addition_losses" => json(addition::addition_losses(run.logits.clone(), toks, o.num_digits)?),
         "running_counts" => json(counts::running_counts(toks, m.cfg.d_vocab)),

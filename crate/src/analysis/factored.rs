@@ -142,8 +142,8 @@ impl FactoredMatrix {
     pub fn index(&self, i: usize) -> Self {
         let (l, m, r) = (self.ldim(), self.mdim(), self.rdim());
         Self {
-            a: self.a.clone().slice([i..i + 1]).reshape([1, l, m]),
-            b: self.b.clone().slice([i..i + 1]).reshape([1, m, r]),
+            a: self.a.clone().narrow(0, i, 1).reshape([1, l, m]),
+            b: self.b.clone().narrow(0, i, 1).reshape([1, m, r]),
             lead: vec![],
             lead_axes: vec![],
         }

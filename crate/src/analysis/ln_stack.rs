@@ -17,11 +17,9 @@ impl CachedRun<'_> {
         }
         let layer = self.resolve_layer(layer)?;
         let n = self.cfg().n_layers;
-        if recompute && layer == n {
-            if let Some(ln) = &self.model.ln_final {
-                let t = ln.forward(stack.t, &mut HookContext::silent(), "ln_final");
-                return Ok(Stack { t, ..stack });
-            }
+        if recompute && layer == n && let Some(ln) = &self.model.ln_final {
+            let t = ln.forward(stack.t, &mut HookContext::silent(), "ln_final");
+            return Ok(Stack { t, ..stack });
         }
         let key = if layer == n {
             "ln_final.hook_scale".to_string()

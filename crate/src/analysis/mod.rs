@@ -22,6 +22,9 @@
 //!   logit lens and per-head attribution (`logit_attrs`, `stacks`), zero/mean ablation
 //!   (`ablation`), activation patching (`patching`).
 //!
+//! The cumsum and majority notebooks analyse TL-processed weights (folded LayerNorm, centred
+//! writing weights and unembedding, folded value biases): `process` does the same to a state dict.
+//!
 //! `catalog` names them all for the CLI (`toylens analyze --list`) and the browser.
 
 pub mod ablation;
@@ -40,6 +43,7 @@ pub mod metrics;
 pub mod neurons;
 pub mod ov_diag;
 pub mod patching;
+pub mod process;
 pub mod run;
 pub mod spectra;
 pub mod stacks;

@@ -36,7 +36,7 @@ impl CachedRun<'_> {
         if example >= self.batch() {
             return Err(Error::Config(format!("example {example} is outside 0..{}", self.batch())));
         }
-        Ok(self.neuron_acts(layer)?.slice([example..example + 1]).squeeze_dim::<2>(0))
+        Ok(self.neuron_acts(layer)?.narrow(0, example, 1).squeeze_dim::<2>(0))
     }
 
     /// Mean and std of each neuron over the (batch, pos) entries of each label:

@@ -145,29 +145,35 @@ impl Trainer {
     /// One optimizer step. A non-finite loss stops before the update, so the model stays the
     /// last good one.
     pub fn step(&mut self) -> Result<StepLog> {
-        let (loss, acc, lr, epoch) = self.forward_step()?;
+        Ok(self.step_with_batch()?.0)
+    }
+
+    /// `step`, also returning the batch it trained on (the benchmark replays it elsewhere).
+    pub fn step_with_batch(&mut self) -> Result<(StepLog, Batch)> {
+        let batch = self.next_batch();
+        let (loss, acc, lr, epoch) = self.forward_step(&batch)?;
         let loss_v: f32 = loss.clone().into_scalar();
         let acc_v: f32 = acc.into_scalar();
-        self.finish_step(loss, loss_v, acc_v, lr, epoch)
+        Ok((self.finish_step(loss, loss_v, acc_v, lr, epoch)?, batch))
     }
 
     /// The same, reading the scalars back without blocking (WebGPU in the browser).
     pub async fn step_async(&mut self) -> Result<StepLog> {
-        let (loss, acc, lr, epoch) = self.forward_step()?;
+        let batch = self.next_batch();
+        let (loss, acc, lr, epoch) = self.forward_step(&batch)?;
         let loss_v: f32 = loss.clone().into_scalar_async().await.map_err(|e| Error::Backend(format!("{e:?}")))?;
         let acc_v: f32 = acc.into_scalar_async().await.map_err(|e| Error::Backend(format!("{e:?}")))?;
         self.finish_step(loss, loss_v, acc_v, lr, epoch)
     }
 
-    fn forward_step(&mut self) -> Result<(Tensor<1>, Tensor<1>, f64, usize)> {
-        let batch = self.next_batch();
+    fn forward_step(&mut self, batch: &Batch) -> Result<(Tensor<1>, Tensor<1>, f64, usize)> {
         let epoch = self.epoch();
         let lr = self.recipe.schedule.lr(self.recipe.optim.lr(), self.step, epoch);
         if let Some(b1) = self.recipe.schedule.beta1(self.step) {
             self.optim.set_beta1(b1);
         }
         let tokens = batch.tokens.tensor(&self.device);
-        let (targets, mask) = target_tensors(&batch, &self.device);
+        let (targets, mask) = target_tensors(batch, &self.device);
         let logits = self.model.forward(tokens);
         let (loss, acc) = loss_and_accuracy(logits, targets, mask);
         Ok((loss, acc, lr, epoch))
