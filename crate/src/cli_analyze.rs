@@ -218,7 +218,14 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
             std::fs::write(p, text + "\n").map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
             eprintln!("wrote {what} to {}", p.display());
         }
-        None => println!("{text}"),
+        None => {
+            use std::io::Write;
+            // A closed pipe (`| head`) is not an error worth a panic.
+            match writeln!(std::io::stdout().lock(), "{text}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(Error::Io(format!("stdout: {e}"))),
+                _ => {}
+            }
+        }
     }
     Ok(())
 }

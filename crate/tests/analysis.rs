@@ -220,6 +220,7 @@ fn check_fixture(name: &str) {
             c.tensor(&format!("{key}_AB"), fm.ab());
         }
     }
+    c.labeled("composition_ov_qk", &toylens::analysis::factored::composition_score(&ov, &qk).unwrap());
     let comp = ov.compose(&qk);
     c.labeled("ov_qk_S", &comp.svd().unwrap().s);
     c.labeled("qk_T_S", &qk.t().svd().unwrap().s);

@@ -156,6 +156,18 @@ pub fn find(name: &str) -> Option<&'static Entry> {
     ENTRIES.iter().find(|e| e.name == name)
 }
 
+/// Results larger than this many values are refused (their JSON would run to gigabytes).
+pub const MAX_VALUES: usize = 1 << 25;
+
+fn check_size(n: usize) -> Result<()> {
+    if n > MAX_VALUES {
+        return Err(Error::Config(format!(
+            "the result would hold {n} values (limit {MAX_VALUES}); narrow it with --limit, --positions or --neurons"
+        )));
+    }
+    Ok(())
+}
+
 fn json<T: Serialize>(x: T) -> Result<Value> {
     serde_json::to_value(x).map_err(|e| Error::Io(format!("serialising a result: {e}")))
 }
@@ -204,10 +216,12 @@ impl Names {
     }
 
     fn read<const D: usize>(&self, t: Tensor<D>, axes: &[&str]) -> Result<LabeledTensor> {
+        check_size(t.dims().iter().product())?;
         Ok(self.annotate(LabeledTensor::read(t, axes)?))
     }
 
     fn stack(&self, s: Stack, last: &str) -> Result<LabeledTensor> {
+        check_size(s.t.dims().iter().product())?;
         Ok(self.annotate(s.read(last)?))
     }
 }
@@ -311,6 +325,9 @@ pub fn run(name: &str, model: &HookedTransformer, inp: &Inputs) -> Result<Value>
         "stack_head_results" => json(names.stack(run.stack_head_results(None, true, &pos)?, "d_model")?),
         "stack_neuron_results" => {
             let subset = (!o.neurons.is_empty()).then_some(o.neurons.as_slice());
+            // Check before computing: this stack is the one that can exhaust memory.
+            let n = subset.map(|s| s.len()).unwrap_or(m.cfg.d_mlp.unwrap_or(0)) * m.cfg.n_layers;
+            check_size(n * toks.batch * pos.indices(toks.pos).len() * m.cfg.d_model)?;
             json(names.stack(run.stack_neuron_results(None, subset, true, &pos, None)?, "d_model")?)
         }
         "full_resid_decomposition" => json(names.stack(run.full_resid_decomposition(None, false, false, &pos)?, "d_model")?),
@@ -454,7 +471,7 @@ fn weights_view(name: &str, m: &HookedTransformer, names: &Names, o: &Options) -
     let l = o.layer;
     let factored = |fm: super::FactoredMatrix| -> Result<Value> {
         json(FactoredView {
-            ab: names.read(fm.ab(), &["head", "row", "col"])?,
+            ab: names.read(fm.ab(), &["head", "d_model_in", "d_model_out"])?,
             norm: names.annotate(fm.norm()?),
             eigenvalues: names.annotate(fm.eigenvalues()?),
         })

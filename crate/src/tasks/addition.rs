@@ -101,8 +101,9 @@ pub fn sub_tasks(row: &[i64]) -> [SubTask; NUM_DIGITS] {
     out
 }
 
-fn argmax(row: &[f32]) -> usize {
-    row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
+/// The first largest logit, as torch's argmax picks on ties.
+pub(crate) fn argmax(row: &[f32]) -> usize {
+    row.iter().enumerate().rev().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
 }
 
 fn mean(sum: f64, n: usize) -> Value {
@@ -384,6 +385,13 @@ mod tests {
         let base = f["BaseAdd"]["count"][1].as_f64().unwrap();
         let acc = f["digit_accuracy"][4].as_f64().unwrap();
         assert!((acc - base / 500.0).abs() < 1e-12, "tens digit accuracy = share of BaseAdd cases");
+    }
+
+    #[test]
+    fn argmax_takes_the_first_of_ties() {
+        assert_eq!(argmax(&[1.0, 3.0, 3.0, 2.0]), 1);
+        assert_eq!(argmax(&[0.0, -1.0]), 0);
+        assert_eq!(argmax(&[-1.0, 0.0]), 1);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
+use super::addition::argmax;
 use super::{Batch, IGNORE, Task, TrainData};
 use crate::error::{Error, Result};
 use crate::model::{HookedTransformerConfig, Tokens};
@@ -147,8 +148,7 @@ impl Task for Sorting {
             for (k, hits) in per_pos.iter_mut().enumerate() {
                 let i = r * p + STOP_POS + k;
                 let row = &logits[i * d_vocab_out..(i + 1) * d_vocab_out];
-                let pred = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(j, _)| j);
-                let ok = pred as i64 == batch.targets[i];
+                let ok = argmax(row) as i64 == batch.targets[i];
                 *hits += ok as usize;
                 all &= ok;
             }
