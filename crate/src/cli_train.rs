@@ -202,7 +202,12 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         }
         None => task.held_out(),
     };
-    let (loss, accuracy, figures) = evaluate(&*task, &model, &batch)?;
+    let (loss, accuracy, mut figures) = evaluate(&*task, &model, &batch)?;
+    // Figures read off the weights rather than the logits (the min notebook's copying check).
+    if a.task == "min" {
+        let d = crate::analysis::ov_diag::ov_diag_top1(crate::analysis::circuits::full_ov(&model, 0)?)?;
+        figures["ov_diag_top1"] = json!(d.fraction.values.first());
+    }
     println!(
         "{}",
         json!({"task": a.task, "n": batch.len(), "loss": loss, "accuracy": accuracy, "figures": figures})
