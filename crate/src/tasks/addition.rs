@@ -172,20 +172,11 @@ impl Task for Addition {
                 tokens.pos
             )));
         }
-        for (s, row) in tokens.ids.chunks(tokens.pos).enumerate() {
-            for (p, &t) in row.iter().enumerate() {
-                let (ok, want) = match p {
-                    PLUS_POS => (t == PLUS, "`+` (token 10)"),
-                    EQUALS_POS => (t == EQUALS, "`=` (token 11)"),
-                    _ => ((0..10).contains(&t), "a digit 0..=9"),
-                };
-                if !ok {
-                    return Err(Error::Tokens(format!(
-                        "addition: sequence {s}, position {p} must be {want}, found token {t}"
-                    )));
-                }
-            }
-        }
+        super::check_tokens("addition", tokens, |p, t| match p {
+            PLUS_POS => (t != PLUS).then_some("`+` (token 10)"),
+            EQUALS_POS => (t != EQUALS).then_some("`=` (token 11)"),
+            _ => (!(0..10).contains(&t)).then_some("a digit 0..=9"),
+        })?;
         Ok(tokens.ids.chunks(tokens.pos).flat_map(row_targets).collect())
     }
 

@@ -106,24 +106,11 @@ impl Task for MinOfTwo {
         if tokens.pos != 3 {
             return Err(Error::Tokens(format!("min: sequences are [a, b, =] (3 tokens), got {}", tokens.pos)));
         }
-        let mut out = Vec::with_capacity(tokens.ids.len());
-        for (s, row) in tokens.ids.chunks(3).enumerate() {
-            for (p, &t) in row[..2].iter().enumerate() {
-                if !(0..MAX_NUM).contains(&t) {
-                    return Err(Error::Tokens(format!(
-                        "min: sequence {s}, position {p}: token {t} is not a number 0..=199"
-                    )));
-                }
-            }
-            if row[2] != EQUALS {
-                return Err(Error::Tokens(format!(
-                    "min: sequence {s}, position 2 must be `=` (token {EQUALS}), found {}",
-                    row[2]
-                )));
-            }
-            out.extend([IGNORE, IGNORE, row[0].min(row[1])]);
-        }
-        Ok(out)
+        super::check_tokens("min", tokens, |p, t| match p {
+            2 => (t != EQUALS).then_some("`=` (token 200)"),
+            _ => (!(0..MAX_NUM).contains(&t)).then_some("a number 0..=199"),
+        })?;
+        Ok(tokens.ids.chunks(3).flat_map(|r| [IGNORE, IGNORE, r[0].min(r[1])]).collect())
     }
 
     fn token_str(&self, id: i64) -> String {
@@ -188,7 +175,7 @@ mod tests {
             MinOfTwo.label(&Tokens { batch: 1, pos, ids }).unwrap_err().to_string()
         };
         let e = bad(vec![3, 4, 5]);
-        assert!(e.contains("position 2 must be `=`") && e.contains("found 5"), "{e}");
+        assert!(e.contains("position 2 must be `=`") && e.contains("found token 5"), "{e}");
         let e = bad(vec![3, 200, 200]);
         assert!(e.contains("position 1") && e.contains("token 200"), "{e}");
         let e = bad(vec![3, 4]);

@@ -76,6 +76,19 @@ pub trait Task: Send + Sync {
     }
 }
 
+/// Checks every token of every sequence: `rule(position, token)` names what belongs at that
+/// position when the token is wrong. One message format for every task's labeller.
+pub(crate) fn check_tokens(task: &str, tokens: &Tokens, rule: impl Fn(usize, i64) -> Option<&'static str>) -> Result<()> {
+    for (s, row) in tokens.ids.chunks(tokens.pos.max(1)).enumerate() {
+        for (p, &t) in row.iter().enumerate() {
+            if let Some(want) = rule(p, t) {
+                return Err(Error::Tokens(format!("{task}: sequence {s}, position {p} must be {want}, found token {t}")));
+            }
+        }
+    }
+    Ok(())
+}
+
 pub const TASK_IDS: [&str; 5] = ["cumsum", "min", "addition", "majority", "sorting"];
 
 pub fn by_id(id: &str) -> Result<Box<dyn Task>> {

@@ -107,20 +107,11 @@ impl Task for Sorting {
                 tokens.pos
             )));
         }
-        for (s, row) in tokens.ids.chunks(tokens.pos).enumerate() {
-            for (p, &t) in row.iter().enumerate() {
-                let (ok, want) = match p {
-                    0 => (t == START, "START (token 30)"),
-                    STOP_POS => (t == STOP, "STOP (token 31)"),
-                    _ => ((0..MAX_TOKEN).contains(&t), "a value 0..=29"),
-                };
-                if !ok {
-                    return Err(Error::Tokens(format!(
-                        "sorting: sequence {s}, position {p} must be {want}, found token {t}"
-                    )));
-                }
-            }
-        }
+        super::check_tokens("sorting", tokens, |p, t| match p {
+            0 => (t != START).then_some("START (token 30)"),
+            STOP_POS => (t != STOP).then_some("STOP (token 31)"),
+            _ => (!(0..MAX_TOKEN).contains(&t)).then_some("a value 0..=29"),
+        })?;
         Ok(tokens.ids.chunks(tokens.pos).flat_map(row_targets).collect())
     }
 
