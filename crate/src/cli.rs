@@ -147,7 +147,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Info { weights, config } => {
             let sd = read_state_dict_file(&weights)?;
             for (n, (s, _)) in &sd.tensors {
-                println!("{n}\t{s:?}\tf32");
+                println!("{n}\t{s:?}\t{}", sd.dtypes.get(n).map_or("f32", |d| d.as_str()));
             }
             if let Some(c) = config {
                 let cfg = read_config(&c)?;

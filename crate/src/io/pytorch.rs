@@ -28,6 +28,7 @@ pub fn read_state_dict(path: &Path) -> Result<StateDict> {
                 return Err(Error::Weights(format!("{}: tensor {name} has unsupported dtype {other:?}", path.display())));
             }
         };
+        sd.dtypes.insert(name.clone(), format!("{:?}", t.dtype()).to_lowercase());
         sd.tensors.insert(name, (t.shape().to_vec(), values));
     }
     Ok(sd)

@@ -64,6 +64,7 @@ pub fn read_tensors(bytes: &[u8]) -> Result<BTreeMap<String, HostTensor>> {
 pub fn read_state_dict(bytes: &[u8]) -> Result<StateDict> {
     let mut sd = StateDict::default();
     for (name, t) in read_tensors(bytes)? {
+        sd.dtypes.insert(name.clone(), t.dtype.to_lowercase());
         sd.tensors.insert(name, (t.shape.clone(), t.to_f32()));
     }
     Ok(sd)

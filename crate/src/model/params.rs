@@ -53,6 +53,8 @@ impl ParamSource for InitSource {
 #[derive(Clone, Debug, Default)]
 pub struct StateDict {
     pub tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    /// The dtype each tensor had in its file (values are widened to f32 on load).
+    pub dtypes: BTreeMap<String, String>,
 }
 
 /// TL keeps these buffers in its state dict; they are not parameters.
