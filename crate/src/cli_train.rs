@@ -32,9 +32,10 @@ pub struct TrainArgs {
     pub set: Vec<String>,
     #[arg(long, value_enum, default_value = "cpu")]
     pub backend: super::cli::Backend,
-    /// Checkpoints in the training timeline (log-spaced).
-    #[arg(long, default_value_t = 20)]
-    pub checkpoints: usize,
+    /// Checkpoints in the training timeline (log-spaced). Default: 20, fewer when they would
+    /// pass 48 MB (addition's 3.2 M parameters), so the shipped models stay small.
+    #[arg(long)]
+    pub checkpoints: Option<usize>,
 }
 
 #[derive(clap::Args)]
@@ -106,6 +107,9 @@ pub fn save_weights(model: &HookedTransformer, path: &Path, half: bool) -> Resul
     write(path, &write_tensors(&outs)?)
 }
 
+/// Bytes a default training timeline may take.
+const TIMELINE_BUDGET: usize = 48 << 20;
+
 pub fn train(a: TrainArgs) -> Result<()> {
     let task = tasks::by_id(&a.task)?;
     let mut recipe = task.recipe();
@@ -125,7 +129,9 @@ pub fn train(a: TrainArgs) -> Result<()> {
     let half = cfg.n_params() > 1_000_000;
     let steps = recipe.steps;
     let eval_every = if recipe.eval_every == 0 { steps } else { recipe.eval_every };
-    let ckpts = checkpoint_steps(steps, a.checkpoints);
+    let per_ckpt = cfg.n_params() * if half { 2 } else { 4 };
+    let n_ckpts = a.checkpoints.unwrap_or_else(|| (TIMELINE_BUDGET / per_ckpt.max(1)).clamp(2, 20));
+    let ckpts = checkpoint_steps(steps, n_ckpts);
     let mut trainer = Trainer::new(task, cfg, recipe, &device)?;
     save_weights(&trainer.inference_model(), &ckpt_dir.join("step_0.safetensors"), half)?;
     let metrics_path = a.out.join("metrics.jsonl");
