@@ -46,7 +46,8 @@ build_wasm() {
   log "wasm package"
   cargo build --locked -p toylens --lib --target "$WASM_TARGET" --profile wasm
   rm -rf "$DIST/pkg"
-  wasm-bindgen --target web --out-dir "$DIST/pkg" --out-name toylens \
+  # The name section (5.7 MB of function names) only serves debuggers; pages do not need it.
+  wasm-bindgen --target web --remove-name-section --out-dir "$DIST/pkg" --out-name toylens \
     "$CARGO_TARGET_DIR/$WASM_TARGET/wasm/toylens.wasm"
 }
 
