@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# toylens: setup | build | serve [PORT] | test | bench
+# toylens: setup | build | serve [PORT] | test | bench [toylens bench flags, e.g. --seconds 60]
 # Every subcommand is idempotent and installs only what is missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -112,6 +112,6 @@ case "$cmd" in
   build) setup; build ;;
   serve) setup; build; log "serving dist/"; exec node tests/e2e/static-server.mjs "$DIST" "${2:-8080}" ;;
   test) setup; build; test_all ;;
-  bench) setup; build_native; bench ;;
+  bench) shift; setup; build_native; bench "$@" ;;
   *) echo "usage: ./build.sh setup|build|serve [PORT]|test|bench" >&2; exit 2 ;;
 esac
