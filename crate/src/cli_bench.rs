@@ -36,6 +36,13 @@ pub struct BenchArgs {
     pub data_dir: Option<PathBuf>,
 }
 
+fn backend_name(b: super::cli::Backend) -> &'static str {
+    match b {
+        super::cli::Backend::Cpu => "cpu",
+        super::cli::Backend::Wgpu => "wgpu",
+    }
+}
+
 /// Peak resident memory of this process (Linux), MB.
 fn peak_rss_mb() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -106,9 +113,11 @@ fn run_one(task_id: &str, a: &BenchArgs, data_dir: &Path) -> Result<Value> {
         ("lr".into(), OutTensor::F32 { shape: &[lrs.len()], values: &lrs }),
         ("beta1".into(), OutTensor::F32 { shape: &[beta1s.len()], values: &beta1s }),
     ])?;
-    std::fs::write(data_dir.join(format!("{task_id}.safetensors")), data).map_err(|e| Error::Io(e.to_string()))?;
+    // Per backend: the reference replays the CPU run's batches, not a slower backend's fewer.
+    let stem = format!("{task_id}-{}", backend_name(a.backend));
+    std::fs::write(data_dir.join(format!("{stem}.safetensors")), data).map_err(|e| Error::Io(e.to_string()))?;
     std::fs::write(
-        data_dir.join(format!("{task_id}.json")),
+        data_dir.join(format!("{stem}.json")),
         serde_json::to_string(&json!({"config": cfg.to_json(), "recipe": recipe, "eval_every": eval_every})).unwrap(),
     )
     .map_err(|e| Error::Io(e.to_string()))?;
@@ -194,8 +203,8 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/torch_ref.py");
             let out = Command::new(py)
                 .arg(&script)
-                .arg(shared.join(format!("{t}.safetensors")))
-                .arg(shared.join(format!("{t}.json")))
+                .arg(shared.join(format!("{t}-cpu.safetensors")))
+                .arg(shared.join(format!("{t}-cpu.json")))
                 .args(["--seconds", &a.seconds.to_string()])
                 .output()
                 .map_err(|e| Error::Io(e.to_string()))?;
