@@ -29,7 +29,7 @@ setup() {
   fi
   if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     as_root apt-get update
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver
   fi
   if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.toylens-lock; then
     npm ci --no-audit --no-fund
