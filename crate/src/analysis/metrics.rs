@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::labeled::{LabeledTensor, to_vec};
 use crate::error::{Error, Result};
 
-/// Marks a position that is not scored.
-pub const IGNORE: i64 = -1;
+/// Marks a position that is not scored (the tasks' marker).
+pub use crate::tasks::IGNORE;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LossAccuracy {
@@ -53,9 +53,9 @@ pub fn target_log_probs(logits: Tensor<3>, targets: &[i64]) -> Result<(Tensor<2>
 pub fn loss_accuracy_tensors(logits: Tensor<3>, targets: &[i64]) -> Result<(Tensor<1>, Tensor<1>, usize)> {
     let [b, p, v] = logits.dims();
     let (idx, mask, n) = target_index(targets, b, p, v, &logits.device())?;
-    let correct = logits.clone().argmax(2).equal(idx.clone()).float().reshape([b, p]) * mask.clone();
-    let lp = log_softmax(logits, 2).gather(2, idx).reshape([b, p]) * mask;
-    Ok((lp.sum().neg().div_scalar(n as f32), correct.sum().div_scalar(n as f32), n))
+    // The training loss itself, so analyses and training measure alike.
+    let (loss, acc) = crate::train::loss::loss_and_accuracy(logits, idx.reshape([b, p]), mask);
+    Ok((loss, acc, n))
 }
 
 pub fn loss_accuracy(logits: Tensor<3>, targets: &[i64]) -> Result<LossAccuracy> {

@@ -191,10 +191,6 @@ impl<'a> HookContext<'a> {
         HookContext { filter: NameFilter::None, cache: ActivationCache::default(), interventions: &[], error: None }
     }
 
-    pub fn is_silent(&self) -> bool {
-        matches!(self.filter, NameFilter::None) && self.interventions.is_empty()
-    }
-
     pub fn hook<const D: usize>(&mut self, name: &str, mut x: Tensor<D>) -> Tensor<D> {
         for iv in self.interventions.iter().filter(|iv| iv.hook == name) {
             match apply(name, x.clone(), iv) {
