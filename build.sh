@@ -64,6 +64,10 @@ build_site() {
     cp "$d"config.json "$d"weights.safetensors "$d"cache.safetensors "$DIST/fixtures/$n/"
   done
   if compgen -G "models/*/" >/dev/null; then cp -r models/. "$DIST/models/"; fi
+  # d3 is vendored (pages never reach a CDN): the widgets load it from vendor/.
+  mkdir -p "$DIST/vendor"
+  cp node_modules/d3/dist/d3.min.js "$DIST/vendor/"
+  cp node_modules/d3/LICENSE "$DIST/vendor/d3.LICENSE"
 }
 
 build() {
