@@ -1,0 +1,142 @@
+// ToylensFigure: what every widget shares. The element itself carries data-view and
+// data-state (loading | ready | error), holds a title, a body the subclass draws into,
+// a tooltip and an error box, and redraws when its width or the colour scheme changes.
+// Subclasses implement prepare(data) -> model (validate and precompute; throw to reject)
+// and draw(model, width) (synchronous; it may return a message: drawn, but in error, as an
+// editor with invalid input is). A bad `data` never throws out of the setter.
+import { adoptStyles } from './style.js';
+import { Tooltip } from './tooltip.js';
+
+const DARK = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
+
+export class ToylensFigure extends HTMLElement {
+  static observedAttributes = ['view'];
+
+  constructor() {
+    super();
+    this._data = undefined;
+    this._model = null;
+    this._width = 0;
+    this.errorMessage = '';
+    this.lastRenderMs = NaN;
+    this._onScheme = () => this.redraw();
+  }
+
+  connectedCallback() {
+    adoptStyles(this);
+    if (!this.dataset.view) this.dataset.view = this.getAttribute('view') || this.localName;
+    if (!this.dataset.state) this.setLoading();
+    this._skeleton();
+    this._resize ??= new ResizeObserver(() => {
+      // Only a width change redraws: the draw itself changes the height.
+      if (this._model && this._measureWidth() !== this._width) this.redraw();
+    });
+    this._resize.observe(this);
+    DARK?.addEventListener('change', this._onScheme);
+    if (this._model && this._measureWidth() !== this._width) this.redraw();
+  }
+
+  disconnectedCallback() {
+    this._resize?.disconnect();
+    DARK?.removeEventListener('change', this._onScheme);
+  }
+
+  attributeChangedCallback(name, _old, value) {
+    if (name === 'view' && value) this.dataset.view = value;
+  }
+
+  get data() {
+    return this._data;
+  }
+
+  set data(d) {
+    this._data = d;
+    this._skeleton();
+    const t0 = performance.now();
+    try {
+      this._model = this.prepare(d);
+    } catch (e) {
+      this._model = null;
+      this.setError(messageOf(e));
+      return;
+    }
+    this._drawModel(t0);
+  }
+
+  /** Draws the current model again (at the current width), e.g. after an in-place change. */
+  redraw() {
+    if (this._model) this._drawModel(performance.now());
+  }
+
+  setLoading() {
+    this._setState('loading');
+    this.errorMessage = '';
+  }
+
+  setError(message) {
+    this._skeleton();
+    this.errorMessage = String(message || 'error');
+    this.refs.error.textContent = this.errorMessage;
+    this.tooltip?.hide();
+    this._setState('error');
+  }
+
+  _drawModel(t0) {
+    this._width = this._measureWidth();
+    let problem;
+    try {
+      this.tooltip.hide();
+      problem = this.draw(this._model, this._width);
+    } catch (e) {
+      this._model = null;
+      this.setError(messageOf(e));
+      return;
+    }
+    this.lastRenderMs = performance.now() - t0;
+    if (problem) {
+      this.setError(problem);
+    } else {
+      this.refs.error.textContent = '';
+      this.errorMessage = '';
+      this._setState('ready');
+    }
+    this.dispatchEvent(new CustomEvent('toylens-render', { detail: { ms: this.lastRenderMs } }));
+  }
+
+  // Before it is laid out (not yet in the page) an element draws at a default width.
+  _measureWidth() {
+    return Math.floor(this.clientWidth) || 640;
+  }
+
+  _setState(s) {
+    this.dataset.state = s;
+    this.setAttribute('aria-busy', String(s === 'loading'));
+  }
+
+  // Built on first need (connection or data), so `data` may be set before the element is attached.
+  _skeleton() {
+    if (this.refs) return;
+    const part = (cls, ref) => {
+      const d = document.createElement('div');
+      d.className = cls;
+      d.dataset.ref = ref;
+      return d;
+    };
+    this.refs = { title: part('tl-title', 'title'), body: part('tl-body', 'body'), error: part('tl-error', 'error') };
+    this.refs.error.setAttribute('role', 'alert');
+    this.tooltip = new Tooltip(this);
+    // Not this.append: <tl-lines> has its own append(name, x, y).
+    Element.prototype.append.call(this, this.refs.title, this.refs.body, this.refs.error, this.tooltip.node);
+    this.build?.(this.refs.body);
+  }
+
+  /** A CSS custom property of this element (theme colours for canvas pixels). */
+  cssColor(name, fallback) {
+    const v = getComputedStyle(this).getPropertyValue(name).trim();
+    return v || fallback;
+  }
+}
+
+export function messageOf(e) {
+  return e?.message || String(e);
+}

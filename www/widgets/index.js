@@ -1,0 +1,25 @@
+// The widget kit in one script tag: <script type="module" src=".../widgets/index.js">
+// registers every element; the classes are exported for pages that extend or test them.
+import { Heatmap } from './heatmap.js';
+import { AttentionPattern } from './attention-pattern.js';
+import { Bars } from './bars.js';
+import { Lines } from './lines.js';
+import { Scatter } from './scatter.js';
+import { TokenInput } from './token-input.js';
+
+export { ToylensFigure } from './base.js';
+export { Heatmap, AttentionPattern, Bars, Lines, Scatter, TokenInput };
+
+const ELEMENTS = {
+  'tl-heatmap': Heatmap,
+  'tl-attention': AttentionPattern,
+  'tl-bars': Bars,
+  'tl-lines': Lines,
+  'tl-scatter': Scatter,
+  'tl-token-input': TokenInput,
+};
+
+// A second copy of the kit on one page (another URL) must not throw on define.
+for (const [tag, cls] of Object.entries(ELEMENTS)) {
+  if (!customElements.get(tag)) customElements.define(tag, cls);
+}

@@ -1,0 +1,178 @@
+// <tl-lines>: many line series with a legend and a hover readout (the nearest point of
+// each series), and live appends for training curves: append()/appendMany() add points in
+// place and redraw at most once per animation frame.
+import d3 from './d3.js';
+import { ToylensFigure } from './base.js';
+import * as check from './check.js';
+import { ChartFrame } from './frame.js';
+import { categoryColor, extent, fmt } from './scales.js';
+
+const HEIGHT = 260;
+
+export class Lines extends ToylensFigure {
+  build(body) {
+    this.frame = new ChartFrame(body);
+    this.pathLayer = this.frame.plot.append('g').attr('fill', 'none').attr('stroke-width', 1.5);
+    this.hit = this.frame.plot.append('rect').attr('fill', 'transparent')
+      .on('pointermove', (e) => this._hover(e))
+      .on('pointerleave', () => this._unhover());
+    this._frameRequest = 0;
+  }
+
+  prepare(d) {
+    check.object(d, 'data');
+    if (!Array.isArray(d.series)) check.fail(`series: expected an array, got ${check.describe(d.series)}`);
+    const model = emptyModel({
+      xLabel: check.optionalString(d.xLabel, 'xLabel'),
+      yLabel: check.optionalString(d.yLabel, 'yLabel'),
+      title: check.optionalString(d.title, 'title'),
+      logY: Boolean(d.logY),
+      yDomain: check.domain(d.yDomain, 'yDomain'),
+    });
+    d.series.forEach((s, k) => {
+      check.object(s, `series[${k}]`);
+      const name = s.name == null ? `series ${k}` : String(s.name);
+      if (model.byName.has(name)) check.fail(`series[${k}]: the name ${JSON.stringify(name)} is used twice`);
+      const x = check.numbers(s.x, `series[${k}].x`);
+      const y = check.numbers(s.y, `series[${k}].y`, x.length);
+      // Copied into plain arrays: appends grow them, and the caller's arrays stay untouched.
+      const series = addSeries(model, name);
+      series.x = Array.from(x);
+      series.y = Array.from(y);
+    });
+    return model;
+  }
+
+  /** Appends one point to series `name` (created if new); drawn on the next animation frame. */
+  append(name, x, y) {
+    this.appendMany(name, [x], [y]);
+  }
+
+  /** Appends points xs[k], ys[k] to series `name` (created if new). */
+  appendMany(name, xs, ys) {
+    if (xs.length !== ys.length) {
+      this.setError(`appendMany(${JSON.stringify(name)}): ${xs.length} x values but ${ys.length} y values`);
+      return;
+    }
+    this._skeleton();
+    this._model ??= emptyModel({});
+    const key = String(name);
+    const s = this._model.byName.get(key) ?? addSeries(this._model, key);
+    for (let k = 0; k < xs.length; k++) {
+      s.x.push(xs[k]);
+      s.y.push(ys[k]);
+    }
+    this._schedule();
+  }
+
+  /** Removes every series (axis titles stay); appends start afresh. */
+  clear() {
+    if (!this._model) return;
+    this._model.series = [];
+    this._model.byName.clear();
+    this._schedule();
+  }
+
+  /** Points in series `name` (0 when there is none). */
+  pointCount(name) {
+    return this._model?.byName.get(String(name))?.x.length ?? 0;
+  }
+
+  _schedule() {
+    this._frameRequest ||= requestAnimationFrame(() => {
+      this._frameRequest = 0;
+      this.redraw();
+    });
+  }
+
+  draw(m, width) {
+    this.refs.title.textContent = m.title;
+    const f = this.frame;
+    f.setLegend(m.series);
+    const keep = m.logY ? (v) => v > 0 : Number.isFinite;
+    const xs = m.series.flatMap((s) => extent(s.x) ?? []);
+    const ys = m.series.flatMap((s) => extent(s.y.filter(keep)) ?? []);
+    const x = d3.scaleLinear().domain(padded(d3.extent(xs), 0));
+    const y = (m.logY ? d3.scaleLog() : d3.scaleLinear()).domain(m.yDomain ?? padded(d3.extent(ys), m.logY ? 1 : 0)).nice();
+    const yTicks = m.logY ? logTicks(y) : y.ticks(6);
+    const margin = f.margins(yTicks.map(fmt), m.xLabel, m.yLabel);
+    const w = Math.max(40, width - margin.left - margin.right);
+    const h = HEIGHT;
+    x.range([0, w]);
+    y.range([h, 0]).clamp(Boolean(m.yDomain));
+    f.render({
+      margin, w, h,
+      xAxis: d3.axisBottom(x).ticks(Math.max(2, w / 80)).tickFormat(fmt),
+      yAxis: d3.axisLeft(y).tickValues(yTicks).tickFormat(fmt),
+      gridAxis: d3.axisLeft(y).tickValues(yTicks).tickSize(-w),
+      xLabel: m.xLabel,
+      yLabel: m.yLabel,
+    });
+    this.pathLayer.selectAll('path').data(m.series, (s) => s.name).join('path')
+      .attr('stroke', (s) => s.color)
+      .attr('d', (s) => seriesPath(s, x, y, keep));
+    this.hit.attr('width', w).attr('height', h);
+    this.scales = { x, y, keep };
+  }
+
+  _hover(e) {
+    const m = this._model;
+    if (!m || !this.scales) return;
+    const { x, y, keep } = this.scales;
+    const [px] = d3.pointer(e, this.hit.node());
+    const at = x.invert(px);
+    const near = [];
+    for (const s of m.series) {
+      let best = -1;
+      for (let k = 0; k < s.x.length; k++) {
+        if (keep(s.y[k]) && (best < 0 || Math.abs(s.x[k] - at) < Math.abs(s.x[best] - at))) best = k;
+      }
+      if (best >= 0) near.push({ s, k: best });
+    }
+    if (!near.length) return this._unhover();
+    this.frame.overlay.selectAll('circle').data(near).join('circle')
+      .attr('r', 3.5).attr('fill', ({ s }) => s.color)
+      .attr('cx', ({ s, k }) => x(s.x[k])).attr('cy', ({ s, k }) => y(s.y[k]));
+    const lines = near.map(({ s, k }) => `${s.name}: ${fmt(s.y[k])}  (x ${fmt(s.x[k])})`);
+    this.tooltip.show([`${m.xLabel || 'x'} ≈ ${fmt(at)}`, ...lines], e.clientX, e.clientY);
+  }
+
+  _unhover() {
+    this.tooltip.hide();
+    this.frame.overlay.selectAll('circle').remove();
+  }
+}
+
+function emptyModel({ xLabel = '', yLabel = '', title = '', logY = false, yDomain = null }) {
+  return { series: [], byName: new Map(), xLabel, yLabel, title, logY, yDomain };
+}
+
+function addSeries(model, name) {
+  const s = { name, x: [], y: [], color: categoryColor(model.series.length) };
+  model.series.push(s);
+  model.byName.set(name, s);
+  return s;
+}
+
+// d3.line walks the point indices; the accessors read x[k], y[k] of the series.
+function seriesPath(s, x, y, keep) {
+  return d3.line()
+    .defined((k) => Number.isFinite(s.x[k]) && keep(s.y[k]))
+    .x((k) => x(s.x[k]))
+    .y((k) => y(s.y[k]))(d3.range(s.x.length));
+}
+
+// A log axis labels the powers of ten when its default ticks would crowd.
+function logTicks(y) {
+  const t = y.ticks(5);
+  if (t.length < 8) return t;
+  const decades = t.filter((v) => Number.isInteger(Math.log10(v)));
+  return decades.length >= 2 ? decades : t.filter((_, k) => k % Math.ceil(t.length / 6) === 0);
+}
+
+// A domain that is never empty: a lone value gets room around it.
+function padded([lo, hi], logFloor) {
+  if (lo === undefined) return logFloor ? [1, 10] : [0, 1];
+  if (lo < hi) return [lo, hi];
+  return logFloor ? [lo / 2, lo * 2] : [lo - 1, hi + 1];
+}

@@ -1,0 +1,108 @@
+// The widgets' stylesheet, adopted by the document (or shadow root) an element joins:
+// no extra request, and it applies before the first draw measures anything.
+// Colours come from www/style.css's variables, with fallbacks for pages without it.
+const CSS = `
+:where(tl-heatmap, tl-attention, tl-bars, tl-lines, tl-scatter, tl-token-input) {
+  display: block;
+  position: relative;
+  min-width: 0;
+  color: var(--fg, CanvasText);
+  font-size: 12px;
+  line-height: 1.35;
+  --tl-muted: var(--muted, GrayText);
+  --tl-line: var(--line, #d9dce1);
+  --tl-accent: var(--accent, #2f5fd0);
+  --tl-bg: var(--bg, Canvas);
+  --tl-bad: var(--bad, #b3261e);
+}
+.tl-title { font-weight: 600; margin: 0 0 .25rem; }
+.tl-title:empty { display: none; }
+.tl-body { position: relative; }
+[data-state="loading"] > .tl-body:empty::before { content: "Loading…"; color: var(--tl-muted); }
+.tl-error {
+  color: var(--tl-bad);
+  border: 1px solid var(--tl-bad);
+  border-radius: 4px;
+  padding: .4rem .6rem;
+  white-space: pre-wrap;
+}
+:not([data-state="error"]) > .tl-error { display: none; }
+:not(tl-token-input)[data-state="error"] > :is(.tl-body, .tl-title) { display: none; }
+.tl-tooltip {
+  position: absolute;
+  z-index: 10;
+  pointer-events: none;
+  max-width: 22rem;
+  padding: .25rem .45rem;
+  border: 1px solid var(--tl-line);
+  border-radius: 4px;
+  background: var(--tl-bg);
+  box-shadow: 0 2px 6px rgb(0 0 0 / .18);
+  font-variant-numeric: tabular-nums;
+  white-space: nowrap;
+}
+.tl-tooltip[hidden] { display: none; }
+.tl-tooltip .tl-sub { color: var(--tl-muted); }
+.tl-svg { display: block; overflow: visible; }
+.tl-svg text { fill: currentColor; }
+.tl-svg .tl-axis-label { fill: var(--tl-muted); font-size: 11px; }
+.tl-svg .tl-grid line { stroke: var(--tl-line); }
+.tl-svg .tl-grid .domain { display: none; }
+.tl-svg .tl-mark { stroke: var(--tl-accent); fill: none; stroke-width: 1.5; }
+.tl-raster { position: absolute; image-rendering: pixelated; cursor: crosshair; }
+.tl-raster.tl-smooth { image-rendering: auto; cursor: default; }
+.tl-cell-mark { position: absolute; pointer-events: none; box-sizing: border-box; border: 2px solid var(--tl-accent); outline: 1px solid var(--tl-bg); }
+.tl-cell-mark[hidden] { display: none; }
+.tl-legend { display: flex; flex-wrap: wrap; gap: .2rem .9rem; margin: 0 0 .3rem; color: var(--tl-muted); }
+.tl-legend:empty { display: none; }
+.tl-legend span::before {
+  content: ""; display: inline-block; width: .75em; height: .75em; margin-right: .3em;
+  border-radius: 2px; background: var(--swatch); vertical-align: -.05em;
+}
+.tl-heads { display: flex; flex-wrap: wrap; gap: 10px; }
+.tl-head { margin: 0; outline: 2px solid transparent; outline-offset: 2px; border-radius: 2px; }
+.tl-head.tl-selected { outline-color: var(--tl-accent); }
+.tl-head figcaption { margin: 0 0 2px; color: var(--tl-muted); font-size: 11px; }
+.tl-head > div { position: relative; }
+.tl-controls { margin: .4rem 0; color: var(--tl-muted); }
+.tl-chips { display: flex; flex-wrap: wrap; gap: 3px; margin: .3rem 0; }
+.tl-chip {
+  font: 12px/1.3 ui-monospace, monospace;
+  padding: .1rem .3rem;
+  min-width: 1.2em;
+  text-align: center;
+  border: 1px solid var(--tl-line);
+  border-radius: 3px;
+  background: transparent;
+  color: inherit;
+  white-space: pre;
+}
+.tl-chip.tl-query { outline: 2px solid var(--tl-accent); }
+.tl-chip.tl-future { opacity: .45; }
+.tl-chip.tl-bad { border-color: var(--tl-bad); color: var(--tl-bad); }
+.tl-chip.tl-fixed { border-style: dashed; }
+button.tl-chip { cursor: pointer; }
+button.tl-chip:disabled { cursor: default; }
+.tl-token-text {
+  box-sizing: border-box;
+  width: 100%;
+  font: 13px/1.4 ui-monospace, monospace;
+  padding: .25rem .4rem;
+  color: inherit;
+  background: transparent;
+  border: 1px solid var(--tl-line);
+  border-radius: 4px;
+}
+[data-state="error"] .tl-token-text { border-color: var(--tl-bad); }
+`;
+
+let sheet;
+
+/** Adopts the widgets' stylesheet into the root (document or shadow root) `node` lives in. */
+export function adoptStyles(node) {
+  sheet ??= new CSSStyleSheet();
+  if (!sheet.cssRules.length) sheet.replaceSync(CSS);
+  const root = node.getRootNode();
+  const target = root.adoptedStyleSheets ? root : document;
+  if (!target.adoptedStyleSheets.includes(sheet)) target.adoptedStyleSheets = [...target.adoptedStyleSheets, sheet];
+}
