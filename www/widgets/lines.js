@@ -12,7 +12,7 @@ const HEIGHT = 260;
 export class Lines extends ToylensFigure {
   build(body) {
     this.frame = new ChartFrame(body);
-    this.pathLayer = this.frame.plot.append('g').attr('fill', 'none').attr('stroke-width', 1.5);
+    this.pathLayer = this.frame.plot.append('g').attr('class', 'tl-series').attr('fill', 'none').attr('stroke-width', 1.5);
     this.hit = this.frame.plot.append('rect').attr('fill', 'transparent')
       .on('pointermove', (e) => this._hover(e))
       .on('pointerleave', () => this._unhover());

@@ -12,7 +12,7 @@ const HOVER_PX = 30;
 export class Scatter extends ToylensFigure {
   build(body) {
     this.frame = new ChartFrame(body);
-    this.dots = this.frame.plot.append('g');
+    this.dots = this.frame.plot.append('g').attr('class', 'tl-dots');
     this.names = this.frame.plot.append('g').attr('font-size', 10).attr('pointer-events', 'none');
     this.hit = this.frame.plot.append('rect').attr('fill', 'transparent')
       .on('pointermove', (e) => this._hover(e))

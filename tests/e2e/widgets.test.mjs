@@ -1,0 +1,285 @@
+// Browser tests of the widget kit (www/widgets/) on its synthetic test page: every figure
+// draws, hovers show the values the data says, the attention token view recolours, live
+// appends add points, the token editor rejects and accepts what it should, bad data ends in
+// an error state with a message, and nothing leaves the page's origin.
+// Run: node --test tests/e2e/widgets.test.mjs   (serves $TOYLENS_DIST or dist/)
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './static-server.mjs';
+import { foreignRequests, launchBrowser } from './browser.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DIST = path.resolve(process.env.TOYLENS_DIST || path.join(ROOT, 'dist'));
+// Under a sub-path, as the site may be deployed: every URL must be relative.
+const SUB_PATH = 'sub/path/toylens/';
+
+let server;
+let siteRoot;
+let origin;
+let b; // {page, log, close}
+
+before(async () => {
+  for (const f of ['widgets/test.html', 'widgets/index.js', 'vendor/d3.min.js']) {
+    assert.ok(fs.existsSync(path.join(DIST, f)), `${path.join(DIST, f)} is missing: build the site first (./build.sh build)`);
+  }
+  siteRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'toylens-widgets-'));
+  fs.mkdirSync(path.join(siteRoot, path.dirname(SUB_PATH.slice(0, -1))), { recursive: true });
+  fs.symlinkSync(DIST, path.join(siteRoot, SUB_PATH.slice(0, -1)), 'dir');
+  server = await startServer(siteRoot);
+  origin = new URL(server.url).origin;
+  b = await launchBrowser();
+  await b.page.setViewportSize({ width: 1100, height: 900 });
+  await b.page.goto(new URL(`${SUB_PATH}widgets/test.html`, server.url).href);
+  await b.page.waitForFunction(() => window.__widgets?.mounted, null, { timeout: 15_000 });
+});
+
+after(async () => {
+  await b?.close();
+  await server?.close();
+  if (siteRoot) fs.rmSync(siteRoot, { recursive: true, force: true });
+});
+
+/** Moves the pointer to (fx, fy) as fractions of `selector`'s box (scrolled into view). */
+async function hoverAt(selector, fx, fy) {
+  const loc = b.page.locator(selector);
+  await loc.scrollIntoViewIfNeeded();
+  const box = await loc.boundingBox();
+  assert.ok(box, `${selector} has no box`);
+  await b.page.mouse.move(box.x + fx * box.width, box.y + fy * box.height);
+}
+
+/** The lines of the tooltip of figure `id` ([] when hidden). */
+function tooltipLines(id) {
+  return b.page.evaluate((id) => {
+    const t = document.getElementById(id).querySelector('[data-ref="tooltip"]');
+    return t.hidden ? [] : [...t.children].map((c) => c.textContent);
+  }, id);
+}
+
+describe('widget kit', () => {
+  test('every figure draws (data-state=ready) with its data-view; bad data shows its message', async () => {
+    const figs = await b.page.evaluate(() =>
+      [...document.querySelectorAll('main [data-view]')].map((e) => ({
+        id: e.id, view: e.dataset.view, state: e.dataset.state, message: e.errorMessage, ms: e.lastRenderMs,
+        shown: e.querySelector('[data-ref="error"]').textContent,
+      })),
+    );
+    assert.equal(figs.length, 10);
+    for (const f of figs) {
+      if (f.id === 'bad') continue;
+      assert.equal(f.state, 'ready', `${f.id}: ${f.message}`);
+      assert.ok(f.ms >= 0, `${f.id}: lastRenderMs ${f.ms}`);
+    }
+    assert.equal(figs.find((f) => f.id === 'heatmap').view, 'tl-heatmap');
+    assert.equal(figs.find((f) => f.id === 'heatmap-seq').view, 'heatmap-sequential');
+    const bad = figs.find((f) => f.id === 'bad');
+    assert.equal(bad.state, 'error');
+    assert.equal(bad.message, 'values.values: expected 6 values, got 3');
+    assert.equal(bad.shown, bad.message);
+  });
+
+  test('heatmap: hovering a cell shows its row, column and value; NaN cells say NaN', async () => {
+    const { rows, cols, value } = await b.page.evaluate(() => {
+      const d = document.getElementById('heatmap').data;
+      const [rows, cols] = d.values.shape;
+      return { rows, cols, value: d.values.values[3 * cols + 7] };
+    });
+    await hoverAt('#heatmap canvas.tl-raster:not(.tl-smooth)', (7 + 0.5) / cols, (3 + 0.5) / rows);
+    assert.deepEqual(await tooltipLines('heatmap'), [value.toFixed(3), 'row: r3', 'col: c7']);
+    assert.equal(await b.page.locator('#heatmap .tl-cell-mark').isVisible(), true);
+    await hoverAt('#heatmap canvas.tl-raster:not(.tl-smooth)', (cols - 0.5) / cols, (rows - 0.5) / rows);
+    assert.deepEqual(await tooltipLines('heatmap'), ['NaN', `row: r${rows - 1}`, `col: c${cols - 1}`]);
+    await b.page.mouse.move(0, 0);
+    assert.deepEqual(await tooltipLines('heatmap'), []);
+  });
+
+  test('attention: a cell hover names query → key and selects its head; a token hover recolours the tokens', async () => {
+    const expected = await b.page.evaluate(() => {
+      const { tokens, patterns } = document.getElementById('attention').data;
+      const n = tokens.length;
+      const w = (h, q, k) => patterns.values[(h * n + q) * n + k];
+      return {
+        n,
+        cell: `${tokens[4]} → ${tokens[2]}: ${window.__widgets.fmt(w(1, 4, 2))}`,
+        row3: Array.from({ length: 4 }, (_, k) => String(w(1, 3, k))),
+      };
+    });
+    const { n } = expected;
+    await hoverAt('#attention .tl-head[data-head="1"] canvas', (2 + 0.5) / n, (4 + 0.5) / n);
+    const lines = await tooltipLines('attention');
+    assert.equal(lines[0], expected.cell);
+    assert.equal(await b.page.evaluate(() => document.getElementById('attention').selectedHead), 1);
+    assert.equal(await b.page.locator('#attention .tl-head.tl-selected').getAttribute('data-head'), '1');
+
+    await b.page.mouse.move(0, 0);
+    const chips = '#attention [data-ref="tokens"] .tl-chip';
+    const plain = await b.page.locator(chips).evaluateAll((cs) => cs.map((c) => getComputedStyle(c).backgroundColor));
+    await hoverAt(`${chips}[data-pos="3"]`, 0.5, 0.5);
+    const view = await b.page.locator(chips).evaluateAll((cs) =>
+      cs.map((c) => ({ weight: c.dataset.weight ?? null, bg: getComputedStyle(c).backgroundColor, future: c.classList.contains('tl-future'), query: c.classList.contains('tl-query') })),
+    );
+    assert.deepEqual(view.slice(0, 4).map((c) => c.weight), expected.row3);
+    assert.ok(view.slice(0, 4).every((c, k) => c.bg !== plain[k]), 'keys up to the query are coloured');
+    assert.ok(view[3].query && !view[2].query);
+    assert.ok(view.slice(4).every((c) => c.future && c.weight === null && c.bg === plain[4]), 'later tokens are not coloured');
+    await b.page.mouse.move(0, 0);
+    const after = await b.page.locator(chips).evaluateAll((cs) => cs.map((c) => getComputedStyle(c).backgroundColor));
+    assert.deepEqual(after, plain);
+  });
+
+  test('scatter: hovering a point shows its label', async () => {
+    const dot = b.page.locator('#scatter .tl-dots circle').nth(7);
+    await dot.scrollIntoViewIfNeeded();
+    const box = await dot.boundingBox();
+    await b.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const lines = await tooltipLines('scatter');
+    const p = await b.page.evaluate(() => document.getElementById('scatter').data.points[7]);
+    assert.equal(lines[0], p.label);
+    assert.match(lines[1], new RegExp(`· ${p.group}$`));
+    await b.page.mouse.move(0, 0);
+  });
+
+  test('lines: append/appendMany add points in place, drawn once per frame; clear empties', async () => {
+    const out = await b.page.evaluate(async () => {
+      const el = document.getElementById('lines-live');
+      let renders = 0;
+      el.addEventListener('toylens-render', () => renders++);
+      for (let k = 0; k < 50; k++) el.append('live', k, 1 / (k + 1));
+      el.appendMany('other', [0, 10, 20], [3, 2, 1]);
+      const sync = renders;
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const points = [...el.querySelectorAll('.tl-series path')].map((p) => (p.getAttribute('d').match(/[ML]/g) || []).length);
+      const counts = [el.pointCount('live'), el.pointCount('other')];
+      el.append('live', 50, 0.02);
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const more = el.pointCount('live');
+      const legend = el.querySelector('[data-ref="legend"]').textContent;
+      el.clear();
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return { sync, renders, points, counts, more, legend, cleared: el.querySelectorAll('.tl-series path').length, state: el.dataset.state };
+    });
+    assert.equal(out.sync, 0, 'appends draw on the next frame, not synchronously');
+    assert.deepEqual(out.counts, [50, 3]);
+    assert.deepEqual(out.points, [50, 3]);
+    assert.equal(out.more, 51);
+    assert.equal(out.legend, 'liveother');
+    assert.equal(out.renders, 3, 'one draw per frame: after 53 appends, after 1 more, after clear');
+    assert.equal(out.cleared, 0);
+    assert.equal(out.state, 'ready');
+  });
+
+  test('token input: an out-of-vocabulary token is an error and no change; a valid edit fires change', async () => {
+    const input = b.page.locator('#tokens input');
+    const state = () => b.page.locator('#tokens').getAttribute('data-state');
+    const message = () => b.page.evaluate(() => document.getElementById('tokens').errorMessage);
+    const changes = () => b.page.evaluate(() => window.__widgets.changes.slice());
+
+    await input.fill('1 2 = 12');
+    assert.equal(await state(), 'error');
+    assert.equal(await message(), '"12" is not in the vocabulary (tokens: 0..4, =)');
+    assert.equal(await b.page.locator('#tokens [data-ref="error"]').textContent(), await message());
+    assert.equal(await b.page.locator('#tokens .tl-chip[data-bad]').getAttribute('data-pos'), '3');
+    assert.deepEqual(await changes(), []);
+    assert.deepEqual(await b.page.evaluate(() => document.getElementById('tokens').tokens), [1, 2, 5, 3]);
+
+    await input.fill('1 2 3 4');
+    assert.equal(await message(), 'position 2 must be "=", not "3"');
+    await input.fill('1 2 =');
+    assert.equal(await message(), 'expected 4 tokens, got 3');
+    assert.deepEqual(await changes(), []);
+
+    await input.fill('4 0 = 4');
+    assert.equal(await state(), 'ready');
+    assert.equal(await message(), '');
+    assert.deepEqual(await changes(), [[4, 0, 5, 4]]);
+    // A chip click cycles its token to the next in the vocabulary.
+    await b.page.locator('#tokens .tl-chip[data-pos="1"]').click();
+    assert.deepEqual(await changes(), [[4, 0, 5, 4], [4, 1, 5, 4]]);
+    assert.equal(await input.inputValue(), '4 1 = 4');
+    assert.equal(await b.page.locator('#tokens .tl-chip[data-pos="2"]').isDisabled(), true, 'a fixed position is not editable');
+  });
+
+  test('bad data on every element: error state with a clear message, never an exception; good data recovers', async () => {
+    const out = await b.page.evaluate(() => {
+      const cases = [
+        ['tl-heatmap', null],
+        ['tl-heatmap', { values: { shape: [2, 2], values: [1, 2, 3, 4] }, rowLabels: ['a'] }],
+        ['tl-heatmap', { values: { shape: [2, 2], values: [1, 2, 3, 4] }, scale: 'rainbow' }],
+        ['tl-attention', { tokens: ['a', 'b', 'c'], patterns: { shape: [1, 4, 4], values: new Float32Array(16) } }],
+        ['tl-attention', { patterns: { shape: [1, 1, 1], values: [1] } }],
+        ['tl-bars', { labels: ['a', 'b'], series: [{ name: 's', values: [1, 2, 3] }] }],
+        ['tl-bars', { labels: ['a'], series: [] }],
+        ['tl-lines', { series: [{ name: 's', x: [1, 2, 3], y: [1, 2] }] }],
+        ['tl-lines', { series: [{ name: 's', x: [1], y: ['1'] }] }],
+        ['tl-scatter', { points: [{ y: 1, label: 'p' }] }],
+        ['tl-token-input', { vocab: 5 }],
+      ];
+      const good = {
+        'tl-heatmap': { values: { shape: [1, 1], values: [0] } },
+        'tl-attention': { tokens: ['a'], patterns: { shape: [1, 1, 1], values: [1] } },
+        'tl-bars': { labels: ['a'], series: [{ name: 's', values: [1] }] },
+        'tl-lines': { series: [{ name: 's', x: [0, 1], y: [0, 1] }] },
+        'tl-scatter': { points: [{ x: 0, y: 0, label: 'p' }] },
+        'tl-token-input': { vocab: ['a'], tokens: [0] },
+      };
+      return cases.map(([tag, data]) => {
+        const el = document.createElement(tag);
+        document.querySelector('main').append(el);
+        let threw = null;
+        try {
+          el.data = data;
+        } catch (e) {
+          threw = String(e);
+        }
+        const r = { tag, threw, state: el.dataset.state, message: el.errorMessage, shown: el.textContent.includes(el.errorMessage) };
+        el.data = good[tag];
+        r.recovered = el.dataset.state;
+        el.remove();
+        return r;
+      });
+    });
+    const expected = [
+      'data: expected an object, got null',
+      'rowLabels: expected 2 labels, got 1',
+      "scale: expected one of 'diverging', 'sequential', got \"rainbow\"",
+      'patterns.shape [1, 4, 4] does not fit 3 tokens: expected [heads, 3, 3]',
+      'tokens: expected an array of strings, got nothing',
+      'series[0].values: expected 2 values, got 3',
+      'series: expected a non-empty array, got an array of 0',
+      'series[0].y: expected 3 values, got 2',
+      'series[0].y[0]: expected a number, got "1"',
+      'points[0].x: expected a finite number, got nothing',
+      'vocab: expected an array of strings, got 5',
+    ];
+    out.forEach((r, k) => {
+      assert.equal(r.threw, null, `${r.tag}: threw`);
+      assert.equal(r.state, 'error', `${r.tag}: state`);
+      assert.equal(r.message, expected[k], `${r.tag}: message`);
+      assert.ok(r.shown, `${r.tag}: message shown in the element`);
+      assert.equal(r.recovered, 'ready', `${r.tag}: good data after bad`);
+    });
+  });
+
+  test('figures redraw to their new width when the page narrows', async () => {
+    const before = await b.page.evaluate(() => document.querySelector('#heatmap canvas').getBoundingClientRect().width);
+    const rendered = b.page.evaluate(
+      () => new Promise((r) => document.getElementById('heatmap').addEventListener('toylens-render', r, { once: true })),
+    );
+    await b.page.setViewportSize({ width: 700, height: 900 });
+    await rendered;
+    const after = await b.page.evaluate(() => document.querySelector('#heatmap canvas').getBoundingClientRect().width);
+    assert.ok(after < before - 200, `canvas ${before} -> ${after} px`);
+    await b.page.setViewportSize({ width: 1100, height: 900 });
+  });
+
+  test('a clean run: no console errors, d3 from vendor/, nothing outside the origin', () => {
+    assert.deepEqual(b.log.consoleErrors, [], 'console errors');
+    assert.deepEqual(b.log.pageErrors, [], 'uncaught page errors');
+    assert.ok(b.log.requests.some((u) => u.endsWith(`${SUB_PATH}vendor/d3.min.js`)), 'd3 comes from vendor/');
+    assert.deepEqual(foreignRequests(b.log, origin), [], `requests outside ${origin}`);
+  });
+});
