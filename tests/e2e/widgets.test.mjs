@@ -201,6 +201,14 @@ describe('widget kit', () => {
     assert.deepEqual(await changes(), [[4, 0, 5, 4], [4, 1, 5, 4]]);
     assert.equal(await input.inputValue(), '4 1 = 4');
     assert.equal(await b.page.locator('#tokens .tl-chip[data-pos="2"]').isDisabled(), true, 'a fixed position is not editable');
+    // A bad id from code is an error too, and the reader can still type a valid sequence.
+    await b.page.evaluate(() => {
+      document.getElementById('tokens').tokens = [1, 99, 5, 3];
+    });
+    assert.equal(await message(), 'tokens[1]: 99 is not a token id (0..5)');
+    await input.fill('0 1 = 2');
+    assert.equal(await state(), 'ready');
+    assert.deepEqual((await changes()).at(-1), [0, 1, 5, 2]);
   });
 
   test('bad data on every element: error state with a clear message, never an exception; good data recovers', async () => {

@@ -5,7 +5,7 @@
 import d3 from './d3.js';
 import { ToylensFigure } from './base.js';
 import * as check from './check.js';
-import { colorTable, fmt, interpolator, packColor, textOn, visibleToken } from './scales.js';
+import { fmt, namedTable, packColor, textOn, visibleToken } from './scales.js';
 import { cellAt, paintCells, place } from './raster.js';
 import { NAN_COLOR } from './heatmap.js';
 
@@ -45,7 +45,7 @@ export class AttentionPattern extends ToylensFigure {
       check.fail(`patterns.shape [${patterns.shape.join(', ')}] does not fit ${tokens.length} tokens: expected [heads, ${tokens.length}, ${tokens.length}]`);
     }
     const headLabels = check.labels(d.headLabels, 'headLabels', heads) ?? d3.range(heads).map((h) => `head ${h}`);
-    return { tokens, heads, n: q, values: patterns.values, headLabels, table: colorTable(interpolator('blues')) };
+    return { tokens, heads, n: q, values: patterns.values, headLabels, table: namedTable('blues') };
   }
 
   draw(m, width) {

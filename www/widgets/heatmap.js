@@ -3,7 +3,7 @@
 import d3 from './d3.js';
 import { ToylensFigure } from './base.js';
 import * as check from './check.js';
-import { autoDomain, colorTable, fmt, interpolator, packColor, textWidth, thinIndices } from './scales.js';
+import { autoDomain, fmt, namedTable, packColor, textWidth, thinIndices } from './scales.js';
 import { cellAt, paintCells, place } from './raster.js';
 
 export const NAN_COLOR = '#9a9a9a';
@@ -45,14 +45,14 @@ export class Heatmap extends ToylensFigure {
       format: d.format ?? fmt,
       lo,
       hi,
-      table: colorTable(interpolator(scale)),
+      table: namedTable(scale),
     };
   }
 
   draw(m, width) {
     this.refs.title.textContent = m.title;
     const margin = {
-      top: 6,
+      top: 8,
       right: 64,
       bottom: 22 + (m.xLabel ? 16 : 0),
       left: Math.max(24, textWidth(m.rowLabels) + 10) + (m.yLabel ? 16 : 0),

@@ -30,6 +30,14 @@ export function interpolator(kind) {
   return d3.interpolateViridis;
 }
 
+const tables = new Map();
+
+/** The colour table of a named scale, built once per page. */
+export function namedTable(kind) {
+  if (!tables.has(kind)) tables.set(kind, colorTable(interpolator(kind)));
+  return tables.get(kind);
+}
+
 /** [min, max] of the finite values, or null when there is none. */
 export function extent(values) {
   let lo = Infinity;

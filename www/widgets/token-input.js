@@ -140,9 +140,11 @@ export class TokenInput extends ToylensFigure {
   }
 
   _edited() {
-    if (!this._model) return;
+    if (!this._config.vocab) return;
     const before = this._tokens.join(',');
-    this.redraw();
+    // After a rejected setting (say, an out-of-range id) the last accepted one still holds.
+    if (this._model) this.redraw();
+    else this.data = this._config;
     if (this.dataset.state === 'ready' && this._tokens.join(',') !== before) {
       this.dispatchEvent(new CustomEvent('change', { detail: { tokens: this.tokens } }));
     }
