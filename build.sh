@@ -68,6 +68,25 @@ build_site() {
   mkdir -p "$DIST/vendor"
   cp node_modules/d3/dist/d3.min.js "$DIST/vendor/"
   cp node_modules/d3/LICENSE "$DIST/vendor/d3.LICENSE"
+  # idb (IndexedDB with promises) keeps readers' training runs across reloads.
+  mkdir -p "$DIST/vendor/idb"
+  cp node_modules/idb/build/index.js node_modules/idb/LICENSE "$DIST/vendor/idb/"
+  models_index > "$DIST/models/index.json"
+}
+
+models_index() {
+  # What the pages may load: each model's files and its training timeline's steps.
+  local first=1 d t steps
+  printf '{\n'
+  for d in models/*/; do
+    t="$(basename "$d")"
+    steps="$(find "$d/checkpoints" -name 'step_*.safetensors' 2>/dev/null | sed 's/.*step_\([0-9]*\)\.safetensors/\1/' | sort -n | paste -sd, -)"
+    [ "$first" = 1 ] || printf ',\n'
+    first=0
+    printf '  "%s": {"config": "%s/config.json", "weights": "%s/model.safetensors", "recipe": "%s/recipe.json", "metrics": "%s/metrics.jsonl", "checkpoints": [%s]}' \
+      "$t" "$t" "$t" "$t" "$t" "$steps"
+  done
+  printf '\n}\n'
 }
 
 build() {

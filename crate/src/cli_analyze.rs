@@ -6,16 +6,15 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use serde_json::Value;
 
 use crate::analysis::ablation::Ablation;
-use crate::analysis::catalog::{self, Inputs, Options};
+use crate::analysis::catalog::{self, Options};
 use crate::analysis::patching::PatchKind;
-use crate::analysis::process;
+use crate::analysis::request::{self, Process, Request};
 use crate::cli::read_tokens;
 use crate::io::read_state_dict_file;
-use crate::model::{HookedTransformer, HookedTransformerConfig, Tokens};
-use crate::tasks::{self, Task};
+use crate::model::HookedTransformerConfig;
+use crate::tasks;
 use crate::{Error, Result};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -101,24 +100,6 @@ pub struct AnalyzeArgs {
     pub corrupted: Option<String>,
 }
 
-fn first_rows(t: Tokens, targets: Vec<i64>, n: Option<usize>) -> (Tokens, Vec<i64>) {
-    match n {
-        Some(n) if n < t.batch => {
-            let k = n * t.pos;
-            (Tokens { batch: n, pos: t.pos, ids: t.ids[..k].to_vec() }, targets[..k].to_vec())
-        }
-        _ => (t, targets),
-    }
-}
-
-/// Output class names: cumsum's classes are signs; elsewhere they are the tokens themselves.
-fn output_names(task: &dyn Task, n: usize) -> Vec<String> {
-    if task.id() == "cumsum" && n == 3 {
-        return ["neg", "zero", "pos"].map(String::from).to_vec();
-    }
-    (0..n as i64).map(|i| task.token_str(i)).collect()
-}
-
 fn list() {
     for e in catalog::ENTRIES {
         let needs = match e.needs {
@@ -139,8 +120,6 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
         (Some(t), Some(w), Some(n)) => (t.as_str(), w, n.as_str()),
         _ => return Err(Error::Config("give a task, --weights and --what (or --list)".into())),
     };
-    let entry = catalog::find(what)
-        .ok_or_else(|| Error::Config(format!("unknown analysis {what:?}; --list prints every name")))?;
     let task = tasks::by_id(task_id)?;
     let cfg = match &a.config {
         Some(p) => {
@@ -150,19 +129,16 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
         None => task.config(),
     };
     let sd = read_state_dict_file(weights)?;
-    let (cfg, sd) = match a.process {
-        ProcessArg::None => (cfg, sd),
-        ProcessArg::Tl => process::process_weights(&cfg, &sd, process::Processing::TL_DEFAULT)?,
-        ProcessArg::Cumsum => {
-            let sd = process::cumsum_notebook(&cfg, &sd)?;
-            (cfg, sd)
-        }
+    let process = match a.process {
+        ProcessArg::None => Process::None,
+        ProcessArg::Tl => Process::Tl,
+        ProcessArg::Cumsum => Process::Cumsum,
     };
-    let model = HookedTransformer::from_state_dict(&cfg, &sd, &burn::tensor::Device::flex())?;
-
-    let mut inputs = Inputs {
-        vocab: Some((0..cfg.d_vocab as i64).map(|i| task.token_str(i)).collect()),
-        vocab_out: Some(output_names(task.as_ref(), cfg.d_vocab_out)),
+    let model = request::model(&cfg, &sd, process, &burn::tensor::Device::flex())?;
+    let req = Request {
+        process,
+        limit: a.limit,
+        corrupted: a.corrupted.as_deref().map(read_tokens).transpose()?,
         opts: Options {
             layer: a.layer,
             head: a.head,
@@ -185,33 +161,9 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
             query: a.query,
             ..Options::default()
         },
-        ..Inputs::default()
     };
-    if entry.needs != catalog::Needs::Weights {
-        let (toks, targets) = match &a.tokens {
-            Some(t) => {
-                let toks = read_tokens(t)?;
-                let targets = task.label(&toks)?;
-                (toks, targets)
-            }
-            None => {
-                let b = task.held_out();
-                (b.tokens, b.targets)
-            }
-        };
-        let (toks, targets) = first_rows(toks, targets, a.limit);
-        if let Some(c) = &a.corrupted {
-            inputs.corrupted = Some(read_tokens(c)?);
-        }
-        inputs.tokens = Some(toks);
-        inputs.targets = Some(targets);
-    }
-
-    let mut out = catalog::run(what, &model, &inputs)?;
-    if let Value::Object(m) = &mut out {
-        m.insert("analysis".into(), Value::from(what));
-        m.insert("task".into(), Value::from(task_id));
-    }
+    let tokens = a.tokens.as_deref().map(read_tokens).transpose()?;
+    let out = request::run(task.as_ref(), &model, what, tokens, &req)?;
     let text = serde_json::to_string(&out).map_err(|e| Error::Io(format!("writing JSON: {e}")))?;
     match &a.out {
         Some(p) => {

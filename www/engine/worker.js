@@ -16,6 +16,24 @@
 //   cache {backend, tokens, names?} -> {logits, cache: {hook name: {shape, values}}}
 //   read_safetensors {bytes: ArrayBuffer} -> {name: {shape, dtype, values}}
 //   compare {actual, expected, skip?} -> {diffs: {name: {maxAbsDiff, error?}}, missing, extra}
+//   weights {backend}              -> ArrayBuffer (TL-named f32 safetensors of the loaded model)
+//   config {backend}               -> TL config object of the loaded model
+//   analyze {task, what, tokens?, request?} -> the analysis JSON (as `toylens analyze` prints it);
+//                                     runs on the cpu engine's model; request = {process, limit, opts}
+//   task_info {task}               -> {id, config, recipe, vocab, vocab_out, n_ctx, held_out}
+//   task_sample {task, seed, n}    -> {shape, values: Int32Array, targets: Int32Array}
+//   task_held_out {task, limit?}   -> the same, from the fixed held-out set
+//   task_label {task, tokens}      -> Int32Array targets (-1 unscored); bad tokens are errors
+//   selftest {tol?}                -> {ok, maxAbsDiff, ms, reason}: a forward on WebGPU vs CPU
+//   train_create {backend, task, recipe?, config?} -> {run, backend, step, settings}
+//   train_restore {backend, state: ArrayBuffer}    -> the same, resumed from train_state bytes
+//   train_steps {run, n}           -> {step, logs: [{step, epoch, loss, accuracy, lr}], ms}
+//   train_evaluate {run, limit?}   -> {step, loss, accuracy, figures}
+//   train_state {run}              -> ArrayBuffer (weights + optimizer + step: resumable)
+//   train_weights {run}            -> ArrayBuffer (TL-named safetensors)
+//   train_load {run}               -> loads the run's weights into the cpu engine (for analyze)
+//   train_drop {run}               -> {}
+//   lose_device {}                 -> destroys the WebGPU device (tests of the CPU fallback)
 // tokens: number[][] or {shape: [batch, pos], values}. Engines are created on first use, so
 // init is only needed to learn the version or fail early.
 
@@ -27,6 +45,20 @@ let wasm = null; // {mod, memory} once the package is loaded
 let poisoned = null; // message of a wasm trap: the instance cannot be trusted afterwards
 const engines = new Map(); // backend -> Engine
 let webgpu = null; // cached WebGPU probe
+const runs = new Map(); // run id -> TrainingRun
+let nextRun = 1;
+const gpuDevices = []; // every GPUDevice created here, so lose_device can destroy them
+
+// burn creates its GPUDevice inside wasm; keep a handle on it so a test can simulate the
+// device being lost (device.destroy()), as a driver reset or a sleeping laptop would.
+if (globalThis.GPUAdapter?.prototype?.requestDevice) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const d = await requestDevice.apply(this, args);
+    gpuDevices.push(d);
+    return d;
+  };
+}
 
 const message = (e) => (e instanceof Error ? e.message || e.name : String(e));
 
@@ -224,7 +256,131 @@ const OPS = {
   },
 
   compare: async (args) => compare(args),
+
+  weights: async ({ backend }) => bufferOf(await (await engine(backend)).weights()),
+
+  config: async ({ backend }) => JSON.parse((await engine(backend)).config()),
+
+  analyze: async ({ task, what, tokens, request }) => {
+    const e = await engine('cpu');
+    const t = tokens == null ? null : toTokens(tokens);
+    const req = request == null ? undefined : JSON.stringify(request);
+    return e.analyze(task, what, t?.values, t?.batch ?? 0, t?.pos ?? 0, req);
+  },
+
+  task_info: async ({ task }) => (await loadWasm()).mod.task_info(task),
+  task_sample: async ({ task, seed = 0, n = 1 }) => (await loadWasm()).mod.task_sample(task, BigInt(seed), n),
+  task_held_out: async ({ task, limit }) => (await loadWasm()).mod.task_held_out(task, limit ?? undefined),
+  task_label: async ({ task, tokens }) => {
+    const t = toTokens(tokens);
+    return (await loadWasm()).mod.task_label(task, t.values, t.batch, t.pos);
+  },
+
+  // A fresh cumsum-sized model, the same weights on both backends, one forward on each:
+  // WebGPU is used only when it agrees with the CPU.
+  selftest: async ({ tol = 1e-3 } = {}) => {
+    const p = await probeWebgpu();
+    if (!p.available) return { ok: false, reason: p.reason };
+    const t0 = performance.now();
+    const { mod } = await loadWasm();
+    const run = await mod.TrainingRun.create('cpu', 'min', undefined, undefined);
+    const weights = await run.weights();
+    const cfg = JSON.stringify(run.settings().config);
+    run.free();
+    const sample = mod.task_sample('min', 7n, 16);
+    const out = {};
+    for (const b of ['cpu', 'webgpu']) {
+      const e = await mod.Engine.create(b);
+      e.load(cfg, weights);
+      out[b] = await e.forward(sample.values, sample.shape[0], sample.shape[1]);
+      e.free();
+    }
+    const d = maxAbsDiff(out.webgpu.values, out.cpu.values);
+    const ok = d <= tol;
+    return {
+      ok,
+      maxAbsDiff: d,
+      ms: performance.now() - t0,
+      reason: ok ? `${p.reason}; self-test matched the CPU (max |diff| ${d.toExponential(1)})` : `WebGPU self-test disagreed with the CPU by ${d} (> ${tol})`,
+    };
+  },
+
+  train_create: async ({ backend, task, recipe, config }) => {
+    checkBackend(backend);
+    await engine(backend); // probes WebGPU first, with its reason on failure
+    const { mod } = await loadWasm();
+    const run = await mod.TrainingRun.create(
+      backend,
+      task,
+      recipe == null ? undefined : JSON.stringify(recipe),
+      config == null ? undefined : JSON.stringify(config),
+    );
+    return addRun(run);
+  },
+
+  train_restore: async ({ backend, state }) => {
+    checkBackend(backend);
+    await engine(backend);
+    const { mod } = await loadWasm();
+    return addRun(await mod.TrainingRun.restore(backend, bytesOf(state, 'train_restore: state')));
+  },
+
+  train_steps: async ({ run, n = 1 }) => {
+    const r = getRun(run);
+    const t0 = performance.now();
+    const logs = await r.steps(n);
+    return { step: r.step, logs, ms: performance.now() - t0 };
+  },
+
+  train_evaluate: async ({ run, limit }) => getRun(run).evaluate(limit ?? undefined),
+  train_state: async ({ run }) => bufferOf(await getRun(run).state()),
+  train_weights: async ({ run }) => bufferOf(await getRun(run).weights()),
+
+  train_load: async ({ run }) => {
+    const r = getRun(run);
+    const bytes = await r.weights();
+    const cfg = JSON.stringify(r.settings().config);
+    (await engine('cpu')).load(cfg, bytes);
+    return { step: r.step };
+  },
+
+  train_drop: async ({ run }) => {
+    const r = runs.get(run);
+    if (r) {
+      runs.delete(run);
+      r.free();
+    }
+    return {};
+  },
+
+  lose_device: async () => {
+    for (const d of gpuDevices) d.destroy();
+    return { destroyed: gpuDevices.length };
+  },
 };
+
+function addRun(r) {
+  const id = nextRun++;
+  runs.set(id, r);
+  return { run: id, backend: r.backend, step: r.step, task: r.task, settings: r.settings() };
+}
+
+function getRun(id) {
+  const r = runs.get(id);
+  if (!r) throw new Error(`no training run ${id} (it was dropped, or the worker restarted)`);
+  return r;
+}
+
+// A wasm-returned Uint8Array as its own ArrayBuffer (transferable, detached from wasm memory).
+function bufferOf(u8) {
+  return u8.byteOffset === 0 && u8.byteLength === u8.buffer.byteLength ? u8.buffer : u8.slice().buffer;
+}
+
+function bytesOf(b, what) {
+  if (b instanceof ArrayBuffer) return new Uint8Array(b);
+  if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  throw new Error(`${what} must be an ArrayBuffer`);
+}
 
 // Buffers of every typed array in a result, to transfer. Never wasm's own memory: wasm-bindgen
 // returns copies, but transferring the memory itself would kill the instance.

@@ -44,6 +44,7 @@ pub mod neurons;
 pub mod ov_diag;
 pub mod patching;
 pub mod process;
+pub mod request;
 pub mod run;
 pub mod spectra;
 pub mod stacks;

@@ -79,6 +79,20 @@ pub enum OutTensor<'a> {
 
 /// Serialises named tensors to safetensors bytes.
 pub fn write_tensors(tensors: &[(String, OutTensor<'_>)]) -> Result<Vec<u8>> {
+    write_tensors_with_metadata(tensors, None)
+}
+
+/// The header's free-form `__metadata__` (string to string), when the file has one.
+pub fn read_metadata(bytes: &[u8]) -> Result<Option<std::collections::HashMap<String, String>>> {
+    let (_, m) = SafeTensors::read_metadata(bytes).map_err(|e| Error::Weights(format!("not a readable safetensors file ({e})")))?;
+    Ok(m.metadata().clone())
+}
+
+/// `write_tensors` with a `__metadata__` header entry.
+pub fn write_tensors_with_metadata(
+    tensors: &[(String, OutTensor<'_>)],
+    metadata: Option<std::collections::HashMap<String, String>>,
+) -> Result<Vec<u8>> {
     let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = vec![];
     for (name, t) in tensors {
         let (dtype, shape, bytes) = match t {
@@ -104,7 +118,7 @@ pub fn write_tensors(tensors: &[(String, OutTensor<'_>)]) -> Result<Vec<u8>> {
                 .map_err(|e| Error::Io(format!("tensor {n}: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    safetensors::tensor::serialize(views, None).map_err(|e| Error::Io(format!("writing safetensors: {e}")))
+    safetensors::tensor::serialize(views, metadata).map_err(|e| Error::Io(format!("writing safetensors: {e}")))
 }
 
 #[cfg(test)]

@@ -57,6 +57,18 @@ pub struct StateDict {
     pub dtypes: BTreeMap<String, String>,
 }
 
+impl StateDict {
+    /// From parameters read off a model (all f32).
+    pub fn from_named(named: Vec<super::transformer::NamedTensor>) -> Self {
+        let mut sd = Self::default();
+        for t in named {
+            sd.dtypes.insert(t.name.clone(), "f32".into());
+            sd.tensors.insert(t.name, (t.shape, t.values));
+        }
+        sd
+    }
+}
+
 /// TL keeps these buffers in its state dict; they are not parameters.
 pub fn is_tl_buffer(name: &str) -> bool {
     name.ends_with(".attn.mask") || name.ends_with(".attn.IGNORE") || name.contains(".rotary_")

@@ -4,6 +4,7 @@ pub mod loss;
 pub mod optim;
 pub mod recipe;
 pub mod schedule;
+pub mod state;
 pub mod trainer;
 
 pub use recipe::Recipe;

@@ -1,128 +1,177 @@
-//! Optimizers: burn's Adam (coupled L2 decay, as `torch.optim.Adam`) and AdamW (decoupled),
-//! plus an AdamW whose beta1 the schedule can move each step, for OneCycle's momentum cycling.
+//! Adam (coupled L2 decay, as `torch.optim.Adam`) and AdamW (decoupled), one per-parameter
+//! update with beta1 settable each step (torch's OneCycleLR cycles it between 0.95 and 0.85).
+//!
+//! Hand-written rather than burn's `ModuleOptimizer` + `AdamW`: burn fixes beta1 at
+//! construction, keys its state by `ParamId` (new ids for every loaded model) and exports it
+//! only through synchronous reads, which WebGPU in the browser cannot do. Here the state is
+//! keyed by the TL parameter name and read back asynchronously, so a run's checkpoint
+//! (weights + moments) resumes exactly, on any backend. The update is burn's AdamW term for
+//! term, and the tests below match torch.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::BTreeMap;
 
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, AdamWConfig, AdamWState, AdaptiveMomentumState, LearningRate, ModuleOptimizer, Optimizer};
-use burn::tensor::{Device, Tensor};
+use burn::module::{Module, ModuleMapper, Param};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor, TensorData};
 
 use super::recipe::Optim;
+use crate::error::{Error, Result};
 
-/// AdamW as torch computes it, with beta1 read from a shared cell at every step.
-/// Hand-written because burn's AdamW fixes beta1 at construction, and torch's OneCycleLR
-/// cycles it between 0.95 and 0.85; the update is otherwise burn's AdamW, term for term.
+/// One parameter's Adam state, flattened (the rank is the parameter's own).
 #[derive(Clone)]
-pub struct CyclingAdamW {
-    beta1: Arc<AtomicU64>,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    /// AdamW's decoupled decay; otherwise Adam's L2 term added to the gradient.
-    decoupled: bool,
+pub struct Moments {
+    /// Steps taken (torch's `state["step"]`).
+    pub time: usize,
+    pub exp_avg: Tensor<1>,
+    pub exp_avg_sq: Tensor<1>,
 }
 
-impl Optimizer for CyclingAdamW {
-    type State<const D: usize> = AdamWState<D>;
+/// A parameter's state on the host: what checkpoints store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostMoments {
+    pub time: usize,
+    pub exp_avg: Vec<f32>,
+    pub exp_avg_sq: Vec<f32>,
+}
 
-    fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        tensor: Tensor<D>,
-        grad: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let b1 = f64::from_bits(self.beta1.load(Ordering::Relaxed));
-        let b2 = self.beta2;
-        let grad = if self.decoupled || self.weight_decay == 0.0 {
-            grad
-        } else {
-            grad + tensor.clone().mul_scalar(self.weight_decay)
+#[derive(Clone)]
+pub struct Adam {
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub weight_decay: f64,
+    /// AdamW's decoupled decay; otherwise Adam's L2 term added to the gradient.
+    pub decoupled: bool,
+    /// Keyed by TL parameter name (the module path).
+    pub states: BTreeMap<String, Moments>,
+}
+
+impl Adam {
+    pub fn new(optim: &Optim) -> Self {
+        let (beta1, beta2, eps, weight_decay, decoupled) = match *optim {
+            Optim::Adam { beta1, beta2, eps, weight_decay, .. } => (beta1, beta2, eps, weight_decay, false),
+            Optim::AdamW { beta1, beta2, eps, weight_decay, .. } => (beta1, beta2, eps, weight_decay, true),
         };
+        Self { beta1, beta2, eps, weight_decay, decoupled, states: BTreeMap::new() }
+    }
+
+    pub fn set_beta1(&mut self, b: f64) {
+        self.beta1 = b;
+    }
+
+    /// One update of every parameter that has a gradient (frozen ones have none).
+    pub fn step<M: Module>(&mut self, lr: f64, module: M, mut grads: GradientsParams) -> M {
+        let mut mapper = StepMapper { path: vec![], adam: self, grads: &mut grads, lr };
+        module.map(&mut mapper)
+    }
+
+    /// The update of one tensor; `state` is `None` on its first step.
+    pub fn update<const D: usize>(&self, lr: f64, p: Tensor<D>, grad: Tensor<D>, state: Option<Moments>) -> (Tensor<D>, Moments) {
+        let (b1, b2) = (self.beta1, self.beta2);
+        let dims = p.dims();
+        let n: usize = dims.iter().product();
+        let grad = if self.decoupled || self.weight_decay == 0.0 { grad } else { grad + p.clone().mul_scalar(self.weight_decay) };
+        let g = grad.reshape([n]);
         let m = match state {
-            Some(s) => {
-                let mut m = s.momentum;
-                m.moment_1 = m.moment_1.mul_scalar(b1).add(grad.clone().mul_scalar(1.0 - b1));
-                m.moment_2 = m.moment_2.mul_scalar(b2).add(grad.square().mul_scalar(1.0 - b2));
-                m.time += 1;
-                m
-            }
-            None => AdaptiveMomentumState::new(1, grad.clone().mul_scalar(1.0 - b1), grad.square().mul_scalar(1.0 - b2)),
+            Some(s) => Moments {
+                time: s.time + 1,
+                exp_avg: s.exp_avg.mul_scalar(b1).add(g.clone().mul_scalar(1.0 - b1)),
+                exp_avg_sq: s.exp_avg_sq.mul_scalar(b2).add(g.square().mul_scalar(1.0 - b2)),
+            },
+            None => Moments { time: 1, exp_avg: g.clone().mul_scalar(1.0 - b1), exp_avg_sq: g.square().mul_scalar(1.0 - b2) },
         };
         let t = m.time as i32;
         // torch: bias corrections use the current beta1 (the scheduler rewrites it in place).
-        let m_hat = m.moment_1.clone().div_scalar(1.0 - b1.powi(t));
-        let v_hat = m.moment_2.clone().div_scalar(1.0 - b2.powi(t));
-        let update = m_hat.div(v_hat.sqrt().add_scalar(self.eps));
-        let decayed = if self.decoupled { tensor.mul_scalar(1.0 - lr * self.weight_decay) } else { tensor };
-        (decayed - update.mul_scalar(lr), Some(AdamWState::new(m)))
+        let m_hat = m.exp_avg.clone().div_scalar(1.0 - b1.powi(t));
+        let v_hat = m.exp_avg_sq.clone().div_scalar(1.0 - b2.powi(t));
+        let update = m_hat.div(v_hat.sqrt().add_scalar(self.eps)).reshape(dims);
+        let decayed = if self.decoupled { p.mul_scalar(1.0 - lr * self.weight_decay) } else { p };
+        (decayed - update.mul_scalar(lr), m)
     }
 
-    fn to_device<const D: usize>(mut state: Self::State<D>, device: &Device) -> Self::State<D> {
-        state.momentum = state.momentum.to_device(device);
-        state
-    }
-}
-
-/// A module optimizer and, for cycling schedules, the handle that sets beta1.
-pub struct Built {
-    pub optimizer: ModuleOptimizer,
-    pub beta1: Option<Arc<AtomicU64>>,
-}
-
-impl Built {
-    pub fn set_beta1(&self, b: f64) {
-        if let Some(cell) = &self.beta1 {
-            cell.store(b.to_bits(), Ordering::Relaxed);
+    /// The state on the host, read without blocking (WebGPU in the browser needs that).
+    pub async fn export(&self) -> Result<BTreeMap<String, HostMoments>> {
+        let mut out = BTreeMap::new();
+        for (name, m) in &self.states {
+            out.insert(
+                name.clone(),
+                HostMoments { time: m.time, exp_avg: read_async(m.exp_avg.clone()).await?, exp_avg_sq: read_async(m.exp_avg_sq.clone()).await? },
+            );
         }
+        Ok(out)
     }
-}
 
-pub fn build(optim: &Optim, cycles_beta1: bool) -> Built {
-    match *optim {
-        Optim::Adam { beta1, beta2, eps, weight_decay, .. } if !cycles_beta1 => {
-            let mut c = AdamConfig::new().with_beta_1(beta1 as f32).with_beta_2(beta2 as f32).with_epsilon(eps as f32);
-            if weight_decay > 0.0 {
-                c = c.with_weight_decay(Some(WeightDecayConfig::new(weight_decay as f32)));
+    /// Replaces the state with `saved`, on `device`.
+    pub fn import(&mut self, saved: &BTreeMap<String, HostMoments>, device: &Device) -> Result<()> {
+        self.states.clear();
+        for (name, h) in saved {
+            if h.exp_avg.len() != h.exp_avg_sq.len() {
+                return Err(Error::Weights(format!("optimizer state of {name}: moments of different sizes")));
             }
-            Built { optimizer: c.init(), beta1: None }
+            let t = |v: &Vec<f32>| Tensor::<1>::from_data(TensorData::new(v.clone(), [v.len()]), device);
+            self.states.insert(name.clone(), Moments { time: h.time, exp_avg: t(&h.exp_avg), exp_avg_sq: t(&h.exp_avg_sq) });
         }
-        Optim::AdamW { beta1, beta2, eps, weight_decay, .. } if !cycles_beta1 => Built {
-            optimizer: AdamWConfig::new()
-                .with_beta_1(beta1 as f32)
-                .with_beta_2(beta2 as f32)
-                .with_epsilon(eps as f32)
-                .with_weight_decay(weight_decay as f32)
-                .init(),
-            beta1: None,
-        },
-        Optim::Adam { beta1, beta2, eps, weight_decay, .. } | Optim::AdamW { beta1, beta2, eps, weight_decay, .. } => {
-            let decoupled = matches!(optim, Optim::AdamW { .. });
-            let cell = Arc::new(AtomicU64::new(beta1.to_bits()));
-            let o = CyclingAdamW { beta1: cell.clone(), beta2, eps, weight_decay, decoupled };
-            Built { optimizer: ModuleOptimizer::from(o), beta1: Some(cell) }
+        Ok(())
+    }
+}
+
+async fn read_async(t: Tensor<1>) -> Result<Vec<f32>> {
+    let d = t.into_data_async().await.map_err(|e| Error::Backend(format!("reading optimizer state: {e:?}")))?;
+    d.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))
+}
+
+struct StepMapper<'a> {
+    path: Vec<String>,
+    adam: &'a mut Adam,
+    grads: &'a mut GradientsParams,
+    lr: f64,
+}
+
+impl ModuleMapper for StepMapper<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, tensor, mapper) = param.consume();
+        let Some(grad) = self.grads.remove::<D>(id) else {
+            return Param::from_mapped_value(id, tensor, mapper);
+        };
+        let name = self.path.join(".");
+        let require_grad = tensor.is_require_grad();
+        let state = self.adam.states.remove(&name);
+        let (updated, m) = self.adam.update(self.lr, tensor.inner(), grad, state);
+        self.adam.states.insert(name, m);
+        let mut t = Tensor::from_inner(updated);
+        if require_grad {
+            t = t.require_grad();
         }
+        Param::from_mapped_value(id, t, mapper)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::TensorData;
 
     const GRADS: [[f32; 3]; 3] = [[0.1, -0.2, 0.3], [0.5, 0.4, -0.1], [-0.3, 0.2, 0.2]];
 
-    fn run<O: Optimizer>(o: &O, before_step: impl Fn(usize)) -> Vec<f32> {
+    fn run(o: &mut Adam, betas: Option<[f64; 3]>) -> Vec<f32> {
         let device = Device::flex();
         let mut p = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, -2.0, 0.5], [3]), &device);
         let mut state = None;
         for (i, g) in GRADS.iter().enumerate() {
-            before_step(i);
+            if let Some(b) = betas {
+                o.set_beta1(b[i]);
+            }
             let g = Tensor::<1>::from_data(TensorData::new(g.to_vec(), [3]), &device);
-            let (np, ns) = o.step(0.1, p, g, state);
+            let (np, ns) = o.update(0.1, p, g, state);
             p = np;
-            state = ns;
+            state = Some(ns);
         }
         p.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
     }
@@ -136,25 +185,19 @@ mod tests {
     // References: torch 2.15, float64, p = [1, -2, 0.5], lr 0.1, the three gradients above.
     #[test]
     fn adam_with_coupled_decay_matches_torch() {
-        let o = AdamConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(Some(WeightDecayConfig::new(0.01)))
-            .build();
-        close(&run(&o, |_| {}), &[0.7857828211418143, -1.9773715864383254, 0.29701559500362]);
+        let mut o = Adam::new(&Optim::Adam { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 });
+        close(&run(&mut o, None), &[0.7857828211418143, -1.9773715864383254, 0.29701559500362]);
     }
 
     #[test]
     fn adamw_matches_torch() {
-        let o = AdamWConfig::new().with_beta_2(0.98).with_epsilon(1e-8).with_weight_decay(0.1).build();
-        close(&run(&o, |_| {}), &[0.7625212733953649, -1.9306541825744459, 0.28684981620989874]);
+        let mut o = Adam::new(&Optim::AdamW { lr: 0.1, beta1: 0.9, beta2: 0.98, eps: 1e-8, weight_decay: 0.1 });
+        close(&run(&mut o, None), &[0.7625212733953649, -1.9306541825744459, 0.28684981620989874]);
     }
 
     #[test]
-    fn cycling_adamw_matches_torch_with_changing_betas() {
-        let cell = Arc::new(AtomicU64::new(0.99f64.to_bits()));
-        let o = CyclingAdamW { beta1: cell.clone(), beta2: 0.999, eps: 1e-8, weight_decay: 0.01, decoupled: true };
-        let betas = [0.95, 0.9, 0.85];
-        let got = run(&o, |i| cell.store(f64::to_bits(betas[i]), Ordering::Relaxed));
-        close(&got, &[0.8167399387956691, -1.997371650643796, 0.35090474337869487]);
+    fn adamw_matches_torch_with_changing_betas() {
+        let mut o = Adam::new(&Optim::AdamW { lr: 0.1, beta1: 0.99, beta2: 0.999, eps: 1e-8, weight_decay: 0.01 });
+        close(&run(&mut o, Some([0.95, 0.9, 0.85])), &[0.8167399387956691, -1.997371650643796, 0.35090474337869487]);
     }
 }

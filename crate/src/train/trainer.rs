@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::loss::{loss_and_accuracy, target_tensors};
-use super::optim::{Built, build};
+use super::optim::Adam;
 use super::recipe::{InitKind, Recipe};
 use crate::error::{Error, Result};
 use crate::model::params::InitSource;
@@ -46,15 +46,30 @@ pub struct Trainer {
     pub cfg: HookedTransformerConfig,
     device: Device,
     model: HookedTransformer,
-    optim: Built,
+    pub(crate) optim: Adam,
     /// Optimizer steps taken.
     pub step: usize,
     data: Data,
     held_out: Batch,
 }
 
-/// A fresh model as the recipe says: seeded init, then frozen parameters zeroed.
+/// A fresh model as the recipe says: seeded init, then frozen parameters zeroed. The draw is
+/// always made on the CPU (Flex), so a seed gives the same initial weights on every backend.
 pub fn init_model(cfg: &HookedTransformerConfig, recipe: &Recipe, device: &Device) -> Result<HookedTransformer> {
+    let host = Device::flex();
+    if *device == host {
+        return init_on(cfg, recipe, device);
+    }
+    let model = init_on(cfg, recipe, &host)?;
+    let sd = crate::model::params::StateDict::from_named(model.state_dict()?);
+    let moved = HookedTransformer::from_state_dict(cfg, &sd, device)?;
+    match &recipe.freeze {
+        Some(pattern) => Ok(moved.freeze(pattern)?.0),
+        None => Ok(moved),
+    }
+}
+
+fn init_on(cfg: &HookedTransformerConfig, recipe: &Recipe, device: &Device) -> Result<HookedTransformer> {
     device.seed(recipe.seed);
     let mut src = InitSource::new(device);
     if recipe.init == InitKind::AdditionNotebook {
@@ -93,7 +108,7 @@ impl Trainer {
             return Err(Error::Config("batch_size must be positive".into()));
         }
         let device = device.clone().autodiff();
-        let optim = build(&recipe.optim, recipe.schedule.beta1(0).is_some());
+        let optim = Adam::new(&recipe.optim);
         let data = match task.train_data(recipe.seed) {
             TrainData::Fixed(set) => {
                 let mut rng = StdRng::seed_from_u64(recipe.seed ^ 0x5eed);
@@ -121,6 +136,18 @@ impl Trainer {
             Data::Fixed { epoch, .. } => *epoch,
             Data::Fresh { .. } => 0,
         }
+    }
+
+    /// Draws (and drops) the next `n` batches: a resumed run then sees the batches the
+    /// uninterrupted run would have.
+    pub(crate) fn skip_batches(&mut self, n: usize) {
+        for _ in 0..n {
+            self.next_batch();
+        }
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     fn next_batch(&mut self) -> Batch {
@@ -187,7 +214,7 @@ impl Trainer {
             )));
         }
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        self.model = self.optim.optimizer.step(lr, self.model.clone(), grads);
+        self.model = self.optim.step(lr, self.model.clone(), grads);
         let log = StepLog { step: self.step, epoch, loss: loss_v, accuracy: acc_v, lr };
         self.step += 1;
         Ok(log)
@@ -198,24 +225,54 @@ impl Trainer {
         let (loss, accuracy, figures) = evaluate(&*self.task, &self.inference_model(), &self.held_out)?;
         Ok(EvalLog { step: self.step, loss, accuracy, figures })
     }
+
+    /// `evaluate` without blocking reads; `limit` caps the held-out examples (the browser
+    /// evaluates often, on a slice).
+    pub async fn evaluate_async(&self, limit: Option<usize>) -> Result<EvalLog> {
+        let n = limit.unwrap_or(usize::MAX).min(self.held_out.len());
+        let part = if n < self.held_out.len() { self.held_out.select(&(0..n).collect::<Vec<_>>()) } else { self.held_out.clone() };
+        let (loss, accuracy, figures) = evaluate_async(&*self.task, &self.inference_model(), &part).await?;
+        Ok(EvalLog { step: self.step, loss, accuracy, figures })
+    }
 }
 
 /// Evaluates a model on a batch in chunks: (loss, accuracy, task figures).
 pub fn evaluate(task: &dyn Task, model: &HookedTransformer, batch: &Batch) -> Result<(f32, f32, Value)> {
-    batch.tokens.check(&model.cfg)?;
-    let device = model.embed.W_E.val().device();
-    let v = model.cfg.d_vocab_out;
-    let chunk = (1 << 16) / batch.tokens.pos.max(1);
-    let mut logits_all: Vec<f32> = Vec::with_capacity(batch.targets.len() * v);
-    for start in (0..batch.len()).step_by(chunk.max(1)) {
-        let idx: Vec<usize> = (start..(start + chunk).min(batch.len())).collect();
-        let part = batch.select(&idx);
-        let logits = model.forward(part.tokens.tensor(&device));
+    let mut logits_all = vec![];
+    for logits in eval_chunks(model, batch)? {
         let data = logits.into_data().convert::<f32>();
         logits_all.extend(data.try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))?);
     }
-    let (loss, acc) = host_loss_and_accuracy(&logits_all, batch, v);
-    Ok((loss, acc, task.figures(batch, &logits_all, v)))
+    Ok(eval_figures(task, model, batch, &logits_all))
+}
+
+/// `evaluate`, reading back without blocking (WebGPU in the browser).
+pub async fn evaluate_async(task: &dyn Task, model: &HookedTransformer, batch: &Batch) -> Result<(f32, f32, Value)> {
+    let mut logits_all = vec![];
+    for logits in eval_chunks(model, batch)? {
+        let data = logits.into_data_async().await.map_err(|e| Error::Backend(format!("{e:?}")))?.convert::<f32>();
+        logits_all.extend(data.try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))?);
+    }
+    Ok(eval_figures(task, model, batch, &logits_all))
+}
+
+fn eval_chunks(model: &HookedTransformer, batch: &Batch) -> Result<Vec<Tensor<3>>> {
+    batch.tokens.check(&model.cfg)?;
+    let device = model.embed.W_E.val().device();
+    let chunk = ((1 << 16) / batch.tokens.pos.max(1)).max(1);
+    Ok((0..batch.len())
+        .step_by(chunk)
+        .map(|start| {
+            let idx: Vec<usize> = (start..(start + chunk).min(batch.len())).collect();
+            model.forward(batch.select(&idx).tokens.tensor(&device))
+        })
+        .collect())
+}
+
+fn eval_figures(task: &dyn Task, model: &HookedTransformer, batch: &Batch, logits: &[f32]) -> (f32, f32, Value) {
+    let v = model.cfg.d_vocab_out;
+    let (loss, acc) = host_loss_and_accuracy(logits, batch, v);
+    (loss, acc, task.figures(batch, logits, v))
 }
 
 /// Mean loss and accuracy over scored positions, from host logits.

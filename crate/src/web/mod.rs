@@ -4,13 +4,20 @@
 use std::cell::RefCell;
 
 use burn::tensor::{Device, Tensor};
-use js_sys::{Array, Float32Array, Int32Array, Object, Reflect};
+use js_sys::{Array, Float32Array, Int32Array, Object, Reflect, Uint8Array};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::Error;
-use crate::io::safetensors::{HostData, read_state_dict, read_tensors};
-use crate::model::{HookedTransformer, HookedTransformerConfig, NameFilter, Tokens};
+use crate::io::safetensors::{HostData, OutTensor, read_tensors, write_tensors};
+use crate::model::NamedTensor;
+
+mod engine;
+mod run;
+mod tasks;
+
+pub use engine::Engine;
+pub use run::TrainingRun;
 
 #[wasm_bindgen(start)]
 pub fn start() {
@@ -22,7 +29,7 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
-fn js_err(e: Error) -> JsValue {
+pub(crate) fn js_err(e: Error) -> JsValue {
     JsError::new(&e.to_string()).into()
 }
 
@@ -31,7 +38,7 @@ thread_local! {
     static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
 }
 
-async fn webgpu_device() -> Result<Device, JsValue> {
+pub(crate) async fn webgpu_device() -> Result<Device, JsValue> {
     if let Some(d) = WEBGPU.with(|w| w.borrow().clone()) {
         return Ok(d);
     }
@@ -43,12 +50,12 @@ async fn webgpu_device() -> Result<Device, JsValue> {
     Ok(d)
 }
 
-fn set(o: &Object, k: &str, v: &JsValue) {
+pub(crate) fn set(o: &Object, k: &str, v: &JsValue) {
     // Reflect::set only fails on frozen objects; ours are fresh.
     let _ = Reflect::set(o, &JsValue::from_str(k), v);
 }
 
-fn tensor_obj(shape: &[usize], values: &[f32]) -> JsValue {
+pub(crate) fn tensor_obj(shape: &[usize], values: &[f32]) -> JsValue {
     let o = Object::new();
     let s = Array::new();
     for &d in shape {
@@ -59,86 +66,11 @@ fn tensor_obj(shape: &[usize], values: &[f32]) -> JsValue {
     o.into()
 }
 
-async fn read_back<const D: usize>(t: Tensor<D>) -> Result<(Vec<usize>, Vec<f32>), Error> {
+pub(crate) async fn read_back<const D: usize>(t: Tensor<D>) -> Result<(Vec<usize>, Vec<f32>), Error> {
     let shape = t.dims().to_vec();
     let data = t.into_data_async().await.map_err(|e| Error::Backend(format!("reading back: {e:?}")))?;
     let v = data.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))?;
     Ok((shape, v))
-}
-
-#[wasm_bindgen]
-pub struct Engine {
-    backend: String,
-    device: Device,
-    model: Option<HookedTransformer>,
-}
-
-#[wasm_bindgen]
-impl Engine {
-    /// `backend`: "cpu" (burn's Flex) or "webgpu" (burn-wgpu on the browser's WebGPU).
-    pub async fn create(backend: String) -> Result<Engine, JsValue> {
-        let device = match backend.as_str() {
-            "cpu" => Device::flex(),
-            "webgpu" => webgpu_device().await?,
-            other => return Err(js_err(Error::Backend(format!("unknown backend {other:?} (cpu or webgpu)")))),
-        };
-        Ok(Engine { backend, device, model: None })
-    }
-
-    #[wasm_bindgen(getter)]
-    pub fn backend(&self) -> String {
-        self.backend.clone()
-    }
-
-    /// Loads a TL config (`to_dict()` JSON) and TL-named safetensors weights.
-    pub fn load(&mut self, config_json: &str, weights: &[u8]) -> Result<(), JsValue> {
-        let cfg = HookedTransformerConfig::from_json_str(config_json).map_err(js_err)?;
-        let sd = read_state_dict(weights).map_err(js_err)?;
-        self.model = Some(HookedTransformer::from_state_dict(&cfg, &sd, &self.device).map_err(js_err)?);
-        Ok(())
-    }
-
-    fn model(&self) -> Result<HookedTransformer, JsValue> {
-        self.model.clone().ok_or_else(|| js_err(Error::Config("no model loaded".into())))
-    }
-
-    /// Logits for a [batch, pos] batch: `{shape, values}`.
-    pub fn forward(&self, tokens: Vec<i32>, batch: usize, pos: usize) -> js_sys::Promise {
-        self.run(tokens, batch, pos, None, false)
-    }
-
-    /// `{logits, cache: {hook name: {shape, values}}}`; `names` is a regex (all when absent).
-    pub fn run_with_cache(&self, tokens: Vec<i32>, batch: usize, pos: usize, names: Option<String>) -> js_sys::Promise {
-        self.run(tokens, batch, pos, names, true)
-    }
-
-    fn run(&self, tokens: Vec<i32>, batch: usize, pos: usize, names: Option<String>, cache: bool) -> js_sys::Promise {
-        let model = self.model();
-        future_to_promise(async move {
-            let model = model?;
-            let toks = Tokens::new(batch, pos, tokens.into_iter().map(i64::from).collect()).map_err(js_err)?;
-            let filter = match (cache, names) {
-                (false, _) => NameFilter::None,
-                (true, None) => NameFilter::All,
-                (true, Some(r)) => NameFilter::regex(&r).map_err(js_err)?,
-            };
-            let (logits, acts) = model.run_with_cache(&toks, filter).map_err(js_err)?;
-            let (shape, values) = read_back(logits).await.map_err(js_err)?;
-            let logits = tensor_obj(&shape, &values);
-            if !cache {
-                return Ok(logits);
-            }
-            let c = Object::new();
-            for (name, t) in &acts.map {
-                let v = t.to_vec_async().await.map_err(js_err)?;
-                set(&c, name, &tensor_obj(&t.shape, &v));
-            }
-            let o = Object::new();
-            set(&o, "logits", &logits);
-            set(&o, "cache", &c);
-            Ok(o.into())
-        })
-    }
 }
 
 /// Every tensor of a safetensors file: `{name: {shape, dtype, values}}` (ints as Int32Array).
@@ -158,4 +90,27 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<JsValue, JsValue> {
         set(&o, &name, &obj);
     }
     Ok(o.into())
+}
+
+/// A serde value as a plain JS object (maps become objects, not `Map`s).
+pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_err(Error::Io(format!("converting the result for JS: {e}"))))
+}
+
+/// The device for a backend name.
+pub(crate) async fn device_for(backend: &str) -> Result<Device, JsValue> {
+    match backend {
+        "cpu" => Ok(Device::flex()),
+        "webgpu" => webgpu_device().await,
+        other => Err(js_err(Error::Backend(format!("unknown backend {other:?} (cpu or webgpu)")))),
+    }
+}
+
+/// TL-named f32 safetensors bytes of a model's parameters.
+pub(crate) fn weights_bytes(sd: &[NamedTensor]) -> Result<Uint8Array, JsValue> {
+    let outs: Vec<(String, OutTensor)> =
+        sd.iter().map(|t| (t.name.clone(), OutTensor::F32 { shape: &t.shape, values: &t.values })).collect();
+    let bytes = write_tensors(&outs).map_err(js_err)?;
+    Ok(Uint8Array::from(&bytes[..]))
 }

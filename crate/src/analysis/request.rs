@@ -1,0 +1,106 @@
+//! One analysis request as the CLI and the browser both make it: which weights processing,
+//! which tokens (given, or the task's held-out set), and the options. Sharing this is what
+//! makes the page print the same numbers as `toylens analyze` for the same checkpoint.
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::catalog::{self, Inputs, Needs, Options};
+use super::process;
+use crate::error::{Error, Result};
+use crate::model::params::StateDict;
+use crate::model::{HookedTransformer, HookedTransformerConfig, Tokens};
+use crate::tasks::Task;
+
+/// Weight processing before the analysis (the notebooks analyse processed weights).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Process {
+    #[default]
+    None,
+    /// TL's `from_pretrained` defaults: fold LN, centre writing weights and unembed, fold value biases.
+    Tl,
+    /// What the cumsum notebook does to its model.
+    Cumsum,
+}
+
+/// Everything but the weights and the tokens.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Request {
+    pub process: Process,
+    /// Only the first `limit` examples of the batch.
+    pub limit: Option<usize>,
+    /// Corrupted tokens for activation patching.
+    pub corrupted: Option<Tokens>,
+    pub opts: Options,
+}
+
+/// The model the analysis reads: `sd` processed as asked, on `device`.
+pub fn model(cfg: &HookedTransformerConfig, sd: &StateDict, p: Process, device: &Device) -> Result<HookedTransformer> {
+    let (cfg, sd) = match p {
+        Process::None => (cfg.clone(), sd.clone()),
+        Process::Tl => process::process_weights(cfg, sd, process::Processing::TL_DEFAULT)?,
+        Process::Cumsum => (cfg.clone(), process::cumsum_notebook(cfg, sd)?),
+    };
+    HookedTransformer::from_state_dict(&cfg, &sd, device)
+}
+
+/// Names of the output classes (cumsum's three are signs).
+pub fn output_names(task: &dyn Task, n: usize) -> Vec<String> {
+    if task.id() == "cumsum" && n == 3 {
+        return ["neg", "zero", "pos"].map(String::from).to_vec();
+    }
+    (0..n as i64).map(|i| task.token_str(i)).collect()
+}
+
+/// Inputs for analysis `what`: `tokens` labelled by the task, or else its held-out set.
+pub fn inputs(task: &dyn Task, cfg: &HookedTransformerConfig, what: &str, tokens: Option<Tokens>, req: &Request) -> Result<Inputs> {
+    let entry = catalog::find(what)
+        .ok_or_else(|| Error::Config(format!("unknown analysis {what:?}; `toylens analyze --list` prints every name")))?;
+    let mut inputs = Inputs {
+        vocab: Some((0..cfg.d_vocab as i64).map(|i| task.token_str(i)).collect()),
+        vocab_out: Some(output_names(task, cfg.d_vocab_out)),
+        opts: req.opts.clone(),
+        corrupted: req.corrupted.clone(),
+        ..Inputs::default()
+    };
+    if entry.needs != Needs::Weights {
+        let (toks, targets) = match tokens {
+            Some(t) => {
+                let targets = task.label(&t)?;
+                (t, targets)
+            }
+            None => {
+                let b = task.held_out();
+                (b.tokens, b.targets)
+            }
+        };
+        let (toks, targets) = first_rows(toks, targets, req.limit);
+        inputs.tokens = Some(toks);
+        inputs.targets = Some(targets);
+    }
+    Ok(inputs)
+}
+
+fn first_rows(t: Tokens, targets: Vec<i64>, n: Option<usize>) -> (Tokens, Vec<i64>) {
+    match n {
+        Some(n) if n < t.batch => {
+            let k = n * t.pos;
+            (Tokens { batch: n, pos: t.pos, ids: t.ids[..k].to_vec() }, targets[..k].to_vec())
+        }
+        _ => (t, targets),
+    }
+}
+
+/// Runs it: the catalog's JSON, tagged with the analysis and task names.
+pub fn run(task: &dyn Task, model: &HookedTransformer, what: &str, tokens: Option<Tokens>, req: &Request) -> Result<Value> {
+    let inputs = inputs(task, &model.cfg, what, tokens, req)?;
+    let mut out = catalog::run(what, model, &inputs)?;
+    if let Value::Object(m) = &mut out {
+        m.insert("analysis".into(), Value::from(what));
+        m.insert("task".into(), Value::from(task.id()));
+    }
+    Ok(out)
+}

@@ -1,0 +1,151 @@
+//! A loaded model on one backend: forward passes, activation caches, analyses and its weights.
+
+use burn::tensor::Device;
+use js_sys::{Object, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::{device_for, js_err, read_back, set, tensor_obj, to_js, weights_bytes};
+use crate::analysis::request::{self, Request};
+use crate::error::Error;
+use crate::io::safetensors::{read_metadata, read_state_dict};
+use crate::model::params::StateDict;
+use crate::model::{HookedTransformer, HookedTransformerConfig, NameFilter, Tokens};
+use crate::tasks;
+use crate::train::state;
+
+#[wasm_bindgen]
+pub struct Engine {
+    backend: String,
+    device: Device,
+    model: Option<HookedTransformer>,
+    /// The loaded weights on the host: analyses that process weights start from them.
+    sd: Option<StateDict>,
+}
+
+/// The weights in a file: a TL state dict, or the model part of a toylens training state.
+pub(crate) fn weights_of(bytes: &[u8]) -> Result<StateDict, Error> {
+    let is_state = read_metadata(bytes)?.is_some_and(|m| m.get("format").map(String::as_str) == Some(state::FORMAT));
+    if is_state { state::weights_only(bytes) } else { read_state_dict(bytes) }
+}
+
+fn tokens_of(tokens: Vec<i32>, batch: usize, pos: usize) -> Result<Tokens, JsValue> {
+    Tokens::new(batch, pos, tokens.into_iter().map(i64::from).collect()).map_err(js_err)
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// `backend`: "cpu" (burn's Flex) or "webgpu" (burn-wgpu on the browser's WebGPU).
+    pub async fn create(backend: String) -> Result<Engine, JsValue> {
+        let device = device_for(&backend).await?;
+        Ok(Engine { backend, device, model: None, sd: None })
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.clone()
+    }
+
+    /// Loads a TL config (`to_dict()` JSON) and TL-named safetensors weights (a toylens
+    /// training state also works: its model part is used).
+    pub fn load(&mut self, config_json: &str, weights: &[u8]) -> Result<(), JsValue> {
+        let cfg = HookedTransformerConfig::from_json_str(config_json).map_err(js_err)?;
+        let sd = weights_of(weights).map_err(js_err)?;
+        self.model = Some(HookedTransformer::from_state_dict(&cfg, &sd, &self.device).map_err(js_err)?);
+        self.sd = Some(sd);
+        Ok(())
+    }
+
+    fn model(&self) -> Result<HookedTransformer, JsValue> {
+        self.model.clone().ok_or_else(|| js_err(Error::Config("no model loaded".into())))
+    }
+
+    /// The loaded model's config, as TL's `to_dict()` JSON.
+    pub fn config(&self) -> Result<String, JsValue> {
+        Ok(self.model()?.cfg.to_json().to_string())
+    }
+
+    /// The loaded weights as TL-named f32 safetensors.
+    pub fn weights(&self) -> js_sys::Promise {
+        let model = self.model();
+        future_to_promise(async move {
+            let sd = model?.state_dict_async().await.map_err(js_err)?;
+            Ok(weights_bytes(&sd)?.into())
+        })
+    }
+
+    /// Logits for a [batch, pos] batch: `{shape, values}`.
+    pub fn forward(&self, tokens: Vec<i32>, batch: usize, pos: usize) -> js_sys::Promise {
+        self.run(tokens, batch, pos, None, false)
+    }
+
+    /// `{logits, cache: {hook name: {shape, values}}}`; `names` is a regex (all when absent).
+    pub fn run_with_cache(&self, tokens: Vec<i32>, batch: usize, pos: usize, names: Option<String>) -> js_sys::Promise {
+        self.run(tokens, batch, pos, names, true)
+    }
+
+    fn run(&self, tokens: Vec<i32>, batch: usize, pos: usize, names: Option<String>, cache: bool) -> js_sys::Promise {
+        let model = self.model();
+        future_to_promise(async move {
+            let model = model?;
+            let toks = tokens_of(tokens, batch, pos)?;
+            let filter = match (cache, names) {
+                (false, _) => NameFilter::None,
+                (true, None) => NameFilter::All,
+                (true, Some(r)) => NameFilter::regex(&r).map_err(js_err)?,
+            };
+            let (logits, acts) = model.run_with_cache(&toks, filter).map_err(js_err)?;
+            let (shape, values) = read_back(logits).await.map_err(js_err)?;
+            let logits = tensor_obj(&shape, &values);
+            if !cache {
+                return Ok(logits);
+            }
+            let c = Object::new();
+            for (name, t) in &acts.map {
+                let v = t.to_vec_async().await.map_err(js_err)?;
+                set(&c, name, &tensor_obj(&t.shape, &v));
+            }
+            let o = Object::new();
+            set(&o, "logits", &logits);
+            set(&o, "cache", &c);
+            Ok(o.into())
+        })
+    }
+
+    /// Runs analysis `what` (see `toylens analyze --list`) for `task` on the loaded weights,
+    /// exactly as `toylens analyze` does. `tokens` (with `batch`, `pos`) are labelled by the
+    /// task; without them the task's held-out set is used. `request` is JSON:
+    /// `{process: "none"|"tl"|"cumsum", limit, corrupted, opts: {layer, head, k, query, …}}`.
+    /// Analyses read back synchronously, so they run on the CPU engine only.
+    pub fn analyze(
+        &self,
+        task: &str,
+        what: &str,
+        tokens: Option<Vec<i32>>,
+        batch: usize,
+        pos: usize,
+        request: Option<String>,
+    ) -> Result<JsValue, JsValue> {
+        if self.backend != "cpu" {
+            return Err(js_err(Error::Backend("analyses run on the cpu engine (load the weights there)".into())));
+        }
+        let sd = self.sd.as_ref().ok_or_else(|| js_err(Error::Config("no model loaded".into())))?;
+        let req: Request = match request.as_deref() {
+            Some(r) if !r.trim().is_empty() => {
+                serde_json::from_str(r).map_err(|e| js_err(Error::Config(format!("analysis request: {e}"))))?
+            }
+            _ => Request::default(),
+        };
+        let task = tasks::by_id(task).map_err(js_err)?;
+        let cfg = &self.model()?.cfg;
+        let model = request::model(cfg, sd, req.process, &self.device).map_err(js_err)?;
+        let toks = tokens.map(|t| tokens_of(t, batch, pos)).transpose()?;
+        let out = request::run(task.as_ref(), &model, what, toks, &req).map_err(js_err)?;
+        to_js(&out)
+    }
+}
+
+/// Bytes of a safetensors file as a Uint8Array owned by JS (for transfers).
+pub(crate) fn to_uint8(bytes: &[u8]) -> Uint8Array {
+    Uint8Array::from(bytes)
+}

@@ -1,0 +1,74 @@
+//! The five tasks for the page: vocabulary, config and recipe, examples and their labels.
+
+use js_sys::{Int32Array, Object};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+
+use super::{js_err, set, to_js};
+use crate::analysis::request::output_names;
+use crate::model::Tokens;
+use crate::tasks::{self, Batch, TASK_IDS};
+
+/// `{id, config, recipe, vocab, vocab_out, n_ctx, held_out}` for a task id.
+#[wasm_bindgen]
+pub fn task_info(id: &str) -> Result<JsValue, JsValue> {
+    let task = tasks::by_id(id).map_err(js_err)?;
+    let cfg = task.config();
+    let recipe = serde_json::to_value(task.recipe()).map_err(|e| js_err(crate::Error::Io(e.to_string())))?;
+    let info = json!({
+        "id": task.id(),
+        "config": cfg.to_json(),
+        "recipe": recipe,
+        "vocab": (0..cfg.d_vocab as i64).map(|i| task.token_str(i)).collect::<Vec<_>>(),
+        "vocab_out": output_names(task.as_ref(), cfg.d_vocab_out),
+        "n_ctx": cfg.n_ctx,
+        "held_out": task.held_out().len(),
+    });
+    to_js(&info)
+}
+
+#[wasm_bindgen]
+pub fn task_ids() -> Vec<String> {
+    TASK_IDS.iter().map(|s| s.to_string()).collect()
+}
+
+fn batch_obj(b: &Batch) -> JsValue {
+    let o = Object::new();
+    let shape = js_sys::Array::of2(&JsValue::from(b.tokens.batch as u32), &JsValue::from(b.tokens.pos as u32));
+    set(&o, "shape", &shape);
+    let ids: Vec<i32> = b.tokens.ids.iter().map(|&x| x as i32).collect();
+    set(&o, "values", &Int32Array::from(&ids[..]).into());
+    let t: Vec<i32> = b.targets.iter().map(|&x| x as i32).collect();
+    set(&o, "targets", &Int32Array::from(&t[..]).into());
+    o.into()
+}
+
+/// `n` examples drawn with `seed`: `{shape, values, targets}` (targets −1 where unscored).
+#[wasm_bindgen]
+pub fn task_sample(id: &str, seed: u64, n: usize) -> Result<JsValue, JsValue> {
+    let task = tasks::by_id(id).map_err(js_err)?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    Ok(batch_obj(&task.sample(&mut rng, n)))
+}
+
+/// The first `limit` examples of the task's fixed held-out set.
+#[wasm_bindgen]
+pub fn task_held_out(id: &str, limit: Option<usize>) -> Result<JsValue, JsValue> {
+    let task = tasks::by_id(id).map_err(js_err)?;
+    let b = task.held_out();
+    let n = limit.unwrap_or(b.len()).min(b.len());
+    Ok(batch_obj(&b.select(&(0..n).collect::<Vec<_>>())))
+}
+
+/// The task's labels for [batch, pos] tokens; a token that does not belong where it stands
+/// is an error that says which and why.
+#[wasm_bindgen]
+pub fn task_label(id: &str, tokens: Vec<i32>, batch: usize, pos: usize) -> Result<Int32Array, JsValue> {
+    let task = tasks::by_id(id).map_err(js_err)?;
+    let toks = Tokens::new(batch, pos, tokens.into_iter().map(i64::from).collect()).map_err(js_err)?;
+    toks.check(&task.config()).map_err(js_err)?;
+    let t: Vec<i32> = task.label(&toks).map_err(js_err)?.into_iter().map(|x| x as i32).collect();
+    Ok(Int32Array::from(&t[..]))
+}

@@ -1,0 +1,52 @@
+// Which backend a page computes on, and why. WebGPU only when the browser gives an adapter
+// and a short self-test (one forward of the same weights on both backends) matches the CPU;
+// otherwise the CPU. The reader can force one with ?backend=cpu|webgpu or with the control
+// (remembered in localStorage). Returns {backend, reason, forced, selftest?, webgpu}.
+
+const KEY = 'toylens.backend';
+const VALID = ['cpu', 'webgpu'];
+
+export function requestedBackend() {
+  const q = new URLSearchParams(location.search).get('backend');
+  if (VALID.includes(q)) return { backend: q, how: 'the URL (?backend=)' };
+  let saved = null;
+  try {
+    saved = localStorage.getItem(KEY);
+  } catch {
+    // storage may be disabled; the choice is then per page load
+  }
+  if (VALID.includes(saved)) return { backend: saved, how: 'your choice on this site' };
+  return null;
+}
+
+export function rememberBackend(backend) {
+  try {
+    if (backend === 'auto') localStorage.removeItem(KEY);
+    else if (VALID.includes(backend)) localStorage.setItem(KEY, backend);
+  } catch {
+    // not fatal: the override still applies to this page
+  }
+}
+
+export async function chooseBackend(client) {
+  const backends = await client.call('backends');
+  const forced = requestedBackend();
+  if (forced) {
+    if (forced.backend === 'webgpu' && !backends.webgpu.available) {
+      return { backend: 'cpu', forced: true, webgpu: backends.webgpu, reason: `WebGPU was asked for by ${forced.how}, but ${backends.webgpu.reason}; using the CPU` };
+    }
+    return { backend: forced.backend, forced: true, webgpu: backends.webgpu, reason: `${forced.backend === 'cpu' ? 'CPU' : 'WebGPU'} chosen by ${forced.how}` };
+  }
+  if (!backends.webgpu.available) {
+    return { backend: 'cpu', forced: false, webgpu: backends.webgpu, reason: `CPU: ${backends.webgpu.reason}` };
+  }
+  let selftest;
+  try {
+    selftest = await client.call('selftest', {});
+  } catch (e) {
+    return { backend: 'cpu', forced: false, webgpu: backends.webgpu, reason: `CPU: the WebGPU self-test failed (${e.message})` };
+  }
+  return selftest.ok
+    ? { backend: 'webgpu', forced: false, webgpu: backends.webgpu, selftest, reason: `WebGPU: ${selftest.reason}` }
+    : { backend: 'cpu', forced: false, webgpu: backends.webgpu, selftest, reason: `CPU: ${selftest.reason}` };
+}

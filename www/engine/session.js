@@ -1,0 +1,312 @@
+// A training run driven from the page: start, pause, resume, step, reset; live curves,
+// steps/s and ETA; checkpoints into a timeline; the whole state saved in IndexedDB so a
+// reload resumes it; a lost GPU falls back to the CPU from the last checkpoint. The training
+// itself runs in the engine worker (train_* ops); this only orchestrates and keeps records.
+//
+// Events (all CustomEvent, detail shown):
+//   status   {status, backend, step, total}      idle | running | paused | done | error
+//   progress {step, total, logs, stepsPerSec, etaSeconds}
+//   eval     {step, loss, accuracy}
+//   checkpoint {step, timeline}                  a new entry in the timeline
+//   fallback {from, to, reason, resumedAt}       the GPU was lost; resumed on the CPU
+//   error    {message}
+
+import { deleteRecord, loadRecord, saveRecord } from './store.js';
+
+// Log-spaced checkpoint steps in 1..total (and always total), as the CLI's timeline.
+export function checkpointSteps(total, n = 20) {
+  const out = new Set();
+  for (let i = 0; i < n; i++) {
+    const s = Math.round(total ** (n > 1 ? i / (n - 1) : 1));
+    if (s >= 1 && s <= total) out.add(s);
+  }
+  out.add(total);
+  return [...out].sort((a, b) => a - b);
+}
+
+// The reader's four knobs applied to the task's recipe.
+export function applySettings(recipe, { seed, steps, lr, batch }) {
+  const r = structuredClone(recipe);
+  if (Number.isFinite(seed)) r.seed = seed;
+  if (Number.isFinite(steps) && steps > 0) {
+    r.steps = steps;
+    if (r.schedule?.kind === 'one_cycle') r.schedule.total_steps = steps;
+  }
+  if (Number.isFinite(lr) && lr > 0) {
+    r.optim.lr = lr;
+    if (r.schedule?.kind === 'one_cycle') r.schedule.max_lr = lr;
+  }
+  if (Number.isFinite(batch) && batch > 0) r.batch_size = batch;
+  return r;
+}
+
+export function settingsOf(recipe) {
+  return {
+    seed: recipe.seed,
+    steps: recipe.steps,
+    lr: recipe.schedule?.kind === 'one_cycle' ? recipe.schedule.max_lr : recipe.optim.lr,
+    batch: recipe.batch_size,
+  };
+}
+
+const SLICE_MS = 150; // one worker call's target length: the pause button answers this fast
+const SAVE_EVERY_MS = 5000;
+const EVAL_LIMIT = 1024;
+
+export class TrainingSession extends EventTarget {
+  /**
+   * client: an EngineClient; key: the IndexedDB record name (e.g. "cumsum");
+   * task: task id; backend: "cpu" | "webgpu"; makeClient: () => EngineClient, used when the
+   * worker has to be replaced after a GPU crash.
+   */
+  constructor({ client, task, key = task, backend = 'cpu', makeClient = null }) {
+    super();
+    this.client = client;
+    this.makeClient = makeClient;
+    this.task = task;
+    this.key = key;
+    this.backend = backend;
+    this.run = null;
+    this.info = null; // task_info
+    this.recipe = null; // the recipe of the current run (or the defaults before one)
+    this.status = 'idle';
+    this.step = 0;
+    this.curves = { train: [], eval: [] };
+    this.timeline = []; // [{step, weights: ArrayBuffer}]
+    this.lastState = null; // ArrayBuffer of train_state at lastStateStep
+    this.lastStateStep = 0;
+    this.stepsPerSec = null;
+    this.fallbacks = [];
+    this.#stopRequested = false;
+    this.#loop = null;
+    this.#lastSave = 0;
+  }
+
+  #stopRequested;
+  #loop;
+  #lastSave;
+
+  get total() {
+    return this.recipe?.steps ?? 0;
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  #setStatus(s) {
+    this.status = s;
+    this.#emit('status', { status: s, backend: this.backend, step: this.step, total: this.total });
+  }
+
+  /** Loads the task and, if one was saved, the previous run (paused where it was). */
+  async init() {
+    this.info = await this.client.call('task_info', { task: this.task });
+    this.recipe = this.info.recipe;
+    const saved = await loadRecord(this.key).catch(() => null);
+    if (saved?.state && saved.task === this.task) {
+      this.curves = saved.curves ?? this.curves;
+      this.timeline = saved.timeline ?? [];
+      this.recipe = saved.recipe ?? this.recipe;
+      this.lastState = saved.state;
+      this.lastStateStep = saved.step;
+      this.fallbacks = saved.fallbacks ?? [];
+      await this.#restore(this.backend, saved.state);
+      this.#setStatus(saved.step >= this.total ? 'done' : 'paused');
+      return { restored: true, step: this.step };
+    }
+    this.#setStatus('idle');
+    return { restored: false };
+  }
+
+  async #restore(backend, state) {
+    const r = await this.client.call('train_restore', { backend, state: state.slice(0) });
+    this.run = r.run;
+    this.step = r.step;
+    this.backend = backend;
+    this.recipe = r.settings.recipe;
+  }
+
+  /** Seed, steps, lr and batch of the run that would start now. */
+  defaults() {
+    return settingsOf(this.info.recipe);
+  }
+
+  /** A fresh run with these settings (the old one is discarded). */
+  async create(settings = {}) {
+    await this.#drop();
+    this.recipe = applySettings(this.info.recipe, settings);
+    const r = await this.client.call('train_create', { backend: this.backend, task: this.task, recipe: this.recipe });
+    this.run = r.run;
+    this.step = 0;
+    this.curves = { train: [], eval: [] };
+    this.timeline = [{ step: 0, weights: await this.client.call('train_weights', { run: this.run }) }];
+    this.#emit('checkpoint', { step: 0, timeline: this.timeline });
+    await this.#checkpointState();
+    this.#setStatus('paused');
+  }
+
+  /** Times a few real steps (they count towards the run) to estimate the whole run. */
+  async estimate(probeSteps = 3) {
+    if (this.run == null) await this.create();
+    const r = await this.#steps(probeSteps);
+    const perStep = r.ms / Math.max(1, r.logs.length) / 1000;
+    return { secondsPerStep: perStep, seconds: perStep * Math.max(0, this.total - this.step), backend: this.backend };
+  }
+
+  /** Runs until paused or done. */
+  start() {
+    if (this.#loop) return this.#loop;
+    this.#stopRequested = false;
+    this.#loop = this.#run().finally(() => {
+      this.#loop = null;
+    });
+    return this.#loop;
+  }
+
+  async pause() {
+    this.#stopRequested = true;
+    await this.#loop;
+    if (this.run != null && this.lastStateStep !== this.step) await this.#checkpointState();
+  }
+
+  /** One optimizer step while paused. */
+  async stepOnce() {
+    if (this.#loop) return;
+    if (this.run == null) await this.create();
+    await this.#steps(1);
+    if (this.step >= this.total) this.#setStatus('done');
+    await this.#checkpointState();
+  }
+
+  async reset() {
+    await this.pause();
+    await this.#drop();
+    await deleteRecord(this.key).catch(() => {});
+    this.curves = { train: [], eval: [] };
+    this.timeline = [];
+    this.lastState = null;
+    this.step = 0;
+    this.recipe = this.info.recipe;
+    this.#setStatus('idle');
+  }
+
+  async #drop() {
+    if (this.run != null) {
+      await this.client.call('train_drop', { run: this.run }).catch(() => {});
+      this.run = null;
+    }
+  }
+
+  async #run() {
+    try {
+      if (this.run == null) await this.create();
+      this.#setStatus('running');
+      let n = 1;
+      const marks = checkpointSteps(this.total);
+      while (!this.#stopRequested && this.step < this.total) {
+        const next = marks.find((s) => s > this.step) ?? this.total;
+        let r;
+        try {
+          r = await this.#steps(Math.max(1, Math.min(n, next - this.step)));
+        } catch (e) {
+          if (this.backend === 'webgpu') {
+            await this.#fallback(e);
+            continue;
+          }
+          throw e;
+        }
+        // Size the next call to about SLICE_MS.
+        const per = r.ms / Math.max(1, r.logs.length);
+        n = Math.max(1, Math.min(1000, Math.round(SLICE_MS / Math.max(per, 0.01))));
+        if (marks.includes(this.step)) await this.#checkpoint();
+        else if (performance.now() - this.#lastSave > SAVE_EVERY_MS) await this.#checkpointState();
+      }
+      if (this.step >= this.total) {
+        await this.#checkpointState();
+        this.#setStatus('done');
+      } else {
+        await this.#checkpointState();
+        this.#setStatus('paused');
+      }
+    } catch (e) {
+      this.#emit('error', { message: e.message });
+      this.#setStatus('error');
+    }
+  }
+
+  async #steps(n) {
+    const r = await this.client.call('train_steps', { run: this.run, n });
+    this.step = r.step;
+    for (const l of r.logs) this.curves.train.push({ step: l.step + 1, loss: l.loss, accuracy: l.accuracy });
+    const per = r.logs.length ? r.ms / 1000 / r.logs.length : null;
+    if (per) this.stepsPerSec = this.stepsPerSec == null ? 1 / per : 0.7 * this.stepsPerSec + 0.3 / per;
+    const eta = this.stepsPerSec ? (this.total - this.step) / this.stepsPerSec : null;
+    this.#emit('progress', { step: this.step, total: this.total, logs: r.logs, stepsPerSec: this.stepsPerSec, etaSeconds: eta });
+    return r;
+  }
+
+  async #checkpoint() {
+    const weights = await this.client.call('train_weights', { run: this.run });
+    this.timeline = this.timeline.filter((t) => t.step !== this.step).concat([{ step: this.step, weights }]).sort((a, b) => a.step - b.step);
+    const ev = await this.client.call('train_evaluate', { run: this.run, limit: EVAL_LIMIT });
+    this.curves.eval.push({ step: ev.step, loss: ev.loss, accuracy: ev.accuracy });
+    this.#emit('eval', { step: ev.step, loss: ev.loss, accuracy: ev.accuracy });
+    this.#emit('checkpoint', { step: this.step, timeline: this.timeline });
+    await this.#checkpointState();
+  }
+
+  // The resumable state, kept here and in IndexedDB: what a reload or a lost GPU resumes from.
+  async #checkpointState() {
+    this.lastState = await this.client.call('train_state', { run: this.run });
+    this.lastStateStep = this.step;
+    this.#lastSave = performance.now();
+    await saveRecord(this.key, {
+      task: this.task,
+      step: this.step,
+      recipe: this.recipe,
+      state: this.lastState,
+      curves: this.curves,
+      timeline: this.timeline,
+      fallbacks: this.fallbacks,
+      savedAt: Date.now(),
+    }).catch((e) => this.#emit('error', { message: `could not save the run in this browser: ${e.message}` }));
+  }
+
+  // The GPU failed mid-run: continue on the CPU from the last saved state. A worker whose
+  // wasm instance trapped cannot be reused, so it is replaced.
+  async #fallback(err) {
+    const from = this.backend;
+    const reason = err.message;
+    let restored = false;
+    try {
+      await this.#restore('cpu', this.lastState);
+      restored = true;
+    } catch {
+      if (!this.makeClient) throw err;
+    }
+    if (!restored) {
+      this.client.terminate?.();
+      this.client = this.makeClient();
+      await this.#restore('cpu', this.lastState);
+    }
+    // Curves past the checkpoint are re-run: drop them so each step appears once.
+    this.curves.train = this.curves.train.filter((p) => p.step <= this.step);
+    const f = { from, to: 'cpu', reason, resumedAt: this.step };
+    this.fallbacks.push(f);
+    this.#emit('fallback', f);
+    this.#setStatus('running');
+  }
+
+  /** Weights of the timeline entry nearest `step` (ArrayBuffer), or null. */
+  weightsAt(step) {
+    if (!this.timeline.length) return null;
+    return this.timeline.reduce((a, b) => (Math.abs(b.step - step) < Math.abs(a.step - step) ? b : a)).weights;
+  }
+
+  /** The current weights as TL-named safetensors (for export). */
+  async exportWeights() {
+    if (this.run == null) throw new Error('no run to export: train or import first');
+    return this.client.call('train_weights', { run: this.run });
+  }
+}
