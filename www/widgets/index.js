@@ -6,9 +6,12 @@ import { Bars } from './bars.js';
 import { Lines } from './lines.js';
 import { Scatter } from './scatter.js';
 import { TokenInput } from './token-input.js';
+import { BackendStatus } from './backend-status.js';
+import { Timeline } from './timeline.js';
+import { TrainPanel } from './train-panel.js';
 
 export { ToylensFigure } from './base.js';
-export { Heatmap, AttentionPattern, Bars, Lines, Scatter, TokenInput };
+export { Heatmap, AttentionPattern, Bars, Lines, Scatter, TokenInput, BackendStatus, Timeline, TrainPanel };
 
 const ELEMENTS = {
   'tl-heatmap': Heatmap,
@@ -17,6 +20,9 @@ const ELEMENTS = {
   'tl-lines': Lines,
   'tl-scatter': Scatter,
   'tl-token-input': TokenInput,
+  'tl-backend': BackendStatus,
+  'tl-timeline': Timeline,
+  'tl-train-panel': TrainPanel,
 };
 
 // A second copy of the kit on one page (another URL) must not throw on define.

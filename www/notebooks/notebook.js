@@ -1,0 +1,176 @@
+// What every notebook page shares: the engine worker, the backend choice, the pretrained
+// model and its training timeline, the reader's own run, and one "selected model" that every
+// figure follows. Pages register `onModel(fn)`; fn runs after the selected checkpoint is
+// loaded into the worker's CPU engine (analyses read back synchronously, so they run there,
+// whatever backend trains). Model changes are serialised: a figure never mixes two models.
+import { EngineClient } from '../engine/client.js';
+import { chooseBackend } from '../engine/backend.js';
+import { TrainingSession } from '../engine/session.js';
+
+const ROOT = new URL('../', import.meta.url); // the site's root
+
+async function fetchOk(url, as) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return as === 'json' ? r.json() : r.arrayBuffer();
+}
+
+export class Notebook extends EventTarget {
+  constructor({ task }) {
+    super();
+    this.task = task;
+    this.listeners = [];
+    this.current = null;
+    this.pending = null;
+    this.busy = null;
+    this.weightsCache = new Map(); // pretrained step -> ArrayBuffer
+    this.imported = null;
+  }
+
+  q(sel) {
+    return document.querySelector(sel);
+  }
+
+  async start() {
+    const status = this.q('tl-backend');
+    this.client = new EngineClient();
+    try {
+      this.choice = await chooseBackend(this.client);
+      if (status) status.choice = this.choice;
+      this.info = await this.client.call('task_info', { task: this.task });
+      const index = await fetchOk(new URL('models/index.json', ROOT), 'json');
+      this.model = index[this.task];
+      if (!this.model) throw new Error(`no pretrained model for ${this.task} in models/index.json`);
+      this.configJson = await fetchOk(new URL(`models/${this.model.config}`, ROOT), 'json');
+    } catch (e) {
+      status?.setError(`The engine could not start: ${e.message}`);
+      throw e;
+    }
+    this.pretrainedSteps = [...this.model.checkpoints];
+    this.finalStep = this.pretrainedSteps.at(-1) ?? 0;
+
+    this.session = new TrainingSession({
+      client: this.client,
+      task: this.task,
+      key: `notebook:${this.task}`,
+      backend: this.choice.backend,
+      makeClient: () => new EngineClient(),
+    });
+    this.session.addEventListener('fallback', (e) => {
+      this.client = this.session.client; // a replaced worker, if the old one crashed
+      status?.fallback(e.detail.reason);
+    });
+    await this.session.init();
+
+    this.timeline = this.q('tl-timeline');
+    const panel = this.q('tl-train-panel');
+    if (panel) {
+      panel.session = this.session;
+      panel.addEventListener('import', (e) => this.#import(e.detail).catch((err) => panel.showError(`${e.detail.name}: ${err.message}`)));
+    }
+    this.#syncTimeline();
+    this.session.addEventListener('checkpoint', (e) => {
+      this.#syncTimeline();
+      // While the reader's run trains, the figures follow its newest checkpoint.
+      if (this.timeline?.follow !== false && (this.current?.source === 'run' || this.session.status === 'running')) {
+        this.select({ source: 'run', step: e.detail.step });
+      }
+    });
+    this.timeline?.addEventListener('change', (e) => this.select(e.detail));
+    const restoredRun = this.session.timeline.length > 0;
+    await this.select(restoredRun ? { source: 'run', step: this.session.timeline.at(-1).step } : { source: 'pretrained', step: this.finalStep });
+  }
+
+  #syncTimeline() {
+    if (!this.timeline) return;
+    this.timeline.sources = { pretrained: this.pretrainedSteps, run: this.session.timeline.map((t) => t.step) };
+  }
+
+  /** Registers a figure updater; it also runs at once if a model is already selected. */
+  onModel(fn) {
+    this.listeners.push(fn);
+    if (this.current && !this.busy) this.#runListener(fn, this.current);
+  }
+
+  /** Selects a checkpoint ({source: 'pretrained'|'run'|'imported', step}); resolves once every figure has followed. */
+  select(sel) {
+    this.pending = sel;
+    this.busy ??= this.#drain().finally(() => {
+      this.busy = null;
+    });
+    return this.busy;
+  }
+
+  async #drain() {
+    while (this.pending) {
+      const sel = this.pending;
+      this.pending = null;
+      try {
+        await this.#load(sel);
+      } catch (e) {
+        this.dispatchEvent(new CustomEvent('error', { detail: { message: e.message } }));
+        continue;
+      }
+      this.current = { ...sel, label: `${sel.source === 'pretrained' ? 'pretrained' : sel.source === 'run' ? 'your run' : 'imported'}, step ${sel.step}` };
+      this.timeline?.select(sel.source, sel.step);
+      document.documentElement.dataset.model = `${sel.source}:${sel.step}`;
+      await Promise.all(this.listeners.map((fn) => this.#runListener(fn, this.current)));
+      this.dispatchEvent(new CustomEvent('model', { detail: this.current }));
+    }
+  }
+
+  async #runListener(fn, cur) {
+    try {
+      await fn(cur);
+    } catch (e) {
+      // A figure's own error state shows it; this keeps one figure from stopping the rest.
+      console.warn(`figure update failed: ${e.message}`);
+    }
+  }
+
+  async #load(sel) {
+    let weights;
+    if (sel.source === 'pretrained') {
+      weights = this.weightsCache.get(sel.step);
+      if (!weights) {
+        const file = sel.step === this.finalStep ? this.model.weights : `${this.task}/checkpoints/step_${sel.step}.safetensors`;
+        weights = await fetchOk(new URL(`models/${file}`, ROOT));
+        this.weightsCache.set(sel.step, weights);
+      }
+    } else if (sel.source === 'run') {
+      weights = this.session.weightsAt(sel.step);
+      if (!weights) throw new Error(`your run has no checkpoint at step ${sel.step}`);
+    } else {
+      weights = this.imported;
+    }
+    // The reader's run trains the task's own config, the one the pretrained model has.
+    await this.client.call('load', { backend: 'cpu', config: this.configJson, weights: weights.slice(0) });
+  }
+
+  async #import({ name, bytes }) {
+    // Checked by loading: a wrong name, shape or a garbled file comes back as a message, and
+    // the model shown before stays loaded.
+    try {
+      await this.client.call('load', { backend: 'cpu', config: this.configJson, weights: bytes.slice(0) });
+    } catch (e) {
+      if (this.current) await this.#load(this.current).catch(() => {});
+      throw e;
+    }
+    this.imported = bytes;
+    await this.select({ source: 'imported', step: 0, name });
+  }
+
+  /** An analysis of the selected model (see `toylens analyze --list`). */
+  analyze(what, { tokens, request } = {}) {
+    return this.client.call('analyze', { task: this.task, what, tokens, request });
+  }
+
+  /** run_with_cache on the selected model: {logits, cache}. */
+  cache(tokens, names) {
+    return this.client.call('cache', { backend: 'cpu', tokens, names });
+  }
+
+  label(tokens) {
+    return this.client.call('task_label', { task: this.task, tokens });
+  }
+}

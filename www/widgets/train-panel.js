@@ -1,0 +1,241 @@
+// <tl-train-panel>: "train it yourself". Bound to a TrainingSession (engine/session.js) with
+// `el.session = s`: seed / steps / lr / batch inputs (the notebook's defaults), start, pause,
+// resume, step and reset, live loss and accuracy curves, steps/s and ETA, an estimate before
+// a long run, and weight import/export (TL-named safetensors; drop a file on the panel).
+// Fires `import` with detail {name, bytes} for a dropped or chosen weights file.
+
+const LONG_RUN_S = 120;
+
+function fmtTime(s) {
+  if (!Number.isFinite(s)) return '—';
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+function el(tag, props = {}, ...children) {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children);
+  return e;
+}
+
+export class TrainPanel extends HTMLElement {
+  connectedCallback() {
+    if (!this.dataset.view) this.dataset.view = this.getAttribute('view') || 'train';
+    if (!this.dataset.state) this.dataset.state = 'loading';
+    if (this.built) return;
+    this.built = true;
+    this.classList.add('tl-train-panel');
+    const ref = (e, name) => {
+      e.dataset.ref = name;
+      return e;
+    };
+    this.inputs = {};
+    const field = (name, label, attrs) => {
+      const input = ref(el('input', { type: 'number', ...attrs }), name);
+      this.inputs[name] = input;
+      return el('label', {}, `${label} `, input);
+    };
+    const button = (name, text) => ref(el('button', { type: 'button', textContent: text }), name);
+    this.buttons = {
+      start: button('start', 'Train'),
+      pause: button('pause', 'Pause'),
+      resume: button('resume', 'Resume'),
+      step: button('step', 'Step'),
+      reset: button('reset', 'Reset'),
+      export: button('export', 'Export weights'),
+    };
+    this.fileInput = ref(el('input', { type: 'file', accept: '.safetensors,.pt,.pth' }), 'import');
+    this.statusLine = ref(el('p', { className: 'tl-status', role: 'status' }), 'status');
+    this.notice = ref(el('div', { className: 'tl-notice', hidden: true }), 'notice');
+    this.errorBox = ref(el('div', { className: 'tl-error-text', role: 'alert' }), 'error');
+    this.loss = ref(el('tl-lines'), 'loss');
+    this.acc = ref(el('tl-lines'), 'accuracy');
+    const task = this.getAttribute('task') || '';
+    this.loss.setAttribute('view', `${task ? `${task}/` : ''}training-loss`);
+    this.acc.setAttribute('view', `${task ? `${task}/` : ''}training-accuracy`);
+    this.append(
+      el('div', { className: 'tl-controls' },
+        field('seed', 'seed', { min: 0, step: 1 }),
+        field('steps', 'steps', { min: 1, step: 1 }),
+        field('lr', 'lr', { min: 0, step: 'any' }),
+        field('batch', 'batch', { min: 1, step: 1 })),
+      el('div', { className: 'tl-controls' }, ...Object.values(this.buttons), el('label', { className: 'tl-file' }, 'Import weights ', this.fileInput)),
+      this.notice,
+      this.statusLine,
+      this.errorBox,
+      el('div', { className: 'tl-curves' }, this.loss, this.acc),
+    );
+    this.buttons.start.addEventListener('click', () => this.#act(() => this.#start()));
+    this.buttons.pause.addEventListener('click', () => this.#act(() => this.s.pause()));
+    this.buttons.resume.addEventListener('click', () => this.#act(() => this.s.start()));
+    this.buttons.step.addEventListener('click', () => this.#act(() => this.s.stepOnce()));
+    this.buttons.reset.addEventListener('click', () => this.#act(() => this.#reset()));
+    this.buttons.export.addEventListener('click', () => this.#act(() => this.#export()));
+    this.fileInput.addEventListener('change', () => this.fileInput.files[0] && this.#import(this.fileInput.files[0]));
+    this.addEventListener('dragover', (e) => {
+      e.preventDefault();
+      this.classList.add('tl-drop');
+    });
+    this.addEventListener('dragleave', () => this.classList.remove('tl-drop'));
+    this.addEventListener('drop', (e) => {
+      e.preventDefault();
+      this.classList.remove('tl-drop');
+      const f = e.dataTransfer?.files?.[0];
+      if (f) this.#import(f);
+    });
+    this.#update();
+  }
+
+  get s() {
+    return this._session;
+  }
+
+  set session(s) {
+    this.connectedCallback();
+    this._session = s;
+    const d = s.recipe ? { seed: s.recipe.seed, steps: s.recipe.steps, lr: s.recipe.schedule?.max_lr ?? s.recipe.optim.lr, batch: s.recipe.batch_size } : s.defaults();
+    for (const [k, v] of Object.entries(d)) this.inputs[k].value = v;
+    s.addEventListener('status', () => this.#update());
+    s.addEventListener('progress', (e) => this.#progress(e.detail));
+    s.addEventListener('eval', (e) => {
+      this.loss.append('held-out loss', e.detail.step, e.detail.loss);
+      this.acc.append('held-out accuracy', e.detail.step, e.detail.accuracy);
+    });
+    s.addEventListener('error', (e) => this.showError(e.detail.message));
+    s.addEventListener('fallback', (e) => this.#say(`The GPU was lost at step ${e.detail.resumedAt} (${e.detail.reason}); continuing on the CPU from that checkpoint.`));
+    this.#redrawCurves();
+    this.#update();
+    this.dataset.state = 'ready';
+  }
+
+  #settings() {
+    const n = (k) => Number(this.inputs[k].value);
+    return { seed: n('seed'), steps: n('steps'), lr: n('lr'), batch: n('batch') };
+  }
+
+  async #act(fn) {
+    this.errorBox.textContent = '';
+    try {
+      await fn();
+    } catch (e) {
+      this.showError(e.message);
+    }
+    this.#update();
+  }
+
+  // A fresh run: first time a few steps, and before a long run say how long and offer the
+  // pretrained model or a shorter run instead.
+  async #start() {
+    const s = this.s;
+    await s.create(this.#settings());
+    this.#redrawCurves();
+    this.#say('Measuring the speed of this machine…');
+    const est = await s.estimate(3);
+    if (est.seconds > LONG_RUN_S) {
+      const fit = Math.max(s.step + 1, Math.floor((60 / est.secondsPerStep) || 1));
+      const choice = await this.#ask(
+        `This run would take about ${fmtTime(est.seconds)} on ${est.backend === 'cpu' ? 'the CPU' : 'WebGPU'} ` +
+          `(${est.secondsPerStep.toFixed(2)} s per step). The pretrained model on this page was trained the same way.`,
+        [['train', 'Train anyway'], ['short', `Train ${fit} steps (about a minute)`], ['cancel', 'Keep the pretrained model']],
+      );
+      if (choice === 'cancel') {
+        await s.reset();
+        this.#redrawCurves();
+        return;
+      }
+      if (choice === 'short') {
+        this.inputs.steps.value = fit;
+        await s.create({ ...this.#settings(), steps: fit });
+        this.#redrawCurves();
+      }
+    }
+    this.#say('');
+    s.start();
+  }
+
+  #ask(text, options) {
+    return new Promise((resolve) => {
+      this.notice.replaceChildren(el('p', { textContent: text }));
+      for (const [value, label] of options) {
+        const b = el('button', { type: 'button', textContent: label });
+        b.dataset.choice = value;
+        b.addEventListener('click', () => {
+          this.notice.hidden = true;
+          resolve(value);
+        });
+        this.notice.append(b);
+      }
+      this.notice.hidden = false;
+    });
+  }
+
+  async #reset() {
+    await this.s.reset();
+    for (const [k, v] of Object.entries(this.s.defaults())) this.inputs[k].value = v;
+    this.#redrawCurves();
+  }
+
+  async #export() {
+    const bytes = await this.s.exportWeights();
+    const a = el('a', { href: URL.createObjectURL(new Blob([bytes])), download: `${this.s.task}-step${this.s.step}.safetensors` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  }
+
+  async #import(file) {
+    this.errorBox.textContent = '';
+    if (/\.(pt|pth)$/i.test(file.name)) {
+      this.showError(`${file.name}: PyTorch checkpoints are read by the command line: \`toylens convert ${file.name} model.safetensors\`, then drop the .safetensors here.`);
+      return;
+    }
+    const bytes = await file.arrayBuffer();
+    this.dispatchEvent(new CustomEvent('import', { detail: { name: file.name, bytes } }));
+  }
+
+  #say(text) {
+    this.notice.hidden = !text;
+    this.notice.replaceChildren(el('p', { textContent: text }));
+  }
+
+  showError(message) {
+    this.errorBox.textContent = message;
+  }
+
+  #redrawCurves() {
+    const c = this.s?.curves ?? { train: [], eval: [] };
+    const line = (name, pts, key) => ({ name, x: pts.map((p) => p.step), y: pts.map((p) => p[key]) });
+    this.loss.data = { series: [line('training loss', c.train, 'loss'), line('held-out loss', c.eval, 'loss')], xLabel: 'step', yLabel: 'loss' };
+    this.acc.data = { series: [line('training accuracy', c.train, 'accuracy'), line('held-out accuracy', c.eval, 'accuracy')], xLabel: 'step', yLabel: 'accuracy', yDomain: [0, 1] };
+  }
+
+  #progress(d) {
+    this.loss.appendMany('training loss', d.logs.map((l) => l.step + 1), d.logs.map((l) => l.loss));
+    this.acc.appendMany('training accuracy', d.logs.map((l) => l.step + 1), d.logs.map((l) => l.accuracy));
+    this.#update(d);
+  }
+
+  #update(d = {}) {
+    const s = this.s;
+    if (!s) return;
+    const st = s.status;
+    this.dataset.status = st;
+    this.dataset.step = s.step;
+    const running = st === 'running';
+    this.buttons.start.disabled = running;
+    this.buttons.pause.disabled = !running;
+    this.buttons.resume.disabled = running || st === 'idle' || st === 'done' || s.run == null;
+    this.buttons.step.disabled = running || st === 'done';
+    this.buttons.reset.disabled = running;
+    this.buttons.export.disabled = s.run == null;
+    for (const i of Object.values(this.inputs)) i.disabled = running;
+    const rate = s.stepsPerSec;
+    const eta = d.etaSeconds ?? (rate ? (s.total - s.step) / rate : NaN);
+    this.statusLine.textContent =
+      `${st} · step ${s.step} / ${s.total} · ${s.backend === 'cpu' ? 'CPU' : 'WebGPU'}` +
+      (rate ? ` · ${rate.toFixed(rate < 10 ? 2 : 0)} steps/s · ETA ${fmtTime(eta)}` : '');
+    this.dataset.stepsPerSec = rate ?? '';
+  }
+}
