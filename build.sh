@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # toylens: setup | build | serve [PORT] | test | bench [toylens bench flags, e.g. --seconds 60]
+# (bench also writes bench/results/browser.json: in-page training speed and redraw times)
 # Every subcommand is idempotent and installs only what is missing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -127,6 +128,8 @@ bench() {
   local py args=()
   if py="$(bench_python)"; then args=(--python "$py"); else log "no PyTorch reference: skipped"; fi
   "$CARGO_TARGET_DIR/release/toylens" bench --out bench/results "${args[@]}" "$@"
+  log "browser: in-page training speed, widget redraws, input edits (headless Chromium)"
+  node tests/e2e/bench-browser.mjs "$DIST" bench/results/browser.json
 }
 
 cmd="${1:-help}"
@@ -135,6 +138,6 @@ case "$cmd" in
   build) setup; build ;;
   serve) setup; build; log "serving dist/"; exec node tests/e2e/static-server.mjs "$DIST" "${2:-8080}" ;;
   test) setup; build; test_all ;;
-  bench) shift; setup; build_native; bench "$@" ;;
+  bench) shift; setup; build; bench "$@" ;;
   *) echo "usage: ./build.sh setup|build|serve [PORT]|test|bench" >&2; exit 2 ;;
 esac

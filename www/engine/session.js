@@ -52,6 +52,22 @@ export function settingsOf(recipe) {
 const SLICE_MS = 150; // one worker call's target length: the pause button answers this fast
 const SAVE_EVERY_MS = 5000;
 const EVAL_LIMIT = 1024;
+// The timeline's weights live in memory and IndexedDB: addition's are 12 MB a checkpoint.
+const TIMELINE_BUDGET = 48 << 20;
+
+// Drops entries (never the first or the last) from the densest stretch until the weights fit.
+export function thinTimeline(entries, budget = TIMELINE_BUDGET) {
+  const t = [...entries];
+  const size = () => t.reduce((a, e) => a + e.weights.byteLength, 0);
+  while (t.length > 2 && size() > budget) {
+    let k = 1;
+    for (let i = 2; i < t.length - 1; i++) {
+      if (Math.log((t[i + 1].step + 1) / (t[i - 1].step + 1)) < Math.log((t[k + 1].step + 1) / (t[k - 1].step + 1))) k = i;
+    }
+    t.splice(k, 1);
+  }
+  return t;
+}
 
 export class TrainingSession extends EventTarget {
   /**
@@ -206,21 +222,18 @@ export class TrainingSession extends EventTarget {
       const marks = checkpointSteps(this.total);
       while (!this.#stopRequested && this.step < this.total) {
         const next = marks.find((s) => s > this.step) ?? this.total;
-        let r;
         try {
-          r = await this.#steps(Math.max(1, Math.min(n, next - this.step)));
+          const r = await this.#steps(Math.max(1, Math.min(n, next - this.step)));
+          // Size the next call to about SLICE_MS.
+          const per = r.ms / Math.max(1, r.logs.length);
+          n = Math.max(1, Math.min(1000, Math.round(SLICE_MS / Math.max(per, 0.01))));
+          if (marks.includes(this.step)) await this.#checkpoint();
+          else if (performance.now() - this.#lastSave > SAVE_EVERY_MS) await this.#checkpointState();
         } catch (e) {
-          if (this.backend === 'webgpu') {
-            await this.#fallback(e);
-            continue;
-          }
-          throw e;
+          // Any GPU failure (a step, a read-back of weights or state) moves the run to the CPU.
+          if (this.backend !== 'webgpu') throw e;
+          await this.#fallback(e);
         }
-        // Size the next call to about SLICE_MS.
-        const per = r.ms / Math.max(1, r.logs.length);
-        n = Math.max(1, Math.min(1000, Math.round(SLICE_MS / Math.max(per, 0.01))));
-        if (marks.includes(this.step)) await this.#checkpoint();
-        else if (performance.now() - this.#lastSave > SAVE_EVERY_MS) await this.#checkpointState();
       }
       if (this.step >= this.total) {
         await this.#checkpointState();
@@ -248,7 +261,7 @@ export class TrainingSession extends EventTarget {
 
   async #checkpoint() {
     const weights = await this.client.call('train_weights', { run: this.run });
-    this.timeline = this.timeline.filter((t) => t.step !== this.step).concat([{ step: this.step, weights }]).sort((a, b) => a.step - b.step);
+    this.timeline = thinTimeline(this.timeline.filter((t) => t.step !== this.step).concat([{ step: this.step, weights }]).sort((a, b) => a.step - b.step));
     const ev = await this.client.call('train_evaluate', { run: this.run, limit: EVAL_LIMIT });
     this.curves.eval.push({ step: ev.step, loss: ev.loss, accuracy: ev.accuracy });
     this.#emit('eval', { step: ev.step, loss: ev.loss, accuracy: ev.accuracy });
@@ -290,8 +303,10 @@ export class TrainingSession extends EventTarget {
       this.client = this.makeClient();
       await this.#restore('cpu', this.lastState);
     }
-    // Curves past the checkpoint are re-run: drop them so each step appears once.
+    // Steps past the checkpoint are re-run: drop what they recorded so each appears once.
     this.curves.train = this.curves.train.filter((p) => p.step <= this.step);
+    this.curves.eval = this.curves.eval.filter((p) => p.step <= this.step);
+    this.timeline = this.timeline.filter((t) => t.step <= this.step);
     const f = { from, to: 'cpu', reason, resumedAt: this.step };
     this.fallbacks.push(f);
     this.#emit('fallback', f);

@@ -103,7 +103,10 @@ export class TrainPanel extends HTMLElement {
       this.acc.append('held-out accuracy', e.detail.step, e.detail.accuracy);
     });
     s.addEventListener('error', (e) => this.showError(e.detail.message));
-    s.addEventListener('fallback', (e) => this.#say(`The GPU was lost at step ${e.detail.resumedAt} (${e.detail.reason}); continuing on the CPU from that checkpoint.`));
+    s.addEventListener('fallback', (e) => {
+      this.#say(`The GPU was lost (${e.detail.reason.split('\n')[0]}); continuing on the CPU from the checkpoint at step ${e.detail.resumedAt}.`);
+      this.#redrawCurves(); // the steps after that checkpoint are trained again
+    });
     this.#redrawCurves();
     this.#update();
     this.dataset.state = 'ready';

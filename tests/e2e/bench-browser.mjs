@@ -1,0 +1,112 @@
+// The browser half of `./build.sh bench`: in headless Chromium (SwiftShader WebGPU), the
+// in-page training speed of each task's notebook recipe per backend, the widgets' redraw
+// times (tests/e2e/redraw.mjs), and on the kit page the time from an input edit to the
+// dependent figures redrawn with the engine's new numbers. Measures only; asserts nothing.
+//   node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu]
+import fs from 'node:fs';
+import { startServer } from './static-server.mjs';
+import { launchBrowser } from './browser.mjs';
+import { measureRedraws } from './redraw.mjs';
+
+function args(argv) {
+  const [dist, out, ...rest] = argv;
+  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'] };
+  for (let i = 0; i < rest.length; i += 2) {
+    const v = rest[i + 1];
+    if (rest[i] === '--seconds') o.seconds = Number(v);
+    else if (rest[i] === '--tasks') o.tasks = v.split(',');
+    else if (rest[i] === '--backends') o.backends = v.split(',');
+    else throw new Error(`unknown flag ${rest[i]}`);
+  }
+  if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu]');
+  return o;
+}
+
+// Steps/s of one task's default recipe after two warm-up steps (shader compilation, first
+// allocations), over at most `seconds`.
+async function trainingSpeed(page, task, backend, seconds) {
+  return page.evaluate(
+    async ({ task, backend, seconds }) => {
+      const { EngineClient } = await import(new URL('engine/client.js', document.baseURI).href);
+      const c = new EngineClient();
+      try {
+        const r = await c.call('train_create', { backend, task });
+        const t0 = performance.now();
+        await c.call('train_steps', { run: r.run, n: 2 });
+        const warmup = performance.now() - t0;
+        let steps = 0;
+        let ms = 0;
+        let loss = null;
+        while (ms < seconds * 1000 && steps < 2000) {
+          const n = steps === 0 ? 1 : Math.max(1, Math.min(200, Math.round(steps / (ms / 1000) / 4)));
+          const s = await c.call('train_steps', { run: r.run, n });
+          steps += s.logs.length;
+          ms += s.ms;
+          loss = s.logs.at(-1)?.loss ?? loss;
+        }
+        return { task, backend, batch_size: r.settings.recipe.batch_size, steps, seconds: ms / 1000, steps_per_sec: steps / (ms / 1000), warmup_seconds: warmup / 1000, last_loss: loss };
+      } catch (e) {
+        return { task, backend, error: e.message };
+      } finally {
+        c.terminate();
+      }
+    },
+    { task, backend, seconds },
+  );
+}
+
+// Kit page: edit the input, time until the dependent figures have redrawn with new data.
+async function inputEdit(page, base, backend) {
+  await page.goto(new URL(`kit/?task=cumsum&backend=${backend}`, base).href);
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-view^="kit/"]')].every((e) => e.dataset.state === 'ready'), null, { timeout: 180_000 });
+  return page.evaluate(async () => {
+    const input = document.querySelector('[data-view="kit/input"]');
+    const probs = document.querySelector('[data-view="kit/probs"]');
+    const att = document.querySelector('[data-view="kit/attention"]');
+    const rows = [];
+    for (let i = 0; i < 15; i++) {
+      const toks = [...input.tokens];
+      toks[i % toks.length] = (toks[i % toks.length] + 1) % input.vocab.length;
+      const both = Promise.all([probs, att].map((el) => new Promise((r) => el.addEventListener('toylens-render', r, { once: true }))));
+      const t0 = performance.now();
+      input.tokens = toks;
+      input.dispatchEvent(new CustomEvent('change', { detail: { tokens: toks } }));
+      await both;
+      rows.push({ total_ms: performance.now() - t0, probs_draw_ms: probs.lastRenderMs, attention_draw_ms: att.lastRenderMs });
+    }
+    const med = (k) => rows.map((r) => r[k]).sort((a, b) => a - b)[rows.length >> 1];
+    return { edits: rows.length, median_total_ms: med('total_ms'), median_probs_draw_ms: med('probs_draw_ms'), median_attention_draw_ms: med('attention_draw_ms') };
+  });
+}
+
+export async function benchBrowser(o) {
+  const server = await startServer(o.dist);
+  const b = await launchBrowser();
+  const result = { chromium: null, training: [], redraw: [], input_edit: [] };
+  try {
+    const { page } = b;
+    result.chromium = await b.context.browser()?.version?.() ?? null;
+    await page.goto(server.url);
+    for (const backend of o.backends) {
+      for (const task of o.tasks) {
+        const r = await trainingSpeed(page, task, backend, o.seconds);
+        console.error(JSON.stringify(r));
+        result.training.push(r);
+      }
+    }
+    await page.goto(new URL('widgets/test.html', server.url).href);
+    result.redraw = await measureRedraws(page);
+    for (const backend of o.backends) result.input_edit.push({ backend, ...(await inputEdit(page, server.url, backend)) });
+  } finally {
+    await b.close();
+    await server.close();
+  }
+  return result;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const o = args(process.argv.slice(2));
+  const r = await benchBrowser(o);
+  fs.writeFileSync(o.out, `${JSON.stringify({ ...r, seconds_per_case: o.seconds, date: new Date().toISOString() }, null, 2)}\n`);
+  console.error(`wrote ${o.out}`);
+}

@@ -1,0 +1,217 @@
+// The browser runtime (issue 7) in headless Chromium, on the CPU and on WebGPU (SwiftShader):
+// the worker's forward equals the native CLI, training in the page lowers the loss on both
+// backends with curves that agree, a lost GPU falls back to the CPU from the last
+// checkpoint, a reload restores the run, and the backend override works. Every test checks
+// for console errors and requests leaving the page's origin.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { CLI, DIST, assertCleanRun, browserFor, serveSite } from './site.mjs';
+
+const TOL = 1e-4;
+let site;
+
+before(async () => {
+  site = await serveSite(['pkg/toylens.js', 'pkg/toylens_bg.wasm', 'kit/index.html', 'models/index.json']);
+});
+after(() => site?.close());
+
+const kitUrl = (query) => new URL(`kit/?${query}`, site.base).href;
+
+async function openKit(page, query) {
+  await page.goto(kitUrl(query));
+  await waitKit(page);
+}
+
+async function waitKit(page) {
+  await page.waitForFunction(() => document.querySelector('tl-train-panel')?.dataset.state === 'ready' && window.__toylensKit?.nb?.current, null, { timeout: 180_000 });
+}
+
+const panel = (page, ref) => page.locator(`tl-train-panel [data-ref="${ref}"]`);
+
+/** Sets the run's knobs, presses Train, accepts a long-run estimate, and returns. */
+async function startTraining(page, { steps, batch }) {
+  await panel(page, 'steps').fill(String(steps));
+  await panel(page, 'batch').fill(String(batch));
+  await panel(page, 'start').click();
+}
+
+/** Polls until the panel reports `status` (accepting "train anyway" on the way). */
+async function waitStatus(page, statuses, { timeout, until } = {}) {
+  const t0 = Date.now();
+  let shown = t0;
+  for (;;) {
+    const s = await page.evaluate(() => {
+      const p = document.querySelector('tl-train-panel');
+      const ask = p.querySelector('[data-choice="train"]');
+      if (ask && !p.querySelector('[data-ref="notice"]').hidden) ask.click();
+      return { status: p.dataset.status, step: Number(p.dataset.step), line: p.querySelector('[data-ref="status"]').textContent, error: p.querySelector('[data-ref="error"]').textContent };
+    });
+    assert.equal(s.error, '', `training panel error: ${s.error}`);
+    if (Date.now() - shown > 30_000) {
+      console.log(`  ${((Date.now() - t0) / 1000).toFixed(0)} s: ${s.line}`);
+      shown = Date.now();
+    }
+    if (statuses.includes(s.status) && (!until || until(s))) return s;
+    assert.ok(Date.now() - t0 < timeout, `still ${s.status} after ${timeout} ms: ${s.line}`);
+    await page.waitForTimeout(500);
+  }
+}
+
+const sessionOf = (page) =>
+  page.evaluate(() => {
+    const s = window.__toylensKit.nb.session;
+    return { step: s.step, backend: s.backend, status: s.status, train: s.curves.train, eval: s.curves.eval, timeline: s.timeline.map((t) => t.step), fallbacks: s.fallbacks, stepsPerSec: s.stepsPerSec };
+  });
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+describe('engine worker', () => {
+  test('forward and cache equal the native CLI on fixtures, on cpu and webgpu', { timeout: 600_000 }, async (t) => {
+    const fixtures = ['cumsum', 'min', 'ln2_gelu'];
+    for (const f of fixtures) {
+      const dir = path.join(DIST, 'fixtures', f);
+      execFileSync(CLI, ['cache', '--config', path.join(dir, 'config.json'), '--weights', path.join(dir, 'weights.safetensors'), '--tokens', path.join(dir, 'cache.safetensors'), '--out', path.join(site.extraDir, `${f}.safetensors`)], { stdio: 'pipe' });
+    }
+    const { page, log } = await browserFor(t);
+    await page.goto(site.base);
+    const out = await page.evaluate(
+      async ({ fixtures, extra }) => {
+        const { EngineClient } = await import(new URL('engine/client.js', document.baseURI).href);
+        const c = new EngineClient();
+        const get = async (u) => (await fetch(u)).arrayBuffer();
+        const res = [];
+        for (const f of fixtures) {
+          const dir = new URL(`fixtures/${f}/`, document.baseURI);
+          const config = new TextDecoder().decode(await get(new URL('config.json', dir)));
+          const weights = await get(new URL('weights.safetensors', dir));
+          const cli = await c.call('read_safetensors', { bytes: await get(new URL(`${f}.safetensors`, extra)) });
+          const tokensFile = await c.call('read_safetensors', { bytes: await get(new URL('cache.safetensors', dir)) });
+          const tokens = tokensFile.tokens;
+          for (const backend of ['cpu', 'webgpu']) {
+            await c.call('load', { backend, config, weights: weights.slice(0) });
+            const fwd = await c.call('forward', { backend, tokens });
+            const run = await c.call('cache', { backend, tokens });
+            const expected = { ...cli };
+            delete expected.tokens;
+            const cmp = await c.call('compare', { actual: { logits: fwd, ...run.cache }, expected });
+            const diffs = Object.values(cmp.diffs).map((d) => d.maxAbsDiff);
+            res.push({ fixture: f, backend, worst: Math.max(...diffs), n: diffs.length, missing: cmp.missing });
+          }
+        }
+        c.terminate();
+        return res;
+      },
+      { fixtures, extra: site.extraUrl },
+    );
+    for (const r of out) console.log(`worker vs CLI ${r.fixture} ${r.backend}: max |diff| ${r.worst.toExponential(2)} over ${r.n} tensors`);
+    for (const r of out) {
+      assert.ok(r.n > 5, `${r.fixture} ${r.backend}: only ${r.n} tensors compared`);
+      assert.deepEqual(r.missing, [], `${r.fixture} ${r.backend}: missing`);
+      assert.ok(r.worst <= TOL, `${r.fixture} ${r.backend}: differs from the CLI by ${r.worst}`);
+    }
+    assertCleanRun(log, site.origin);
+  });
+});
+
+describe('training in the page', () => {
+  const STEPS = 200;
+  const runs = {};
+
+  for (const backend of ['cpu', 'webgpu']) {
+    test(`${STEPS} steps on ${backend} lower the loss`, { timeout: 900_000 }, async (t) => {
+      const { page, log } = await browserFor(t);
+      await openKit(page, `task=cumsum&backend=${backend}`);
+      await startTraining(page, { steps: STEPS, batch: 32 });
+      await waitStatus(page, ['done'], { timeout: 840_000 });
+      const s = await sessionOf(page);
+      runs[backend] = s;
+      const losses = s.train.map((p) => p.loss);
+      console.log(`${backend}: ${losses.length} steps, loss ${mean(losses.slice(0, 10)).toFixed(4)} -> ${mean(losses.slice(-10)).toFixed(4)}, ${s.stepsPerSec?.toFixed(2)} steps/s in the page`);
+      assert.equal(s.backend, backend);
+      assert.equal(s.step, STEPS);
+      assert.deepEqual(s.train.map((p) => p.step), Array.from({ length: STEPS }, (_, i) => i + 1), 'one curve point per step');
+      assert.ok(mean(losses.slice(-20)) < mean(losses.slice(0, 20)) - 0.05, 'the loss went down');
+      assert.ok(s.timeline.length >= 10 && s.timeline.at(-1) === STEPS, `timeline: ${s.timeline}`);
+      assert.ok(s.eval.length >= 5, 'held-out evaluations at checkpoints');
+      // The figures follow the run's newest checkpoint.
+      await page.waitForFunction((n) => document.documentElement.dataset.model === `run:${n}`, STEPS);
+      assertCleanRun(log, site.origin);
+    });
+  }
+
+  test('the WebGPU loss curve follows the CPU one from the same seed', (t) => {
+    if (!runs.cpu || !runs.webgpu) return t.skip('needs both runs above');
+    const a = runs.cpu.train.map((p) => p.loss);
+    const b = runs.webgpu.train.map((p) => p.loss);
+    const worst = Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+    console.log(`cpu vs webgpu loss curves: max |diff| ${worst.toExponential(2)} over ${a.length} steps`);
+    assert.ok(worst < 1e-3, `curves diverge by ${worst}`);
+  });
+});
+
+describe('resilience', () => {
+  test('a lost GPU mid-run falls back to the CPU and continues from the last checkpoint', { timeout: 600_000 }, async (t) => {
+    const { page, log } = await browserFor(t);
+    await openKit(page, 'task=cumsum&backend=webgpu');
+    const steps = 30;
+    await startTraining(page, { steps, batch: 32 });
+    await waitStatus(page, ['running'], { timeout: 300_000, until: (s) => s.step >= 9 });
+    const destroyed = await page.evaluate(() => window.__toylensKit.nb.session.client.call('lose_device'));
+    assert.ok(destroyed.destroyed >= 1, 'a GPU device to destroy');
+    await waitStatus(page, ['done'], { timeout: 400_000 });
+    const s = await sessionOf(page);
+    console.log(`fallback: ${JSON.stringify(s.fallbacks)}`);
+    assert.equal(s.fallbacks.length, 1);
+    assert.equal(s.fallbacks[0].from, 'webgpu');
+    assert.ok(s.timeline.includes(s.fallbacks[0].resumedAt) || s.fallbacks[0].resumedAt >= 9, 'resumed at a saved checkpoint');
+    assert.equal(s.backend, 'cpu');
+    assert.equal(s.step, steps);
+    assert.deepEqual(s.train.map((p) => p.step), Array.from({ length: steps }, (_, i) => i + 1), 'every step once, none lost');
+    assert.equal(await page.locator('tl-backend').getAttribute('data-backend'), 'cpu');
+    assertCleanRun(log, site.origin);
+  });
+
+  test('a reload restores the training state', { timeout: 300_000 }, async (t) => {
+    const { page, log } = await browserFor(t);
+    await openKit(page, 'task=cumsum&backend=cpu');
+    await startTraining(page, { steps: 400, batch: 32 });
+    await waitStatus(page, ['running'], { timeout: 120_000, until: (s) => s.step >= 40 });
+    await panel(page, 'pause').click();
+    await waitStatus(page, ['paused'], { timeout: 60_000 });
+    const before = await sessionOf(page);
+    await page.reload();
+    await waitKit(page);
+    const restored = await waitStatus(page, ['paused'], { timeout: 60_000 });
+    const after = await sessionOf(page);
+    assert.equal(restored.step, before.step);
+    assert.equal(after.step, before.step);
+    assert.deepEqual(after.train, before.train);
+    assert.deepEqual(after.timeline, before.timeline);
+    assert.equal(await panel(page, 'steps').inputValue(), '400', 'the run keeps its settings');
+    // It trains on from there, with the optimizer state it had.
+    await panel(page, 'step').click();
+    await waitStatus(page, ['paused'], { timeout: 60_000, until: (s) => s.step === before.step + 1 });
+    assertCleanRun(log, site.origin);
+  });
+});
+
+describe('backend choice', () => {
+  test('auto picks WebGPU after its self-test; ?backend= and the control override it', { timeout: 300_000 }, async (t) => {
+    const { page, log } = await browserFor(t);
+    await openKit(page, 'task=cumsum');
+    const status = page.locator('tl-backend');
+    assert.equal(await status.getAttribute('data-backend'), 'webgpu');
+    assert.match(await status.locator('[data-ref="status"]').textContent(), /self-test matched the CPU/);
+    await openKit(page, 'task=cumsum&backend=cpu');
+    assert.equal(await status.getAttribute('data-backend'), 'cpu');
+    assert.match(await status.locator('[data-ref="status"]').textContent(), /URL/);
+    // The control: choosing the CPU reloads the page with it.
+    await page.goto(kitUrl('task=cumsum'));
+    await page.waitForFunction(() => document.querySelector('tl-backend')?.dataset.state === 'ready', null, { timeout: 120_000 });
+    await Promise.all([page.waitForURL(/backend=cpu/), status.locator('[data-ref="override"]').selectOption('cpu')]);
+    await page.waitForFunction(() => document.querySelector('tl-backend')?.dataset.backend === 'cpu', null, { timeout: 120_000 });
+    assertCleanRun(log, site.origin);
+  });
+});
