@@ -1,0 +1,211 @@
+// cumsum: analysis JSON (as `toylens analyze` prints it) -> widget data and the numbers the
+// text quotes. Pure functions: the page module does the fetching and the drawing.
+import { column, labelsOf, sub, transpose } from '../common.js';
+
+export { correlationWithIndex } from '../common.js';
+
+const SIGNS = ['neg', 'zero', 'pos'];
+
+/** Token strings with their position, as the heatmaps' column ticks. */
+export function positionLabels(vocab, tokens) {
+  return tokens.map((t, p) => `${vocab[t]} (${p})`);
+}
+
+/** probs [1, pos, out] -> heatmap rows = output class, columns = position. */
+export function probsView(probs, vocab, tokens) {
+  return {
+    values: transpose(sub(probs, 0)),
+    rowLabels: labelsOf(probs, 'output_token'),
+    colLabels: positionLabels(vocab, tokens),
+    scale: 'sequential',
+    domain: [0, 1],
+    xLabel: 'token (position)',
+    yLabel: 'class',
+    title: 'Predicted probability of each class at each position',
+  };
+}
+
+/** The label row under the editor: label, prediction and its probability per position. */
+export function predictionRows(probs, labels, vocabOut) {
+  const [, n, k] = probs.shape;
+  return Array.from({ length: n }, (_, p) => {
+    const row = probs.values.slice(p * k, p * k + k);
+    let best = 0;
+    for (let j = 1; j < k; j++) if (row[j] > row[best]) best = j;
+    return { label: vocabOut[labels[p]], predicted: vocabOut[best], p: row[labels[p]], right: best === labels[p] };
+  });
+}
+
+export function attentionView(pattern, vocab, tokens) {
+  return {
+    tokens: tokens.map((t) => vocab[t]),
+    patterns: sub(pattern, 0),
+    headLabels: labelsOf(pattern, 'head').map((h) => `L0 ${h}`),
+  };
+}
+
+/** dla_by_label -> one bars figure per component: x = output class, one series per true label. */
+export function dlaView(dla, component) {
+  const comps = labelsOf(dla.mean, 'component');
+  const c = comps.indexOf(component);
+  if (c < 0) throw new Error(`dla_by_label has no component ${component} (it has ${comps.join(', ')})`);
+  const outs = labelsOf(dla.mean, 'output_token');
+  const series = labelsOf(dla.mean, 'label').map((label, l) => ({
+    name: `true label ${label} (n=${dla.counts[l]})`,
+    values: Array.from(sub(dla.mean, c, l).values),
+    errors: Array.from(sub(dla.std, c, l).values),
+  }));
+  return { labels: outs, series, yLabel: 'direct logit attribution', title: `${component}: DLA to each class, split by the true label (mean ± std)` };
+}
+
+/** A spectrum's singular values as bars. */
+export function singularValuesView(values, title) {
+  return {
+    labels: values.map((_, i) => `σ${i + 1}`),
+    series: [{ name: 'singular value', values: Array.from(values) }],
+    yLabel: 'singular value',
+    title,
+  };
+}
+
+/** Column 0 of a [token, sv] projection as bars over the tokens. */
+export function projectionView(proj, axis, title) {
+  return {
+    labels: labelsOf(proj, axis),
+    series: [{ name: 'projection on the first direction', values: column(proj, 0) }],
+    yLabel: 'projection',
+    title,
+  };
+}
+
+/** A [thing, sv>=2] projection as a labelled 2-D scatter. */
+export function planeView(proj, labels, title, group = () => '') {
+  const k = proj.shape.at(-1);
+  const points = labels.map((label, i) => ({ x: proj.values[i * k], y: proj.values[i * k + 1], label, group: group(label, i) }));
+  // Colours go to groups in order of first appearance: negative first, positive next, as the bars.
+  const order = ['negative', 'zero', 'positive'];
+  const rank = (p) => (order.includes(p.group) ? order.indexOf(p.group) : order.length);
+  return {
+    points: points.sort((a, b) => rank(a) - rank(b)),
+    xLabel: '1st singular direction of W_U',
+    yLabel: '2nd singular direction of W_U',
+    title,
+  };
+}
+
+/** The sign group of a token string such as "-3", "+0", "+2". */
+export function signOf(tok) {
+  const v = Number(tok);
+  return v < 0 ? 'negative' : v > 0 ? 'positive' : 'zero';
+}
+
+export function heatmapView(m, rowLabels, colLabels, xLabel, yLabel, title) {
+  return { values: m, rowLabels, colLabels, xLabel, yLabel, title, scale: 'diverging' };
+}
+
+/** neurons_by_label -> bars: x = neuron, one series per true label, ± std. */
+export function neuronsView(g) {
+  return {
+    labels: labelsOf(g.mean, 'neuron').map((n) => `n${n}`),
+    series: labelsOf(g.mean, 'label').map((label, l) => ({
+      name: `true label ${label}`,
+      values: Array.from(sub(g.mean, l).values),
+      errors: Array.from(sub(g.std, l).values),
+    })),
+    yLabel: 'mean activation',
+    title: 'Neuron activations (post-ReLU), split by the true label (mean ± std)',
+  };
+}
+
+// ---- numbers the text quotes -------------------------------------------------------------
+
+/** σ1² / Σσ²: how much of the matrix the first direction carries. */
+export function topShare(values) {
+  const sq = Array.from(values, (s) => s * s);
+  const total = sq.reduce((a, b) => a + b, 0);
+  return total ? sq[0] / total : 0;
+}
+
+/** For the full OV [token, out]: on how many negative (positive) tokens does neg (pos) beat pos (neg). */
+export function ovSigns(ov, vocab) {
+  const k = ov.shape[1];
+  let neg = 0;
+  let nNeg = 0;
+  let pos = 0;
+  let nPos = 0;
+  let zeroMax = 0;
+  let allMax = 0;
+  vocab.forEach((tok, i) => {
+    const row = ov.values.slice(i * k, i * k + k);
+    const [lNeg, , lPos] = row;
+    const big = Math.max(...row.map(Math.abs));
+    allMax = Math.max(allMax, big);
+    if (signOf(tok) === 'negative') {
+      nNeg++;
+      neg += lNeg > lPos;
+    } else if (signOf(tok) === 'positive') {
+      nPos++;
+      pos += lPos > lNeg;
+    } else {
+      zeroMax = big;
+    }
+  });
+  return { neg, nNeg, pos, nPos, zeroRatio: allMax ? zeroMax / allMax : 0 };
+}
+
+/**
+ * Sorts neurons by what they respond to: "negative" if their mean activation on neg-labelled
+ * positions is more than twice that on pos-labelled ones, "positive" the other way round,
+ * "quiet" if they never reach a tenth of the busiest neuron's mean.
+ */
+export function neuronKinds(g) {
+  const [nLabels, nNeurons] = g.mean.shape;
+  const at = (l, n) => g.mean.values[l * nNeurons + n];
+  let busiest = 0;
+  for (let l = 0; l < nLabels; l++) for (let n = 0; n < nNeurons; n++) busiest = Math.max(busiest, at(l, n));
+  const kinds = { negative: [], positive: [], quiet: [], mixed: [] };
+  for (let n = 0; n < nNeurons; n++) {
+    const [neg, , pos] = [0, 1, 2].map((l) => at(l, n));
+    if (Math.max(neg, pos, at(1, n)) < 0.1 * busiest) kinds.quiet.push(n);
+    else if (neg > 2 * pos) kinds.negative.push(n);
+    else if (pos > 2 * neg) kinds.positive.push(n);
+    else kinds.mixed.push(n);
+  }
+  return kinds;
+}
+
+/** How many neurons of `list` write more to `toward` than to `away` (neuron_logits [neuron, out]). */
+export function neuronsPushing(logits, list, toward, away) {
+  const k = logits.shape[1];
+  const t = SIGNS.indexOf(toward);
+  const a = SIGNS.indexOf(away);
+  return list.filter((n) => logits.values[n * k + t] > logits.values[n * k + a]).length;
+}
+
+/** bias_logits [bias, out]: the biases whose zero logit beats both neg and pos. */
+export function biasesFavouringZero(b) {
+  const names = labelsOf(b, 'bias');
+  const k = b.shape[1];
+  const rows = names.map((name, i) => ({ name, row: b.values.slice(i * k, i * k + k) }));
+  const sum = [0, 1, 2].map((j) => rows.reduce((s, r) => s + r.row[j], 0));
+  return { favouring: rows.filter((r) => r.row[1] > r.row[0] && r.row[1] > r.row[2]).map((r) => r.name), count: rows.length, sum };
+}
+
+/** Mean |DLA| of a component over every (label, class) cell: how loudly it speaks. */
+export function meanAbsDla(dla, component) {
+  const c = labelsOf(dla.mean, 'component').indexOf(component);
+  const v = sub(dla.mean, c).values;
+  return v.reduce((s, x) => s + Math.abs(x), 0) / v.length;
+}
+
+/** For a component, the mean DLA margin (true class minus the best other class) averaged over labels. */
+export function dlaMargin(dla, component) {
+  const c = labelsOf(dla.mean, 'component').indexOf(component);
+  const k = dla.mean.shape[2];
+  const rows = labelsOf(dla.mean, 'label').map((_, l) => {
+    const r = sub(dla.mean, c, l).values;
+    const others = Array.from(r).filter((_, j) => j !== l);
+    return r[l] - Math.max(...others);
+  });
+  return { perLabel: rows, k };
+}
