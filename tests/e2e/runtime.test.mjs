@@ -115,6 +115,39 @@ describe('engine worker', () => {
   });
 });
 
+describe('kit page', () => {
+  test('every widget draws engine data; an input edit redraws the dependent figures', { timeout: 300_000 }, async (t) => {
+    const { page, log } = await browserFor(t);
+    await openKit(page, 'task=cumsum&backend=cpu');
+    const views = ['kit/input', 'kit/probs', 'kit/attention', 'kit/full-ov', 'kit/unembed-directions', 'kit/dla-by-label', 'kit/probability-by-position', 'timeline', 'train', 'backend'];
+    await page.waitForFunction((vs) => vs.every((v) => document.querySelector(`[data-view="${v}"]`)?.dataset.state === 'ready'), views, { timeout: 120_000 });
+    const snapshot = () =>
+      page.evaluate(() => {
+        const d = (v) => JSON.stringify(document.querySelector(`[data-view="${v}"]`).data, (k, x) => (ArrayBuffer.isView(x) ? Array.from(x) : x));
+        return { probs: d('kit/probs'), attention: d('kit/attention'), ov: d('kit/full-ov') };
+      });
+    const before = await snapshot();
+    // An out-of-vocabulary token is refused with a message, and nothing recomputes.
+    const field = page.locator('[data-view="kit/input"] input');
+    const text = await field.inputValue();
+    await field.fill(text.replace(/^\S+/, '+9'));
+    await page.waitForFunction(() => document.querySelector('[data-view="kit/input"]').dataset.state === 'error');
+    assert.match(await page.locator('[data-view="kit/input"]').textContent(), /not in the vocabulary/);
+    // A valid edit: the first value flips sign.
+    const first = text.split(/\s+/)[0];
+    const flipped = first.startsWith('-') ? `+${first.slice(1)}` : `-${first.slice(1)}`;
+    const redrawn = page.evaluate(() => new Promise((r) => document.querySelector('[data-view="kit/probs"]').addEventListener('toylens-render', r, { once: true })));
+    await field.fill(text.replace(/^\S+/, flipped));
+    await field.press('Enter');
+    await redrawn;
+    await page.waitForFunction(() => document.querySelector('[data-view="kit/attention"]').dataset.state === 'ready');
+    const after = await snapshot();
+    assert.notEqual(after.probs, before.probs, 'probabilities follow the input');
+    assert.equal(after.ov, before.ov, 'a weights-only figure does not change with the input');
+    assertCleanRun(log, site.origin);
+  });
+});
+
 describe('training in the page', () => {
   const STEPS = 200;
   const runs = {};

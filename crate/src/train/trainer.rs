@@ -188,9 +188,11 @@ impl Trainer {
     pub async fn step_async(&mut self) -> Result<StepLog> {
         let batch = self.next_batch();
         let (loss, acc, lr, epoch) = self.forward_step(&batch)?;
-        let loss_v: f32 = loss.clone().into_scalar_async().await.map_err(|e| Error::Backend(format!("{e:?}")))?;
-        let acc_v: f32 = acc.into_scalar_async().await.map_err(|e| Error::Backend(format!("{e:?}")))?;
-        self.finish_step(loss, loss_v, acc_v, lr, epoch)
+        // One read-back for both scalars: on a GPU each read is a round trip.
+        let both = Tensor::cat(vec![loss.clone().detach(), acc], 0);
+        let v = both.into_data_async().await.map_err(|e| Error::Backend(format!("{e:?}")))?;
+        let v = v.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))?;
+        self.finish_step(loss, v[0], v[1], lr, epoch)
     }
 
     fn forward_step(&mut self, batch: &Batch) -> Result<(Tensor<1>, Tensor<1>, f64, usize)> {
