@@ -41,10 +41,15 @@ export class FigureGroup {
     this.generation = 0;
   }
 
+  /** Marks every view loading (a run is coming). */
+  markLoading() {
+    this.views.map(figure).forEach((el) => setState(el, 'loading'));
+  }
+
   async run() {
     const gen = ++this.generation;
     const els = this.views.map(figure);
-    els.forEach((el) => setState(el, 'loading'));
+    this.markLoading();
     let out;
     try {
       out = await this.compute();
@@ -70,6 +75,16 @@ export class FigureGroup {
       }
     });
   }
+}
+
+/**
+ * Recomputes `groups` one after the other (the worker runs one request at a time anyway, and
+ * this way the cheap figures at the front of the list are drawn first); all are marked
+ * loading at once, so no figure of the previous model passes for the new one.
+ */
+export async function runAll(groups) {
+  groups.forEach((g) => g.markLoading());
+  for (const g of groups) await g.run();
 }
 
 /** The sub-tensor of `t` at leading indices `idx` (row-major), as {shape, values}. */

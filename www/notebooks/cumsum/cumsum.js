@@ -2,7 +2,7 @@
 // engine worker (analyses on the weights as the notebook processed them: process 'cumsum').
 // Figures that read the edited sequence follow the editor; all follow the timeline.
 import { Notebook } from '../notebook.js';
-import { FigureGroup, body, failPage, figure, fmt, live, showConfig, statList, transpose } from '../common.js';
+import { FigureGroup, body, failPage, runAll, figure, fmt, live, showConfig, statList, transpose } from '../common.js';
 import * as v from './views.js';
 
 const TASK = 'cumsum';
@@ -211,7 +211,7 @@ async function main() {
   input.data = { vocab, tokens: EXAMPLE };
   showConfig(`${TASK}/config`, nb.info.config);
   nb.onModel(async () => {
-    await Promise.all(modelGroups.map((g) => g.run()));
+    await runAll(modelGroups);
   });
 }
 

@@ -2,7 +2,7 @@
 // the engine worker on the raw weights (the notebook processes nothing). The reader's pair
 // (a, b) drives the example figures; the timeline drives them all.
 import { Notebook } from '../notebook.js';
-import { FigureGroup, body, failPage, figure, live, numberNode, showConfig, statList, sub } from '../common.js';
+import { FigureGroup, body, failPage, runAll, figure, live, numberNode, showConfig, statList, sub } from '../common.js';
 import * as v from './views.js';
 
 const TASK = 'min';
@@ -129,7 +129,8 @@ const summaryGroup = new FigureGroup([`${TASK}/held-out`], async () => {
   };
 });
 
-const groups = [exampleGroup, meanGroup, ovGroup, qkGroup, gridGroup, summaryGroup];
+// Cheapest first: the engine returns the big maps slowly.
+const groups = [exampleGroup, summaryGroup, ovGroup, qkGroup, meanGroup, gridGroup];
 
 // ---- wiring -------------------------------------------------------------------------------
 
@@ -145,7 +146,7 @@ async function main() {
   input.data = { vocab: nb.info.vocab, tokens, length: 3, fixed: { 2: '=' } };
   showConfig(`${TASK}/config`, nb.info.config);
   nb.onModel(async () => {
-    await Promise.all(groups.map((g) => g.run()));
+    await runAll(groups);
   });
 }
 

@@ -1,0 +1,234 @@
+// Browser tests of the two notebook pages (www/notebooks/cumsum, www/notebooks/min) on the
+// built site ($TOYLENS_DIST or dist/), served under a sub-path: every figure reaches `ready`
+// with no console error and no request off the origin; editing the input redraws the figures
+// that read it and only those; a short training run in the page draws curves and adds
+// timeline entries; scrubbing the timeline redraws the figures; the numbers the page prints
+// equal what the native CLI prints for the same checkpoint. Prints the time to the first
+// figure on a cold load.
+// Run: node --test tests/e2e/notebooks.test.mjs
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from './static-server.mjs';
+import { foreignRequests, launchBrowser } from './browser.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DIST = path.resolve(process.env.TOYLENS_DIST || path.join(ROOT, 'dist'));
+const CLI = path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release/toylens');
+const SUB_PATH = 'sub/path/toylens/';
+const TOL = 1e-5;
+const SETTLE_MS = 240_000; // every figure of a page recomputed (min's 201×200 maps are the slow part)
+
+// Each page's views: `input` follow the editor (and the timeline), `weights` follow the timeline only.
+const PAGES = {
+  cumsum: {
+    input: ['cumsum/labels', 'cumsum/probs', 'cumsum/attention'],
+    weights: [
+      'cumsum/held-out', 'cumsum/uniform-attention', 'cumsum/dla-attn', 'cumsum/dla-mlp',
+      'cumsum/we-singular-values', 'cumsum/we-projection', 'cumsum/wu-singular-values', 'cumsum/wu-directions',
+      'cumsum/full-ov', 'cumsum/ov-singular-values', 'cumsum/ov-projection', 'cumsum/ov-wu-directions',
+      'cumsum/neurons-by-label', 'cumsum/neuron-logits', 'cumsum/neuron-wu-directions', 'cumsum/bias-logits',
+    ],
+    static: ['cumsum/input', 'cumsum/config', 'cumsum/training-loss', 'cumsum/training-accuracy'],
+    // A new sequence for the editor (20 tokens, different from the page's example).
+    edit: '-5 +5 -5 +5 +0 +1 +2 -3 -4 +4 +3 -2 -1 +0 +0 +1 -1 +2 -2 +5',
+    // The printed number and how the CLI computes it.
+    number: {
+      key: 'uniform-loss-change',
+      args: ['--what', 'uniform_attention', '--process', 'cumsum', '--limit', '1000'],
+      value: (j) => j.uniform.loss - j.baseline.loss,
+    },
+  },
+  min: {
+    input: ['min/prediction', 'min/attention-example', 'min/attention-example-bars'],
+    weights: ['min/held-out', 'min/attention-mean', 'min/attention-to-a', 'min/attention-to-b', 'min/full-ov', 'min/ov-diagonal', 'min/full-qk', 'min/qk-eq-row'],
+    static: ['min/input', 'min/config', 'min/training-loss', 'min/training-accuracy'],
+    edit: '5 180 =',
+    number: { key: 'ov-diag-fraction', args: ['--what', 'ov_diag_top1'], value: (j) => j.values[0] },
+  },
+};
+
+let server;
+let siteRoot;
+let base;
+let origin;
+let models;
+
+before(async () => {
+  for (const f of ['notebooks/cumsum/index.html', 'notebooks/min/index.html', 'notebooks/notebook.js', 'models/index.json', 'pkg/toylens_bg.wasm']) {
+    assert.ok(fs.existsSync(path.join(DIST, f)), `${path.join(DIST, f)} is missing: build the site first (./build.sh build)`);
+  }
+  assert.ok(fs.existsSync(CLI), `${CLI} is missing: build the CLI first (cargo build --release)`);
+  models = JSON.parse(fs.readFileSync(path.join(DIST, 'models/index.json'), 'utf8'));
+  siteRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'toylens-notebooks-'));
+  fs.mkdirSync(path.join(siteRoot, path.dirname(SUB_PATH.slice(0, -1))), { recursive: true });
+  fs.symlinkSync(DIST, path.join(siteRoot, SUB_PATH.slice(0, -1)), 'dir');
+  server = await startServer(siteRoot);
+  base = new URL(SUB_PATH, server.url).href;
+  origin = new URL(server.url).origin;
+});
+
+after(async () => {
+  await server?.close();
+  if (siteRoot) fs.rmSync(siteRoot, { recursive: true, force: true });
+});
+
+function assertCleanRun(log) {
+  assert.deepEqual(log.consoleErrors, [], 'console errors');
+  assert.deepEqual(log.pageErrors, [], 'uncaught page or worker errors');
+  assert.deepEqual(foreignRequests(log, origin), [], `requests outside ${origin}`);
+}
+
+/** What the native CLI prints for `task` on a pretrained checkpoint (a step) or a weights file. */
+function cliNumber(task, stepOrFile, spec) {
+  const m = models[task];
+  let file = stepOrFile;
+  if (typeof stepOrFile === 'number') {
+    file = path.join(DIST, 'models', stepOrFile === m.checkpoints.at(-1) ? m.weights : `${task}/checkpoints/step_${stepOrFile}.safetensors`);
+  }
+  const out = execFileSync(CLI, ['analyze', task, '--weights', file, ...spec.args], { encoding: 'utf8' });
+  return spec.value(JSON.parse(out));
+}
+
+/** Waits until every listed view is ready (fails at once, with the message, if one errs). */
+async function waitReady(page, views, timeout = SETTLE_MS) {
+  await page.waitForFunction((vs) => {
+    const els = vs.map((v) => document.querySelector(`[data-view="${v}"]`));
+    const bad = els.find((e) => e?.dataset.state === 'error');
+    if (bad) throw new Error(`${bad.dataset.view}: ${bad.errorMessage || bad.textContent}`);
+    return els.every((e) => e && e.dataset.state === 'ready');
+  }, views, { timeout, polling: 100 });
+}
+
+/** A fingerprint of each view's drawn content: widget data (values), or a plain figure's text. */
+function snapshot(page, views) {
+  return page.evaluate((vs) => Object.fromEntries(vs.map((v) => {
+    const e = document.querySelector(`[data-view="${v}"]`);
+    const d = e.data;
+    const text = d === undefined ? e.textContent : JSON.stringify(d, (k, x) => (ArrayBuffer.isView(x) ? Array.from(x) : x));
+    return [v, text];
+  })), views);
+}
+
+function changed(before, after) {
+  return Object.keys(before).filter((v) => before[v] !== after[v]);
+}
+
+/** The number the page prints under data-value=key (full precision). */
+function printed(page, key) {
+  return page.$eval(`[data-value="${key}"]`, (e) => Number(e.dataset.number));
+}
+
+/** Opens a page cold and returns the ms until the first computed figure is ready. */
+async function openCold(page, task, query = '?backend=cpu') {
+  const t0 = Date.now();
+  await page.goto(new URL(`notebooks/${task}/${query}`, base).href);
+  const analysed = [...PAGES[task].input, ...PAGES[task].weights];
+  await page.waitForFunction((vs) => vs.some((v) => document.querySelector(`[data-view="${v}"]`)?.dataset.state === 'ready'), analysed, { timeout: SETTLE_MS, polling: 20 });
+  return Date.now() - t0;
+}
+
+for (const [task, spec] of Object.entries(PAGES)) {
+  describe(`notebook ${task}`, () => {
+    let b;
+    before(async () => {
+      b = await launchBrowser();
+      await b.page.setViewportSize({ width: 1200, height: 900 });
+    });
+    after(async () => b?.close());
+
+    test('cold load: every figure ready, no console error, nothing off the origin', async () => {
+      const ms = await openCold(b.page, task);
+      console.log(`# ${task}: first figure ready ${ms} ms after navigation (cold, CPU)`);
+      const t0 = Date.now();
+      await waitReady(b.page, [...spec.static, ...spec.input, ...spec.weights]);
+      console.log(`# ${task}: every figure ready after ${ms + Date.now() - t0} ms`);
+      const states = await b.page.$$eval('[data-view]', (els) => els.filter((e) => e.dataset.state !== 'ready').map((e) => `${e.dataset.view}: ${e.dataset.state}`));
+      assert.deepEqual(states, [], 'views not ready');
+      assertCleanRun(b.log);
+    });
+
+    test(`the printed ${spec.number.key} equals the CLI's for the final checkpoint`, async () => {
+      const step = models[task].checkpoints.at(-1);
+      assert.equal(await b.page.evaluate(() => document.documentElement.dataset.model), `pretrained:${step}`);
+      const want = cliNumber(task, step, spec.number);
+      const got = await printed(b.page, spec.number.key);
+      assert.ok(Math.abs(got - want) <= TOL, `page ${got}, CLI ${want}`);
+    });
+
+    test('editing the input redraws the figures that read it, and only those', async () => {
+      const before = await snapshot(b.page, [...spec.input, ...spec.weights]);
+      const box = b.page.locator(`[data-view="${task}/input"] input.tl-token-text`);
+      await box.fill(spec.edit);
+      await b.page.waitForFunction((vs) => vs.some((v) => document.querySelector(`[data-view="${v}"]`).dataset.state === 'loading'), spec.input, { timeout: 10_000, polling: 10 }).catch(() => {});
+      await waitReady(b.page, [...spec.input, ...spec.weights]);
+      const after = await snapshot(b.page, [...spec.input, ...spec.weights]);
+      assert.deepEqual(changed(before, after).sort(), [...spec.input].sort(), 'views whose content changed');
+      assertCleanRun(b.log);
+    });
+
+    test('scrubbing the timeline redraws the figures; the printed number follows the checkpoint', async () => {
+      const steps = models[task].checkpoints;
+      const step = steps[Math.floor(steps.length / 2)];
+      const before = await snapshot(b.page, spec.weights);
+      await b.page.$eval('tl-timeline [data-ref="range"]', (r, i) => {
+        r.value = String(i);
+        r.dispatchEvent(new Event('input'));
+        r.dispatchEvent(new Event('change'));
+      }, steps.indexOf(step));
+      await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `pretrained:${step}`, { timeout: 60_000 });
+      await waitReady(b.page, [...spec.input, ...spec.weights]);
+      const after = await snapshot(b.page, spec.weights);
+      const same = spec.weights.filter((v) => before[v] === after[v]);
+      assert.ok(same.length < spec.weights.length / 2, `most figures should change with the checkpoint; unchanged: ${same.join(', ')}`);
+      const want = cliNumber(task, step, spec.number);
+      const got = await printed(b.page, spec.number.key);
+      assert.ok(Math.abs(got - want) <= TOL, `step ${step}: page ${got}, CLI ${want}`);
+      assertCleanRun(b.log);
+    });
+
+    test('a short training run draws its curves and adds timeline entries', async () => {
+      const panel = b.page.locator('tl-train-panel');
+      await panel.locator('[data-ref="steps"]').fill('20');
+      await panel.locator('[data-ref="batch"]').fill('64');
+      await panel.locator('[data-ref="start"]').click();
+      await b.page.waitForSelector('tl-train-panel[data-status="done"]', { timeout: 120_000 });
+      const points = await b.page.$$eval(`[data-view="${task}/training-loss"], [data-view="${task}/training-accuracy"]`,
+        (els) => els.map((e) => e.pointCount(e.dataset.view.endsWith('loss') ? 'training loss' : 'training accuracy')));
+      assert.ok(points.every((n) => n > 0), `curve points: ${points}`);
+      const run = await b.page.$eval('tl-timeline', (t) => t.sources.run);
+      assert.ok(run.length > 0 && run.at(-1) === 20, `timeline entries of the run: ${run}`);
+      // The reader picks the run on the timeline (it was scrubbed back, so it does not follow
+      // by itself): every figure shows the run's last checkpoint, and the printed number is
+      // the CLI's for those weights.
+      await b.page.selectOption('tl-timeline [data-ref="source"]', 'run');
+      await b.page.waitForFunction(() => document.documentElement.dataset.model === 'run:20', null, { timeout: SETTLE_MS });
+      await waitReady(b.page, [...spec.input, ...spec.weights]);
+      const bytes = await b.page.evaluate(() => Array.from(new Uint8Array(window.__notebook.session.weightsAt(20))));
+      const file = path.join(siteRoot, `${task}-run-20.safetensors`);
+      fs.writeFileSync(file, Uint8Array.from(bytes));
+      const want = cliNumber(task, file, spec.number);
+      const got = await printed(b.page, spec.number.key);
+      assert.ok(Math.abs(got - want) <= TOL, `your run, step 20: page ${got}, CLI ${want}`);
+      assertCleanRun(b.log);
+    });
+  });
+}
+
+describe('notebooks on the automatic backend (WebGPU when the self-test passes)', () => {
+  for (const task of Object.keys(PAGES)) {
+    test(`${task} loads and draws its first figures`, async (t) => {
+      const b = await launchBrowser();
+      t.after(() => b.close());
+      const ms = await openCold(b.page, task, '');
+      const backend = await b.page.$eval('tl-backend', (e) => `${e.dataset.backend}: ${e.textContent.trim()}`);
+      console.log(`# ${task}: first figure ${ms} ms (automatic backend: ${backend})`);
+      await waitReady(b.page, PAGES[task].input);
+      assertCleanRun(b.log);
+    });
+  }
+});
