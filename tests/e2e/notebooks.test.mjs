@@ -225,7 +225,7 @@ describe('notebooks on the automatic backend (WebGPU when the self-test passes)'
       const b = await launchBrowser();
       t.after(() => b.close());
       const ms = await openCold(b.page, task, '');
-      const backend = await b.page.$eval('tl-backend', (e) => `${e.dataset.backend}: ${e.textContent.trim()}`);
+      const backend = await b.page.$eval('tl-backend', (e) => `${e.dataset.backend}: ${e.querySelector('[data-ref="status"]')?.textContent.trim()}`);
       console.log(`# ${task}: first figure ${ms} ms (automatic backend: ${backend})`);
       await waitReady(b.page, PAGES[task].input);
       assertCleanRun(b.log);
