@@ -38,15 +38,15 @@ export async function chooseBackend(client) {
     return { backend: forced.backend, forced: true, webgpu: backends.webgpu, reason: `${forced.backend === 'cpu' ? 'CPU' : 'WebGPU'} chosen by ${forced.how}` };
   }
   if (!backends.webgpu.available) {
-    return { backend: 'cpu', forced: false, webgpu: backends.webgpu, reason: `CPU: ${backends.webgpu.reason}` };
+    return { backend: 'cpu', forced: false, webgpu: backends.webgpu, reason: backends.webgpu.reason };
   }
   let selftest;
   try {
     selftest = await client.call('selftest', {});
   } catch (e) {
-    return { backend: 'cpu', forced: false, webgpu: backends.webgpu, reason: `CPU: the WebGPU self-test failed (${e.message})` };
+    return { backend: 'cpu', forced: false, webgpu: backends.webgpu, reason: `the WebGPU self-test failed (${e.message})` };
   }
   return selftest.ok
-    ? { backend: 'webgpu', forced: false, webgpu: backends.webgpu, selftest, reason: `WebGPU: ${selftest.reason}` }
-    : { backend: 'cpu', forced: false, webgpu: backends.webgpu, selftest, reason: `CPU: ${selftest.reason}` };
+    ? { backend: 'webgpu', forced: false, webgpu: backends.webgpu, selftest, reason: selftest.reason }
+    : { backend: 'cpu', forced: false, webgpu: backends.webgpu, selftest, reason: selftest.reason };
 }

@@ -265,7 +265,7 @@ const OPS = {
     const e = await engine('cpu');
     const t = tokens == null ? null : toTokens(tokens);
     const req = request == null ? undefined : JSON.stringify(request);
-    return e.analyze(task, what, t?.values, t?.batch ?? 0, t?.pos ?? 0, req);
+    return JSON.parse(e.analyze(task, what, t?.values, t?.batch ?? 0, t?.pos ?? 0, req));
   },
 
   task_info: async ({ task }) => (await loadWasm()).mod.task_info(task),
