@@ -3,6 +3,7 @@
 // times (tests/e2e/redraw.mjs), and on the kit page the time from an input edit to the
 // dependent figures redrawn with the engine's new numbers. Measures only; asserts nothing.
 //   node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu]
+//     [--parts training,redraw,edit]   (a part not run keeps its previous result in OUT.json)
 import fs from 'node:fs';
 import { startServer } from './static-server.mjs';
 import { launchBrowser } from './browser.mjs';
@@ -10,15 +11,16 @@ import { measureRedraws } from './redraw.mjs';
 
 function args(argv) {
   const [dist, out, ...rest] = argv;
-  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'] };
+  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit'] };
   for (let i = 0; i < rest.length; i += 2) {
     const v = rest[i + 1];
     if (rest[i] === '--seconds') o.seconds = Number(v);
     else if (rest[i] === '--tasks') o.tasks = v.split(',');
     else if (rest[i] === '--backends') o.backends = v.split(',');
+    else if (rest[i] === '--parts') o.parts = v.split(',');
     else throw new Error(`unknown flag ${rest[i]}`);
   }
-  if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu]');
+  if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu] [--parts training,redraw,edit]');
   return o;
 }
 
@@ -79,24 +81,44 @@ async function inputEdit(page, base, backend) {
   });
 }
 
-export async function benchBrowser(o) {
+export async function benchBrowser(o, previous = {}) {
   const server = await startServer(o.dist);
   const b = await launchBrowser();
-  const result = { chromium: null, training: [], redraw: [], input_edit: [] };
+  const result = { training: previous.training ?? [], redraw: previous.redraw ?? [], input_edit: previous.input_edit ?? [] };
+  // Each part on a fresh page: a page that spent minutes in SwiftShader can be slow to leave.
+  const fresh = async () => {
+    const page = await b.context.newPage();
+    page.setDefaultNavigationTimeout(120_000);
+    return page;
+  };
   try {
-    const { page } = b;
-    result.chromium = await b.context.browser()?.version?.() ?? null;
-    await page.goto(server.url);
-    for (const backend of o.backends) {
-      for (const task of o.tasks) {
-        const r = await trainingSpeed(page, task, backend, o.seconds);
-        console.error(JSON.stringify(r));
-        result.training.push(r);
+    if (o.parts.includes('training')) {
+      result.training = [];
+      const page = await fresh();
+      await page.goto(server.url);
+      for (const backend of o.backends) {
+        for (const task of o.tasks) {
+          const r = await trainingSpeed(page, task, backend, o.seconds);
+          console.error(JSON.stringify(r));
+          result.training.push(r);
+        }
+      }
+      await page.close();
+    }
+    if (o.parts.includes('redraw')) {
+      const page = await fresh();
+      await page.goto(new URL('widgets/test.html', server.url).href);
+      result.redraw = await measureRedraws(page);
+      await page.close();
+    }
+    if (o.parts.includes('edit')) {
+      result.input_edit = [];
+      for (const backend of o.backends) {
+        const page = await fresh();
+        result.input_edit.push({ backend, ...(await inputEdit(page, server.url, backend)) });
+        await page.close();
       }
     }
-    await page.goto(new URL('widgets/test.html', server.url).href);
-    result.redraw = await measureRedraws(page);
-    for (const backend of o.backends) result.input_edit.push({ backend, ...(await inputEdit(page, server.url, backend)) });
   } finally {
     await b.close();
     await server.close();
@@ -106,7 +128,13 @@ export async function benchBrowser(o) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const o = args(process.argv.slice(2));
-  const r = await benchBrowser(o);
+  let previous = {};
+  try {
+    previous = JSON.parse(fs.readFileSync(o.out, 'utf8'));
+  } catch {
+    // first run
+  }
+  const r = await benchBrowser(o, previous);
   fs.writeFileSync(o.out, `${JSON.stringify({ ...r, seconds_per_case: o.seconds, date: new Date().toISOString() }, null, 2)}\n`);
   console.error(`wrote ${o.out}`);
 }

@@ -10,16 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startServer } from './static-server.mjs';
-import { foreignRequests, launchBrowser } from './browser.mjs';
+import { launchBrowser } from './browser.mjs';
+import { CLI, DIST, assertCleanRun as assertClean, serveSite } from './site.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DIST = path.resolve(process.env.TOYLENS_DIST || path.join(ROOT, 'dist'));
-const CLI = path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'release/toylens');
-const SUB_PATH = 'sub/path/toylens/';
 const TOL = 1e-5;
 const SETTLE_MS = 240_000; // every figure of a page recomputed (min's 201×200 maps are the slow part)
 
@@ -52,8 +46,7 @@ const PAGES = {
   },
 };
 
-let server;
-let siteRoot;
+let site;
 let base;
 let origin;
 let models;
@@ -64,24 +57,14 @@ before(async () => {
   }
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: build the CLI first (cargo build --release)`);
   models = JSON.parse(fs.readFileSync(path.join(DIST, 'models/index.json'), 'utf8'));
-  siteRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'toylens-notebooks-'));
-  fs.mkdirSync(path.join(siteRoot, path.dirname(SUB_PATH.slice(0, -1))), { recursive: true });
-  fs.symlinkSync(DIST, path.join(siteRoot, SUB_PATH.slice(0, -1)), 'dir');
-  server = await startServer(siteRoot);
-  base = new URL(SUB_PATH, server.url).href;
-  origin = new URL(server.url).origin;
+  site = await serveSite();
+  base = site.base;
+  origin = site.origin;
 });
 
-after(async () => {
-  await server?.close();
-  if (siteRoot) fs.rmSync(siteRoot, { recursive: true, force: true });
-});
+after(() => site?.close());
 
-function assertCleanRun(log) {
-  assert.deepEqual(log.consoleErrors, [], 'console errors');
-  assert.deepEqual(log.pageErrors, [], 'uncaught page or worker errors');
-  assert.deepEqual(foreignRequests(log, origin), [], `requests outside ${origin}`);
-}
+const assertCleanRun = (log) => assertClean(log, origin);
 
 /** What the native CLI prints for `task` on a pretrained checkpoint (a step) or a weights file. */
 function cliNumber(task, stepOrFile, spec) {
@@ -209,7 +192,7 @@ for (const [task, spec] of Object.entries(PAGES)) {
       await b.page.waitForFunction(() => document.documentElement.dataset.model === 'run:20', null, { timeout: SETTLE_MS });
       await waitReady(b.page, [...spec.input, ...spec.weights]);
       const bytes = await b.page.evaluate(() => Array.from(new Uint8Array(window.__notebook.session.weightsAt(20))));
-      const file = path.join(siteRoot, `${task}-run-20.safetensors`);
+      const file = path.join(site.extraDir, `${task}-run-20.safetensors`);
       fs.writeFileSync(file, Uint8Array.from(bytes));
       const want = cliNumber(task, file, spec.number);
       const got = await printed(b.page, spec.number.key);

@@ -4,59 +4,31 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startServer } from './static-server.mjs';
-import { foreignRequests, launchBrowser } from './browser.mjs';
+import { DIST, assertCleanRun as assertClean, browserFor as browser, serveSite } from './site.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DIST = path.resolve(process.env.TOYLENS_DIST || path.join(ROOT, 'dist'));
 const TOL = 1e-4;
 // WebGPU on SwiftShader is slow, and the largest fixture has 3.2M parameters.
 const SMOKE_TIMEOUT_MS = Number(process.env.TOYLENS_SMOKE_TIMEOUT_MS || 25 * 60_000);
-// The site lives under a sub-path here, as it may when deployed: every URL must be relative.
-const SUB_PATH = 'sub/path/toylens/';
 
 function fixtureNames() {
   const index = JSON.parse(fs.readFileSync(path.join(DIST, 'fixtures/index.json'), 'utf8'));
   return (Array.isArray(index) ? index : index.fixtures).map((e) => (typeof e === 'string' ? e : e.name));
 }
 
-let server;
-let siteRoot;
+let site;
 let base; // URL of the site's root (ends with /)
 let origin;
 
 before(async () => {
-  for (const f of ['pkg/toylens.js', 'pkg/toylens_bg.wasm', 'fixtures/index.json', 'smoke/index.html', 'engine/worker.js']) {
-    assert.ok(fs.existsSync(path.join(DIST, f)), `${path.join(DIST, f)} is missing: build the site first (./build.sh build)`);
-  }
-  siteRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'toylens-e2e-'));
-  fs.mkdirSync(path.join(siteRoot, path.dirname(SUB_PATH.slice(0, -1))), { recursive: true });
-  fs.symlinkSync(DIST, path.join(siteRoot, SUB_PATH.slice(0, -1)), 'dir');
-  server = await startServer(siteRoot);
-  base = new URL(SUB_PATH, server.url).href;
-  origin = new URL(server.url).origin;
+  site = await serveSite(['pkg/toylens.js', 'pkg/toylens_bg.wasm', 'fixtures/index.json', 'smoke/index.html', 'engine/worker.js']);
+  base = site.base;
+  origin = site.origin;
 });
 
-after(async () => {
-  await server?.close();
-  if (siteRoot) fs.rmSync(siteRoot, { recursive: true, force: true });
-});
+after(() => site?.close());
 
-/** A fresh browser for one test, closed when it ends; returns {page, log}. */
-async function browser(t) {
-  const b = await launchBrowser();
-  t.after(() => b.close());
-  return b;
-}
-
-function assertCleanRun(log) {
-  assert.deepEqual(log.consoleErrors, [], 'console errors');
-  assert.deepEqual(log.pageErrors, [], 'uncaught page or worker errors');
-  assert.deepEqual(foreignRequests(log, origin), [], `requests outside ${origin}`);
-}
+const assertCleanRun = (log) => assertClean(log, origin);
 
 describe('static server', () => {
   test('serves wasm as application/wasm, without caching', async () => {

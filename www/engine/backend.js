@@ -1,6 +1,6 @@
 // Which backend a page computes on, and why. WebGPU only when the browser gives an adapter
-// and a short self-test (one forward of the same weights on both backends) matches the CPU;
-// otherwise the CPU. The reader can force one with ?backend=cpu|webgpu or with the control
+// and a short self-test (one forward of the same weights on both backends) matches the CPU,
+// and the adapter is hardware or at least faster than the CPU; otherwise the CPU. The reader can force one with ?backend=cpu|webgpu or with the control
 // (remembered in localStorage). Returns {backend, reason, forced, selftest?, webgpu}.
 
 const KEY = 'toylens.backend';
@@ -46,7 +46,18 @@ export async function chooseBackend(client) {
   } catch (e) {
     return { backend: 'cpu', forced: false, webgpu: backends.webgpu, reason: `the WebGPU self-test failed (${e.message})` };
   }
-  return selftest.ok
-    ? { backend: 'webgpu', forced: false, webgpu: backends.webgpu, selftest, reason: selftest.reason }
-    : { backend: 'cpu', forced: false, webgpu: backends.webgpu, selftest, reason: selftest.reason };
+  if (!selftest.ok) return { backend: 'cpu', forced: false, webgpu: backends.webgpu, selftest, reason: selftest.reason };
+  // A software adapter (SwiftShader and the like) is correct but slower than our own CPU
+  // path: train where it is fast. ?backend=webgpu still forces it.
+  const { cpu, webgpu } = selftest.forwardMs;
+  if (selftest.software && webgpu > cpu) {
+    return {
+      backend: 'cpu',
+      forced: false,
+      webgpu: backends.webgpu,
+      selftest,
+      reason: `${selftest.reason}, but it is a software adapter, slower than the CPU here (a forward: ${webgpu.toFixed(0)} ms vs ${cpu.toFixed(0)} ms)`,
+    };
+  }
+  return { backend: 'webgpu', forced: false, webgpu: backends.webgpu, selftest, reason: selftest.reason };
 }

@@ -287,12 +287,17 @@ const OPS = {
     const weights = await run.weights();
     const cfg = JSON.stringify(run.settings().config);
     run.free();
-    const sample = mod.task_sample('min', 7n, 16);
+    const sample = mod.task_sample('min', 7n, 256);
     const out = {};
+    const ms = {};
     for (const b of ['cpu', 'webgpu']) {
       const e = await mod.Engine.create(b);
       e.load(cfg, weights);
       out[b] = await e.forward(sample.values, sample.shape[0], sample.shape[1]);
+      // Timed after the first call (shader compilation, first allocations).
+      const t = performance.now();
+      for (let k = 0; k < 3; k++) await e.forward(sample.values, sample.shape[0], sample.shape[1]);
+      ms[b] = (performance.now() - t) / 3;
       e.free();
     }
     const d = maxAbsDiff(out.webgpu.values, out.cpu.values);
@@ -301,6 +306,8 @@ const OPS = {
       ok,
       maxAbsDiff: d,
       ms: performance.now() - t0,
+      forwardMs: ms,
+      software: Boolean(p.adapter?.isFallbackAdapter),
       reason: ok ? `${p.reason}; self-test matched the CPU (max |diff| ${d.toExponential(1)})` : `WebGPU self-test disagreed with the CPU by ${d} (> ${tol})`,
     };
   },
