@@ -83,8 +83,16 @@ export class FigureGroup {
  * loading at once, so no figure of the previous model passes for the new one.
  */
 export async function runAll(groups) {
-  groups.forEach((g) => g.markLoading());
-  for (const g of groups) await g.run();
+  // Embedded as one view (?view=NAME): only the group that draws it computes.
+  const only = onlyView();
+  const wanted = only ? groups.filter((g) => g.views.includes(only)) : groups;
+  wanted.forEach((g) => g.markLoading());
+  for (const g of wanted) await g.run();
+}
+
+/** The one view this page shows when embedded (`?view=NAME`), or null. */
+export function onlyView() {
+  return new URLSearchParams(location.search).get('view');
 }
 
 /** The sub-tensor of `t` at leading indices `idx` (row-major), as {shape, values}. */

@@ -25,6 +25,37 @@ export class Notebook extends EventTarget {
     this.busy = null;
     this.weightsCache = new Map(); // pretrained step -> ArrayBuffer
     this.imported = null;
+    // Embedded as one figure (`?view=NAME`, see www/embed.js): the page shows only that
+    // figure, the timeline and (for figures of the edited input) the input's controls; the
+    // backend status stays on the full page.
+    this.only = new URLSearchParams(location.search).get('view');
+    /** Views that follow the edited input (the page sets it): their embed keeps the editor. */
+    this.inputViews = [];
+  }
+
+  #embedLayout() {
+    const fig = document.querySelector(`[data-view="${CSS.escape(this.only)}"], [view="${CSS.escape(this.only)}"]`);
+    if (!fig) throw new Error(`this page has no view ${JSON.stringify(this.only)}`);
+    document.documentElement.dataset.embed = this.only;
+    const keep = [fig, this.q('tl-timeline')];
+    if (this.inputViews.includes(this.only)) keep.push(...document.querySelectorAll('tl-token-input, .nb-inputs'));
+    const kept = keep.filter(Boolean);
+    const hide = (el) => {
+      for (const c of el.children) {
+        if (kept.includes(c) || c.tagName === 'SCRIPT') continue;
+        if (kept.some((k) => c.contains(k))) hide(c);
+        else c.hidden = true;
+      }
+    };
+    hide(document.body);
+    // The embedding page sizes its frame from these messages (and shows the figure's state).
+    if (window.parent !== window) {
+      const post = () =>
+        window.parent.postMessage({ toylens: 'embed', view: this.only, height: document.documentElement.scrollHeight, state: fig.dataset.state ?? 'ready', error: fig.errorMessage ?? '' }, '*');
+      new ResizeObserver(post).observe(document.body);
+      new MutationObserver(post).observe(fig, { attributes: true, attributeFilter: ['data-state'] });
+      post();
+    }
   }
 
   q(sel) {
@@ -32,6 +63,7 @@ export class Notebook extends EventTarget {
   }
 
   async start() {
+    if (this.only) this.#embedLayout();
     const status = this.q('tl-backend');
     this.client = new EngineClient();
     try {

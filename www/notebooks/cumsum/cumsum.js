@@ -206,6 +206,7 @@ input.addEventListener('change', (e) => {
 });
 
 async function main() {
+  nb.inputViews = inputGroup.views;
   await nb.start();
   const { vocab } = nb.info;
   input.data = { vocab, tokens: EXAMPLE };

@@ -142,6 +142,7 @@ numberA.addEventListener('input', readNumbers);
 numberB.addEventListener('input', readNumbers);
 
 async function main() {
+  nb.inputViews = exampleGroup.views;
   await nb.start();
   input.data = { vocab: nb.info.vocab, tokens, length: 3, fixed: { 2: '=' } };
   showConfig(`${TASK}/config`, nb.info.config);

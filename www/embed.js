@@ -1,0 +1,48 @@
+// Embed one live figure of a toylens notebook anywhere, by its stable view name:
+//   <script type="module" src="https://…/toylens/embed.js"></script>
+//   <toylens-view view="min/full-ov"></toylens-view>
+// The figure runs in a frame of its notebook page (`notebooks/<task>/?view=NAME`), engine and
+// all, so nothing of the host page is touched; the frame takes the figure's height. The
+// element mirrors the figure's data-view and data-state. `site` overrides where toylens lives
+// (default: next to this script).
+const SITE = new URL('./', import.meta.url);
+
+class ToylensView extends HTMLElement {
+  connectedCallback() {
+    if (this.frame) return;
+    const view = this.getAttribute('view') || '';
+    this.dataset.view = view;
+    this.dataset.state = 'loading';
+    const task = view.split('/')[0];
+    if (!/^[a-z_]+\/[\w-]+$/.test(view)) {
+      this.#fail(`view must be "<task>/<figure>", e.g. "min/full-ov"; got ${JSON.stringify(view)}`);
+      return;
+    }
+    const site = new URL(this.getAttribute('site') || SITE, location.href);
+    const url = new URL(`notebooks/${task}/`, site);
+    url.searchParams.set('view', view);
+    for (const k of ['backend']) if (this.hasAttribute(k)) url.searchParams.set(k, this.getAttribute(k));
+    this.frame = Object.assign(document.createElement('iframe'), { src: url.href, title: `toylens: ${view}` });
+    this.frame.style.cssText = 'width:100%;border:0;display:block;height:' + (this.getAttribute('height') || '480') + 'px';
+    this.onMessage = (e) => {
+      if (e.source !== this.frame.contentWindow || e.data?.toylens !== 'embed') return;
+      this.frame.style.height = `${Math.ceil(e.data.height)}px`;
+      this.dataset.state = e.data.state;
+      this.errorMessage = e.data.error;
+    };
+    window.addEventListener('message', this.onMessage);
+    this.append(this.frame);
+  }
+
+  disconnectedCallback() {
+    window.removeEventListener('message', this.onMessage);
+  }
+
+  #fail(message) {
+    this.dataset.state = 'error';
+    this.errorMessage = message;
+    this.textContent = message;
+  }
+}
+
+if (!customElements.get('toylens-view')) customElements.define('toylens-view', ToylensView);
