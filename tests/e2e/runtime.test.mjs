@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { CLI, DIST, assertCleanRun, browserFor, serveSite } from './site.mjs';
 
@@ -181,6 +182,55 @@ describe('training in the page', () => {
     const worst = Math.max(...a.map((x, i) => Math.abs(x - b[i])));
     console.log(`cpu vs webgpu loss curves: max |diff| ${worst.toExponential(2)} over ${a.length} steps`);
     assert.ok(worst < 1e-3, `curves diverge by ${worst}`);
+  });
+});
+
+describe('training panel', () => {
+  test('a long run is estimated first, and the reader can keep the pretrained model', { timeout: 300_000 }, async (t) => {
+    const { page, log } = await browserFor(t);
+    await openKit(page, 'task=min&backend=cpu');
+    await panel(page, 'start').click(); // the notebook's 4000 full-batch steps
+    const notice = panel(page, 'notice');
+    await notice.locator('[data-choice="cancel"]').waitFor({ timeout: 180_000 });
+    const text = await notice.textContent();
+    console.log(`estimate: ${text}`);
+    assert.match(text, /would take about .* on the CPU/);
+    assert.match(text, /Train \d+ steps \(about a minute\)/);
+    await notice.locator('[data-choice="cancel"]').click();
+    await waitStatus(page, ['idle'], { timeout: 60_000 });
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.model), 'pretrained:2000');
+    assertCleanRun(log, site.origin);
+  });
+
+  test('weights import by file or drag and drop; a bad file is refused with a message', { timeout: 300_000 }, async (t) => {
+    const { page, log } = await browserFor(t);
+    await openKit(page, 'task=cumsum&backend=cpu');
+    const ov = () => page.evaluate(() => JSON.stringify(Array.from(document.querySelector('[data-view="kit/full-ov"]').data.values.values)));
+    await page.waitForFunction(() => document.querySelector('[data-view="kit/full-ov"]').dataset.state === 'ready');
+    const before = await ov();
+    await panel(page, 'import').setInputFiles(path.join(DIST, 'models/cumsum/checkpoints/step_96.safetensors'));
+    await page.waitForFunction(() => document.documentElement.dataset.model === 'imported:0' && document.querySelector('[data-view="kit/full-ov"]').dataset.state === 'ready', null, { timeout: 60_000 });
+    const imported = await ov();
+    assert.notEqual(imported, before, 'the figures follow the imported weights');
+    // Dropped: a file that is not safetensors.
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(64).fill(7)], 'junk.safetensors'));
+      document.querySelector('tl-train-panel').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => document.querySelector('tl-train-panel [data-ref="error"]').textContent !== '');
+    assert.match(await page.locator('tl-train-panel > [data-ref="error"]').textContent(), /junk\.safetensors: .*safetensors/);
+    assert.equal(await ov(), imported, 'a refused file leaves the model as it was');
+    // Dropped: a good file.
+    const bytes = fs.readFileSync(path.join(DIST, 'models/cumsum/model.safetensors')).toString('base64');
+    await page.evaluate((b64) => {
+      const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([raw], 'model.safetensors'));
+      document.querySelector('tl-train-panel').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, bytes);
+    await page.waitForFunction((b) => JSON.stringify(Array.from(document.querySelector('[data-view="kit/full-ov"]').data.values.values)) === b, before, { timeout: 60_000 });
+    assertCleanRun(log, site.origin);
   });
 });
 
