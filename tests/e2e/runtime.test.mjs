@@ -276,6 +276,11 @@ describe('resilience', () => {
     // It trains on from there, with the optimizer state it had.
     await panel(page, 'step').click();
     await waitStatus(page, ['paused'], { timeout: 60_000, until: (s) => s.step === before.step + 1 });
+    // Reset forgets the run; the figures go back to the pretrained model.
+    await panel(page, 'reset').click();
+    await waitStatus(page, ['idle'], { timeout: 60_000 });
+    await page.waitForFunction(() => document.documentElement.dataset.model === 'pretrained:5860', null, { timeout: 60_000 });
+    assert.deepEqual(await page.evaluate(() => document.querySelector('tl-timeline').sources.run), []);
     assertCleanRun(log, site.origin);
   });
 });

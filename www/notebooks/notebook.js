@@ -109,6 +109,13 @@ export class Notebook extends EventTarget {
       }
     });
     this.timeline?.addEventListener('change', (e) => this.select(e.detail));
+    // A reset drops the run's checkpoints: the figures go back to the pretrained model.
+    this.session.addEventListener('status', () => {
+      this.#syncTimeline();
+      if (this.current?.source === 'run' && this.session.timeline.length === 0) {
+        this.select({ source: 'pretrained', step: this.finalStep });
+      }
+    });
     const restoredRun = this.session.timeline.length > 0;
     await this.select(restoredRun ? { source: 'run', step: this.session.timeline.at(-1).step } : { source: 'pretrained', step: this.finalStep });
   }
