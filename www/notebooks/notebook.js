@@ -152,8 +152,9 @@ export class Notebook extends EventTarget {
       }
       this.current = { ...sel, label: `${sel.source === 'pretrained' ? 'pretrained' : sel.source === 'run' ? 'your run' : 'imported'}, step ${sel.step}` };
       this.timeline?.select(sel.source, sel.step);
-      document.documentElement.dataset.model = `${sel.source}:${sel.step}`;
       await Promise.all(this.listeners.map((fn) => this.#runListener(fn, this.current)));
+      // Set once every figure has followed: scripts and tests can wait on it.
+      document.documentElement.dataset.model = `${sel.source}:${sel.step}`;
       this.dispatchEvent(new CustomEvent('model', { detail: this.current }));
     }
   }
