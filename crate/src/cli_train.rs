@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::io::read_state_dict_file;
-use crate::io::safetensors::{OutTensor, write_tensors};
+use crate::io::safetensors::{named_tensors, write_tensors};
 use crate::model::{HookedTransformer, HookedTransformerConfig};
 use crate::tasks::{self, Batch};
 use crate::train::trainer::evaluate;
@@ -92,19 +92,7 @@ fn write(p: &Path, bytes: &[u8]) -> Result<()> {
 
 /// TL-named safetensors; f16 when asked (the timeline of big models).
 pub fn save_weights(model: &HookedTransformer, path: &Path, half: bool) -> Result<()> {
-    let sd = model.state_dict()?;
-    let outs: Vec<(String, OutTensor)> = sd
-        .iter()
-        .map(|t| {
-            let o = if half {
-                OutTensor::F16 { shape: &t.shape, values: &t.values }
-            } else {
-                OutTensor::F32 { shape: &t.shape, values: &t.values }
-            };
-            (t.name.clone(), o)
-        })
-        .collect();
-    write(path, &write_tensors(&outs)?)
+    write(path, &write_tensors(&named_tensors(&model.state_dict()?, half))?)
 }
 
 /// Bytes a default training timeline may take.

@@ -1,7 +1,7 @@
-// Which backend a page computes on, and why. WebGPU only when the browser gives an adapter
-// and a short self-test (one forward of the same weights on both backends) matches the CPU,
-// and the adapter is hardware or at least faster than the CPU; otherwise the CPU. The reader can force one with ?backend=cpu|webgpu or with the control
-// (remembered in localStorage). Returns {backend, reason, forced, selftest?, webgpu}.
+// Which backend a page computes on, and why. WebGPU only when the browser gives an adapter,
+// a short self-test (forwards of the same weights on both backends) matches the CPU, and the
+// adapter is hardware or at least faster than the CPU; otherwise the CPU. The reader can
+// force one with ?backend=cpu|webgpu or with the control (remembered in localStorage). Returns {backend, reason, forced, selftest?, webgpu}.
 
 const KEY = 'toylens.backend';
 const VALID = ['cpu', 'webgpu'];
@@ -30,34 +30,28 @@ export function rememberBackend(backend) {
 
 export async function chooseBackend(client) {
   const backends = await client.call('backends');
+  const choice = (backend, reason, more = {}) => ({ backend, reason, forced: false, webgpu: backends.webgpu, ...more });
   const forced = requestedBackend();
   if (forced) {
     if (forced.backend === 'webgpu' && !backends.webgpu.available) {
-      return { backend: 'cpu', forced: true, webgpu: backends.webgpu, reason: `WebGPU was asked for by ${forced.how}, but ${backends.webgpu.reason}; using the CPU` };
+      return choice('cpu', `WebGPU was asked for by ${forced.how}, but ${backends.webgpu.reason}; using the CPU`, { forced: true });
     }
-    return { backend: forced.backend, forced: true, webgpu: backends.webgpu, reason: `${forced.backend === 'cpu' ? 'CPU' : 'WebGPU'} chosen by ${forced.how}` };
+    return choice(forced.backend, `${forced.backend === 'cpu' ? 'CPU' : 'WebGPU'} chosen by ${forced.how}`, { forced: true });
   }
-  if (!backends.webgpu.available) {
-    return { backend: 'cpu', forced: false, webgpu: backends.webgpu, reason: backends.webgpu.reason };
-  }
+  if (!backends.webgpu.available) return choice('cpu', backends.webgpu.reason);
   let selftest;
   try {
     selftest = await client.call('selftest', {});
   } catch (e) {
-    return { backend: 'cpu', forced: false, webgpu: backends.webgpu, reason: `the WebGPU self-test failed (${e.message})` };
+    return choice('cpu', `the WebGPU self-test failed (${e.message})`);
   }
-  if (!selftest.ok) return { backend: 'cpu', forced: false, webgpu: backends.webgpu, selftest, reason: selftest.reason };
+  if (!selftest.ok) return choice('cpu', selftest.reason, { selftest });
   // A software adapter (SwiftShader and the like) is correct but slower than our own CPU
   // path: train where it is fast. ?backend=webgpu still forces it.
   const { cpu, webgpu } = selftest.forwardMs;
   if (selftest.software && webgpu > cpu) {
-    return {
-      backend: 'cpu',
-      forced: false,
-      webgpu: backends.webgpu,
-      selftest,
-      reason: `${selftest.reason}, but it is a software adapter, slower than the CPU here (a forward: ${webgpu.toFixed(0)} ms vs ${cpu.toFixed(0)} ms)`,
-    };
+    const why = `${selftest.reason}, but it is a software adapter, slower than the CPU here (a forward: ${webgpu.toFixed(0)} ms vs ${cpu.toFixed(0)} ms)`;
+    return choice('cpu', why, { selftest });
   }
-  return { backend: 'webgpu', forced: false, webgpu: backends.webgpu, selftest, reason: selftest.reason };
+  return choice('webgpu', selftest.reason, { selftest });
 }

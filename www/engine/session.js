@@ -235,13 +235,8 @@ export class TrainingSession extends EventTarget {
           await this.#fallback(e);
         }
       }
-      if (this.step >= this.total) {
-        await this.#checkpointState();
-        this.#setStatus('done');
-      } else {
-        await this.#checkpointState();
-        this.#setStatus('paused');
-      }
+      await this.#checkpointState();
+      this.#setStatus(this.step >= this.total ? 'done' : 'paused');
     } catch (e) {
       this.#emit('error', { message: e.message });
       this.#setStatus('error');
@@ -291,14 +286,10 @@ export class TrainingSession extends EventTarget {
   async #fallback(err) {
     const from = this.backend;
     const reason = err.message;
-    let restored = false;
     try {
       await this.#restore('cpu', this.lastState);
-      restored = true;
     } catch {
       if (!this.makeClient) throw err;
-    }
-    if (!restored) {
       this.client.terminate?.();
       this.client = this.makeClient();
       await this.#restore('cpu', this.lastState);

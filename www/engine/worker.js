@@ -31,7 +31,6 @@
 //   train_evaluate {run, limit?}   -> {step, loss, accuracy, figures}
 //   train_state {run}              -> ArrayBuffer (weights + optimizer + step: resumable)
 //   train_weights {run}            -> ArrayBuffer (TL-named safetensors)
-//   train_load {run}               -> loads the run's weights into the cpu engine (for analyze)
 //   train_drop {run}               -> {}
 //   lose_device {}                 -> destroys the WebGPU device (tests of the CPU fallback)
 // tokens: number[][] or {shape: [batch, pos], values}. Engines are created on first use, so
@@ -228,12 +227,8 @@ const OPS = {
   load: async ({ backend, config, weights }) => {
     const e = await engine(backend);
     if (config == null) throw new Error('load: config is missing');
-    if (!(weights instanceof ArrayBuffer) && !ArrayBuffer.isView(weights)) {
-      throw new Error('load: weights must be an ArrayBuffer (safetensors bytes)');
-    }
     const json = typeof config === 'string' ? config : JSON.stringify(config);
-    const bytes = weights instanceof ArrayBuffer ? new Uint8Array(weights) : new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength);
-    e.load(json, bytes);
+    e.load(json, bytesOf(weights, 'load: weights'));
     return { backend: e.backend };
   },
 
@@ -276,8 +271,8 @@ const OPS = {
     return (await loadWasm()).mod.task_label(task, t.values, t.batch, t.pos);
   },
 
-  // A fresh cumsum-sized model, the same weights on both backends, one forward on each:
-  // WebGPU is used only when it agrees with the CPU.
+  // A fresh min-of-two model, the same weights on both backends, forwards on each: WebGPU
+  // is used only when it agrees with the CPU (and, see backend.js, is not slower in software).
   selftest: async ({ tol = 1e-3 } = {}) => {
     const p = await probeWebgpu();
     if (!p.available) return { ok: false, reason: p.reason };
@@ -343,14 +338,6 @@ const OPS = {
   train_state: async ({ run }) => bufferOf(await getRun(run).state()),
   train_weights: async ({ run }) => bufferOf(await getRun(run).weights()),
 
-  train_load: async ({ run }) => {
-    const r = getRun(run);
-    const bytes = await r.weights();
-    const cfg = JSON.stringify(r.settings().config);
-    (await engine('cpu')).load(cfg, bytes);
-    return { step: r.step };
-  },
-
   train_drop: async ({ run }) => {
     const r = runs.get(run);
     if (r) {
@@ -386,7 +373,7 @@ function bufferOf(u8) {
 function bytesOf(b, what) {
   if (b instanceof ArrayBuffer) return new Uint8Array(b);
   if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  throw new Error(`${what} must be an ArrayBuffer`);
+  throw new Error(`${what} must be an ArrayBuffer (safetensors bytes)`);
 }
 
 // Buffers of every typed array in a result, to transfer. Never wasm's own memory: wasm-bindgen

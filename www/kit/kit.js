@@ -2,18 +2,13 @@
 // timeline, training panel) and one figure per widget, each recomputed by the engine when
 // the input changes or the timeline moves. window.__toylensKit exposes the notebook to tests.
 import { Notebook } from '../notebooks/notebook.js';
+import { sub } from '../notebooks/common.js';
 
 const task = new URLSearchParams(location.search).get('task') || 'cumsum';
 const nb = new Notebook({ task });
 window.__toylensKit = { nb, task, errors: [] };
 const $ = (v) => document.querySelector(`[data-view="${v}"]`);
 
-// A LabeledTensor's slice [i, ...] as {shape, values} of the remaining axes.
-function slice(t, i) {
-  const inner = t.shape.slice(1);
-  const n = inner.reduce((a, b) => a * b, 1);
-  return { shape: inner, values: t.values.slice(i * n, (i + 1) * n) };
-}
 
 async function figure(view, compute) {
   const el = $(view);
@@ -36,18 +31,18 @@ async function inputFigures() {
   const words = tokens.map((t) => nb.info.vocab[t]);
   await figure('kit/probs', async () => {
     const p = await nb.analyze('probs', { tokens: toks });
-    return { values: slice(p, 0), rowLabels: words.map((w, i) => `${i}:${w}`), colLabels: p.labels.output_token ?? nb.info.vocab_out, scale: 'sequential', domain: [0, 1], xLabel: 'predicted', yLabel: 'position' };
+    return { values: sub(p, 0), rowLabels: words.map((w, i) => `${i}:${w}`), colLabels: p.labels.output_token ?? nb.info.vocab_out, scale: 'sequential', domain: [0, 1], xLabel: 'predicted', yLabel: 'position' };
   });
   await figure('kit/attention', async () => {
     const a = await nb.analyze('attention_pattern', { tokens: toks });
-    return { tokens: words, patterns: slice(a, 0), headLabels: a.labels.head };
+    return { tokens: words, patterns: sub(a, 0), headLabels: a.labels.head };
   });
 }
 
 async function weightFigures() {
   await figure('kit/full-ov', async () => {
     const ov = await nb.analyze('full_ov');
-    return { values: slice(ov, 0), rowLabels: ov.labels.token, colLabels: ov.labels.output_token, title: 'full OV circuit W_E·W_OV·W_U (head 0)', xLabel: 'output', yLabel: 'input token' };
+    return { values: sub(ov, 0), rowLabels: ov.labels.token, colLabels: ov.labels.output_token, title: 'full OV circuit W_E·W_OV·W_U (head 0)', xLabel: 'output', yLabel: 'input token' };
   });
   await figure('kit/unembed-directions', async () => {
     const s = await nb.analyze('svd_W_U', { request: { opts: { k: 2 } } });

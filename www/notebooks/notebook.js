@@ -189,13 +189,8 @@ export class Notebook extends EventTarget {
 
   async #import({ name, bytes }) {
     // Checked by loading: a wrong name, shape or a garbled file comes back as a message, and
-    // the model shown before stays loaded.
-    try {
-      await this.client.call('load', { backend: 'cpu', config: this.configJson, weights: bytes.slice(0) });
-    } catch (e) {
-      if (this.current) await this.#load(this.current).catch(() => {});
-      throw e;
-    }
+    // the engine keeps the model it had (a failed load replaces nothing).
+    await this.client.call('load', { backend: 'cpu', config: this.configJson, weights: bytes.slice(0) });
     this.imported = bytes;
     await this.select({ source: 'imported', step: 0, name });
   }

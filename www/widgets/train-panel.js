@@ -4,6 +4,8 @@
 // a long run, and weight import/export (TL-named safetensors; drop a file on the panel).
 // Fires `import` with detail {name, bytes} for a dropped or chosen weights file.
 
+import { settingsOf } from '../engine/session.js';
+
 const LONG_RUN_S = 120;
 
 function fmtTime(s) {
@@ -94,8 +96,7 @@ export class TrainPanel extends HTMLElement {
   set session(s) {
     this.connectedCallback();
     this._session = s;
-    const d = s.recipe ? { seed: s.recipe.seed, steps: s.recipe.steps, lr: s.recipe.schedule?.max_lr ?? s.recipe.optim.lr, batch: s.recipe.batch_size } : s.defaults();
-    for (const [k, v] of Object.entries(d)) this.inputs[k].value = v;
+    for (const [k, v] of Object.entries(settingsOf(s.recipe ?? s.info.recipe))) this.inputs[k].value = v;
     s.addEventListener('status', () => this.#update());
     s.addEventListener('progress', (e) => this.#progress(e.detail));
     s.addEventListener('eval', (e) => {

@@ -6,6 +6,7 @@ use half::{bf16, f16};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::error::{Error, Result};
+use crate::model::NamedTensor;
 use crate::model::params::StateDict;
 
 /// One tensor from a file, widened to f64-exact host values.
@@ -75,6 +76,17 @@ pub enum OutTensor<'a> {
     F32 { shape: &'a [usize], values: &'a [f32] },
     F16 { shape: &'a [usize], values: &'a [f32] },
     I64 { shape: &'a [usize], values: &'a [i64] },
+}
+
+/// A model's parameters (`state_dict`) as tensors to write, f16 when `half`.
+pub fn named_tensors(named: &[NamedTensor], half: bool) -> Vec<(String, OutTensor<'_>)> {
+    named
+        .iter()
+        .map(|t| {
+            let (shape, values) = (&t.shape[..], &t.values[..]);
+            (t.name.clone(), if half { OutTensor::F16 { shape, values } } else { OutTensor::F32 { shape, values } })
+        })
+        .collect()
 }
 
 /// Serialises named tensors to safetensors bytes.

@@ -11,13 +11,15 @@ use super::optim::HostMoments;
 use super::recipe::Recipe;
 use super::trainer::Trainer;
 use crate::error::{Error, Result};
-use crate::io::safetensors::{OutTensor, read_metadata, read_tensors, write_tensors_with_metadata};
+use crate::io::safetensors::{OutTensor, named_tensors, read_metadata, read_state_dict, write_tensors_with_metadata};
 use crate::model::params::StateDict;
 use crate::model::{HookedTransformer, HookedTransformerConfig};
 use crate::tasks;
 
 pub const FORMAT: &str = "toylens-train-state-1";
 const PREFIX: &str = "optimizer.";
+const AVG: &str = ".exp_avg";
+const AVG_SQ: &str = ".exp_avg_sq";
 
 /// What the header says about a saved run.
 #[derive(Clone, Debug)]
@@ -26,6 +28,8 @@ pub struct StateInfo {
     pub step: usize,
     pub cfg: HookedTransformerConfig,
     pub recipe: Recipe,
+    /// Adam's step count per parameter.
+    pub optimizer_steps: BTreeMap<String, usize>,
 }
 
 impl Trainer {
@@ -33,27 +37,22 @@ impl Trainer {
     pub async fn save_state(&self) -> Result<Vec<u8>> {
         let weights = self.model().state_dict_async().await?;
         let moments = self.optim.export().await?;
-        let mut times = BTreeMap::new();
-        let mut names = vec![];
-        for (name, m) in &moments {
-            times.insert(name.clone(), m.time);
-            names.push((format!("{PREFIX}{name}.exp_avg"), &m.exp_avg));
-            names.push((format!("{PREFIX}{name}.exp_avg_sq"), &m.exp_avg_sq));
-        }
-        let shapes: Vec<[usize; 1]> = names.iter().map(|(_, v)| [v.len()]).collect();
-        let mut outs: Vec<(String, OutTensor)> =
-            weights.iter().map(|t| (t.name.clone(), OutTensor::F32 { shape: &t.shape, values: &t.values })).collect();
-        for ((n, v), s) in names.iter().zip(&shapes) {
-            outs.push((n.clone(), OutTensor::F32 { shape: s, values: v }));
-        }
-        let recipe = serde_json::to_string(&self.recipe).map_err(|e| Error::Io(e.to_string()))?;
+        let times: BTreeMap<&String, usize> = moments.iter().map(|(n, m)| (n, m.time)).collect();
+        let flat: Vec<(String, [usize; 1], &Vec<f32>)> = moments
+            .iter()
+            .flat_map(|(n, m)| {
+                [(format!("{PREFIX}{n}{AVG}"), [m.exp_avg.len()], &m.exp_avg), (format!("{PREFIX}{n}{AVG_SQ}"), [m.exp_avg_sq.len()], &m.exp_avg_sq)]
+            })
+            .collect();
+        let mut outs = named_tensors(&weights, false);
+        outs.extend(flat.iter().map(|(n, s, v)| (n.clone(), OutTensor::F32 { shape: s, values: v })));
         let meta = HashMap::from([
             ("format".to_string(), FORMAT.to_string()),
             ("task".to_string(), self.task.id().to_string()),
             ("step".to_string(), self.step.to_string()),
             ("config".to_string(), self.cfg.to_json().to_string()),
-            ("recipe".to_string(), recipe),
-            ("optimizer_steps".to_string(), serde_json::to_string(&times).map_err(|e| Error::Io(e.to_string()))?),
+            ("recipe".to_string(), to_json(&self.recipe)?),
+            ("optimizer_steps".to_string(), to_json(&times)?),
         ]);
         write_tensors_with_metadata(&outs, Some(meta))
     }
@@ -61,31 +60,15 @@ impl Trainer {
     /// A run resumed from `save_state` bytes, on `device`.
     pub fn restore(bytes: &[u8], device: &Device) -> Result<Self> {
         let info = state_info(bytes)?;
-        let meta = read_metadata(bytes)?.unwrap_or_default();
-        let times: BTreeMap<String, usize> = serde_json::from_str(meta.get("optimizer_steps").map(String::as_str).unwrap_or("{}"))
-            .map_err(|e| Error::Weights(format!("training state: optimizer_steps: {e}")))?;
-        let mut sd = StateDict::default();
-        let mut exp_avg = BTreeMap::new();
-        let mut exp_avg_sq = BTreeMap::new();
-        for (name, t) in read_tensors(bytes)? {
-            match name.strip_prefix(PREFIX) {
-                Some(rest) if rest.ends_with(".exp_avg_sq") => {
-                    exp_avg_sq.insert(rest.trim_end_matches(".exp_avg_sq").to_string(), t.to_f32());
-                }
-                Some(rest) if rest.ends_with(".exp_avg") => {
-                    exp_avg.insert(rest.trim_end_matches(".exp_avg").to_string(), t.to_f32());
-                }
-                Some(_) => return Err(Error::Weights(format!("training state: unexpected tensor {name}"))),
-                None => {
-                    sd.dtypes.insert(name.clone(), t.dtype.to_lowercase());
-                    sd.tensors.insert(name, (t.shape.clone(), t.to_f32()));
-                }
-            }
+        let mut sd = read_state_dict(bytes)?;
+        let (exp_avg, mut exp_avg_sq, unknown) = take_moments(&mut sd);
+        if let Some(name) = unknown.first() {
+            return Err(Error::Weights(format!("training state: unexpected tensor {name}")));
         }
         let mut moments = BTreeMap::new();
         for (name, m1) in exp_avg {
             let m2 = exp_avg_sq.remove(&name).ok_or_else(|| Error::Weights(format!("training state: {name} has exp_avg but no exp_avg_sq")))?;
-            let time = *times.get(&name).unwrap_or(&info.step);
+            let time = *info.optimizer_steps.get(&name).unwrap_or(&info.step);
             moments.insert(name, HostMoments { time, exp_avg: m1, exp_avg_sq: m2 });
         }
         let ad = device.clone().autodiff();
@@ -102,6 +85,32 @@ impl Trainer {
     }
 }
 
+type ByParam = BTreeMap<String, Vec<f32>>;
+
+/// Removes the optimizer's tensors from `sd`: exp_avg and exp_avg_sq by parameter name, and
+/// the names of any other `optimizer.` tensors.
+fn take_moments(sd: &mut StateDict) -> (ByParam, ByParam, Vec<String>) {
+    let (mut avg, mut avg_sq, mut unknown) = (BTreeMap::new(), BTreeMap::new(), vec![]);
+    let names: Vec<String> = sd.tensors.keys().filter(|n| n.starts_with(PREFIX)).cloned().collect();
+    for name in names {
+        let (_, values) = sd.tensors.remove(&name).expect("listed above");
+        sd.dtypes.remove(&name);
+        let rest = &name[PREFIX.len()..];
+        if let Some(p) = rest.strip_suffix(AVG_SQ) {
+            avg_sq.insert(p.to_string(), values);
+        } else if let Some(p) = rest.strip_suffix(AVG) {
+            avg.insert(p.to_string(), values);
+        } else {
+            unknown.push(name);
+        }
+    }
+    (avg, avg_sq, unknown)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::Io(e.to_string()))
+}
+
 /// The header of a `save_state` file, or a clear error when it is not one.
 pub fn state_info(bytes: &[u8]) -> Result<StateInfo> {
     let meta = read_metadata(bytes)?.unwrap_or_default();
@@ -109,21 +118,25 @@ pub fn state_info(bytes: &[u8]) -> Result<StateInfo> {
     if get("format")? != FORMAT {
         return Err(Error::Weights(format!("training state format {:?}, expected {FORMAT:?}", get("format")?)));
     }
-    let step = get("step")?.parse().map_err(|e| Error::Weights(format!("training state: step: {e}")))?;
-    let cfg = HookedTransformerConfig::from_json_str(get("config")?)?;
-    let recipe = serde_json::from_str(get("recipe")?).map_err(|e| Error::Weights(format!("training state: recipe: {e}")))?;
-    Ok(StateInfo { task: get("task")?.clone(), step, cfg, recipe })
+    fn parse<T: serde::de::DeserializeOwned>(k: &str, v: &str) -> Result<T> {
+        serde_json::from_str(v).map_err(|e| Error::Weights(format!("training state: {k}: {e}")))
+    }
+    Ok(StateInfo {
+        task: get("task")?.clone(),
+        step: get("step")?.parse().map_err(|e| Error::Weights(format!("training state: step: {e}")))?,
+        cfg: HookedTransformerConfig::from_json_str(get("config")?)?,
+        recipe: parse("recipe", get("recipe")?)?,
+        optimizer_steps: match meta.get("optimizer_steps") {
+            Some(v) => parse("optimizer_steps", v)?,
+            None => BTreeMap::new(),
+        },
+    })
 }
 
 /// Just the model weights of a training state (TL names; what TL's `load_state_dict` takes).
 pub fn weights_only(bytes: &[u8]) -> Result<StateDict> {
-    let mut sd = StateDict::default();
-    for (name, t) in read_tensors(bytes)? {
-        if !name.starts_with(PREFIX) {
-            sd.dtypes.insert(name.clone(), t.dtype.to_lowercase());
-            sd.tensors.insert(name, (t.shape.clone(), t.to_f32()));
-        }
-    }
+    let mut sd = read_state_dict(bytes)?;
+    take_moments(&mut sd);
     Ok(sd)
 }
 

@@ -146,10 +146,6 @@ impl Trainer {
         }
     }
 
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
     fn next_batch(&mut self) -> Batch {
         let bs = self.recipe.batch_size;
         match &mut self.data {

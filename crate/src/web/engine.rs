@@ -1,7 +1,7 @@
 //! A loaded model on one backend: forward passes, activation caches, analyses and its weights.
 
 use burn::tensor::Device;
-use js_sys::{Object, Uint8Array};
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -137,7 +137,7 @@ impl Engine {
             _ => Request::default(),
         };
         let task = tasks::by_id(task).map_err(js_err)?;
-        let cfg = &self.model()?.cfg;
+        let cfg = &self.model.as_ref().ok_or_else(|| js_err(Error::Config("no model loaded".into())))?.cfg;
         let model = request::model(cfg, sd, req.process, &self.device).map_err(js_err)?;
         let toks = tokens.map(|t| tokens_of(t, batch, pos)).transpose()?;
         let out = request::run(task.as_ref(), &model, what, toks, &req).map_err(js_err)?;
@@ -146,9 +146,4 @@ impl Engine {
         // 201×200 full OV); JSON.parse takes milliseconds.
         serde_json::to_string(&out).map_err(|e| js_err(Error::Io(format!("analysis result: {e}"))))
     }
-}
-
-/// Bytes of a safetensors file as a Uint8Array owned by JS (for transfers).
-pub(crate) fn to_uint8(bytes: &[u8]) -> Uint8Array {
-    Uint8Array::from(bytes)
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::error::Error;
-use crate::io::safetensors::{HostData, OutTensor, read_tensors, write_tensors};
+use crate::io::safetensors::{HostData, named_tensors, read_tensors, write_tensors};
 use crate::model::NamedTensor;
 
 mod engine;
@@ -109,8 +109,6 @@ pub(crate) async fn device_for(backend: &str) -> Result<Device, JsValue> {
 
 /// TL-named f32 safetensors bytes of a model's parameters.
 pub(crate) fn weights_bytes(sd: &[NamedTensor]) -> Result<Uint8Array, JsValue> {
-    let outs: Vec<(String, OutTensor)> =
-        sd.iter().map(|t| (t.name.clone(), OutTensor::F32 { shape: &t.shape, values: &t.values })).collect();
-    let bytes = write_tensors(&outs).map_err(js_err)?;
+    let bytes = write_tensors(&named_tensors(sd, false)).map_err(js_err)?;
     Ok(Uint8Array::from(&bytes[..]))
 }

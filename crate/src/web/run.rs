@@ -3,7 +3,6 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::engine::to_uint8;
 use super::{device_for, js_err, to_js, weights_bytes};
 use crate::error::Error;
 use crate::model::HookedTransformerConfig;
@@ -92,7 +91,7 @@ impl TrainingRun {
     /// The whole run (weights, Adam moments, step, recipe, config) as safetensors bytes.
     pub async fn state(&self) -> Result<JsValue, JsValue> {
         let bytes = self.trainer.save_state().await.map_err(js_err)?;
-        Ok(to_uint8(&bytes).into())
+        Ok(js_sys::Uint8Array::from(&bytes[..]).into())
     }
 
     /// The current weights as TL-named safetensors.
