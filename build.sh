@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# toylens: setup | build | serve [PORT] | test | bench [toylens bench flags, e.g. --seconds 60]
+# toylens: setup | build | site | serve [PORT] | test | bench [toylens bench flags, e.g. --seconds 60]
+# (site: only www/, fixtures and models into dist/, keeping the built wasm: for page work)
 # (bench also writes bench/results/browser.json: in-page training speed and redraw times)
 # Every subcommand is idempotent and installs only what is missing.
 set -euo pipefail
@@ -98,6 +99,12 @@ build() {
   log "built: $DIST ($(du -sh "$DIST" | cut -f1)); wasm $(du -h "$DIST/pkg/toylens_bg.wasm" | cut -f1)"
 }
 
+lint_js() {
+  log "eslint (www/, tests/e2e/)"
+  # node_modules comes from setup (npm ci): no network here.
+  npx --no-install eslint .
+}
+
 test_all() {
   log "native tests"
   cargo test --release --locked -p toylens
@@ -136,8 +143,9 @@ cmd="${1:-help}"
 case "$cmd" in
   setup) setup ;;
   build) setup; build ;;
+  site) build_site ;;
   serve) setup; build; log "serving dist/"; exec node tests/e2e/static-server.mjs "$DIST" "${2:-8080}" ;;
   test) setup; build; test_all ;;
   bench) shift; setup; build; bench "$@" ;;
-  *) echo "usage: ./build.sh setup|build|serve [PORT]|test|bench" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh setup|build|site|serve [PORT]|test|bench" >&2; exit 2 ;;
 esac

@@ -69,13 +69,13 @@ async function loadWasm() {
   try {
     mod = await import('../pkg/toylens.js');
   } catch (e) {
-    throw new Error(`cannot load the engine (pkg/toylens.js): ${message(e)}`);
+    throw new Error(`cannot load the engine (pkg/toylens.js): ${message(e)}`, { cause: e });
   }
   let exports;
   try {
     exports = await mod.default(); // fetches toylens_bg.wasm next to toylens.js
   } catch (e) {
-    throw new Error(`cannot instantiate the engine (pkg/toylens_bg.wasm): ${message(e)}`);
+    throw new Error(`cannot instantiate the engine (pkg/toylens_bg.wasm): ${message(e)}`, { cause: e });
   }
   wasm = { mod, memory: exports?.memory };
   return wasm;

@@ -82,14 +82,14 @@ async function fetchOk(url, as) {
   try {
     r = await fetch(url);
   } catch (e) {
-    throw new Error(`fetching ${url}: ${e.message}`);
+    throw new Error(`fetching ${url}: ${e.message}`, { cause: e });
   }
   if (!r.ok) throw new Error(`fetching ${url}: HTTP ${r.status}`);
   if (as === 'json') {
     try {
       return await r.json();
     } catch (e) {
-      throw new Error(`${url} is not valid JSON: ${e.message}`);
+      throw new Error(`${url} is not valid JSON: ${e.message}`, { cause: e });
     }
   }
   return as === 'text' ? r.text() : r.arrayBuffer();
