@@ -4,7 +4,11 @@
 // The figure runs in a frame of its notebook page (`notebooks/<task>/?view=NAME`), engine and
 // all, so nothing of the host page is touched; the frame takes the figure's height. The
 // element mirrors the figure's data-view and data-state. `site` overrides where toylens lives
-// (default: next to this script).
+// (default: next to this script). The names are the pages' declarations
+// (notebooks/<task>/page.js): an unknown name is refused here, with the list.
+import PAGES from './notebooks/pages.js';
+import { pageOf } from './notebooks/declare.js';
+
 const SITE = new URL('./', import.meta.url);
 
 class ToylensView extends HTMLElement {
@@ -13,11 +17,13 @@ class ToylensView extends HTMLElement {
     const view = this.getAttribute('view') || '';
     this.dataset.view = view;
     this.dataset.state = 'loading';
-    const task = view.split('/')[0];
-    if (!/^[a-z_]+\/[\w-]+$/.test(view)) {
-      this.#fail(`view must be "<task>/<figure>", e.g. "min/full-ov"; got ${JSON.stringify(view)}`);
+    const page = pageOf(PAGES, view);
+    if (!page) {
+      const known = PAGES.flatMap((p) => p.figures.map((f) => f.view));
+      this.#fail(`no view ${JSON.stringify(view)}; the views are ${known.join(', ')}`);
       return;
     }
+    const task = page.task;
     const site = new URL(this.getAttribute('site') || SITE, location.href);
     const url = new URL(`notebooks/${task}/`, site);
     url.searchParams.set('view', view);

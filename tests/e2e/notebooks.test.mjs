@@ -13,38 +13,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { launchBrowser } from './browser.mjs';
 import { CLI, DIST, assertCleanRun as assertClean, serveSite } from './site.mjs';
+import DECLARED from '../../www/notebooks/pages.js';
+import { viewsFollowing } from '../../www/notebooks/declare.js';
 
 const TOL = 1e-5;
 const SETTLE_MS = 240_000; // every figure of a page recomputed (min's 201×200 maps are the slow part)
 
-// Each page's views: `input` follow the editor (and the timeline), `weights` follow the timeline only.
-const PAGES = {
-  cumsum: {
-    input: ['cumsum/labels', 'cumsum/probs', 'cumsum/attention'],
-    weights: [
-      'cumsum/held-out', 'cumsum/uniform-attention', 'cumsum/dla-attn', 'cumsum/dla-mlp',
-      'cumsum/we-singular-values', 'cumsum/we-projection', 'cumsum/wu-singular-values', 'cumsum/wu-directions',
-      'cumsum/full-ov', 'cumsum/ov-singular-values', 'cumsum/ov-projection', 'cumsum/ov-wu-directions',
-      'cumsum/neurons-by-label', 'cumsum/neuron-logits', 'cumsum/neuron-wu-directions', 'cumsum/bias-logits',
-    ],
-    static: ['cumsum/input', 'cumsum/config', 'cumsum/training-loss', 'cumsum/training-accuracy'],
-    // A new sequence for the editor (20 tokens, different from the page's example).
-    edit: '-5 +5 -5 +5 +0 +1 +2 -3 -4 +4 +3 -2 -1 +0 +0 +1 -1 +2 -2 +5',
-    // The printed number and how the CLI computes it.
-    number: {
-      key: 'uniform-loss-change',
-      args: ['--what', 'uniform_attention', '--process', 'cumsum', '--limit', '1000'],
-      value: (j) => j.uniform.loss - j.baseline.loss,
-    },
-  },
-  min: {
-    input: ['min/prediction', 'min/attention-example', 'min/attention-example-bars'],
-    weights: ['min/held-out', 'min/attention-mean', 'min/attention-to-a', 'min/attention-to-b', 'min/full-ov', 'min/ov-diagonal', 'min/full-qk', 'min/qk-eq-row'],
-    static: ['min/input', 'min/config', 'min/training-loss', 'min/training-accuracy'],
-    edit: '5 180 =',
-    number: { key: 'ov-diag-fraction', args: ['--what', 'ov_diag_top1'], value: (j) => j.values[0] },
-  },
-};
+// Each page's views, from its declaration (www/notebooks/<task>/page.js): `input` follow the
+// editor (and the timeline), `weights` follow the timeline only; with the page's test data
+// (an edit for the editor, a printed number and how the CLI computes it).
+const PAGES = Object.fromEntries(DECLARED.map((p) => [p.task, {
+  input: viewsFollowing(p, 'input'),
+  weights: viewsFollowing(p, 'timeline'),
+  static: viewsFollowing(p, undefined),
+  checks: [...new Set(p.figures.map((f) => f.checks).filter(Boolean))],
+  ...p.test,
+}]));
 
 let site;
 let base;
@@ -52,7 +36,7 @@ let origin;
 let models;
 
 before(async () => {
-  for (const f of ['notebooks/cumsum/index.html', 'notebooks/min/index.html', 'notebooks/notebook.js', 'models/index.json', 'pkg/toylens_bg.wasm']) {
+  for (const f of [...DECLARED.map((p) => `notebooks/${p.task}/index.html`), 'notebooks/notebook.js', 'models/index.json', 'pkg/toylens_bg.wasm']) {
     assert.ok(fs.existsSync(path.join(DIST, f)), `${path.join(DIST, f)} is missing: build the site first (./build.sh build)`);
   }
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: build the CLI first (cargo build --release)`);
@@ -132,6 +116,11 @@ for (const [task, spec] of Object.entries(PAGES)) {
       console.log(`# ${task}: every figure ready after ${ms + Date.now() - t0} ms`);
       const states = await b.page.$$eval('[data-view]', (els) => els.filter((e) => e.dataset.state !== 'ready').map((e) => `${e.dataset.view}: ${e.dataset.state}`));
       assert.deepEqual(states, [], 'views not ready');
+      // Every claim's number is on the page, and no number the prose quotes is left unfilled.
+      const missing = await b.page.evaluate((keys) => keys.filter((k) => !document.querySelector(`[data-live="${k}"], [data-value="${k}"]`)), spec.checks);
+      assert.deepEqual(missing, [], 'numbers that check a claim, missing from the page');
+      const unfilled = await b.page.$$eval('[data-live]', (els) => els.filter((e) => e.textContent.trim() === '…').map((e) => e.dataset.live));
+      assert.deepEqual(unfilled, [], 'live numbers never filled');
       assertCleanRun(b.log);
     });
 

@@ -13,17 +13,6 @@
 
 import { deleteRecord, loadRecord, saveRecord } from './store.js';
 
-// Log-spaced checkpoint steps in 1..total (and always total), as the CLI's timeline.
-export function checkpointSteps(total, n = 20) {
-  const out = new Set();
-  for (let i = 0; i < n; i++) {
-    const s = Math.round(total ** (n > 1 ? i / (n - 1) : 1));
-    if (s >= 1 && s <= total) out.add(s);
-  }
-  out.add(total);
-  return [...out].sort((a, b) => a - b);
-}
-
 // The reader's four knobs applied to the task's recipe.
 export function applySettings(recipe, { seed, steps, lr, batch }) {
   const r = structuredClone(recipe);
@@ -52,11 +41,10 @@ export function settingsOf(recipe) {
 const SLICE_MS = 150; // one worker call's target length: the pause button answers this fast
 const SAVE_EVERY_MS = 5000;
 const EVAL_LIMIT = 1024;
-// The timeline's weights live in memory and IndexedDB: addition's are 12 MB a checkpoint.
-const TIMELINE_BUDGET = 48 << 20;
 
-// Drops entries (never the first or the last) from the densest stretch until the weights fit.
-export function thinTimeline(entries, budget = TIMELINE_BUDGET) {
+// Drops entries (never the first or the last) from the densest stretch until the weights fit
+// `budget` bytes (task_info's timeline.budget_bytes: they live in memory and IndexedDB).
+export function thinTimeline(entries, budget) {
   const t = [...entries];
   const size = () => t.reduce((a, e) => a + e.weights.byteLength, 0);
   while (t.length > 2 && size() > budget) {
@@ -219,7 +207,8 @@ export class TrainingSession extends EventTarget {
       if (this.run == null) await this.create();
       this.#setStatus('running');
       let n = 1;
-      const marks = checkpointSteps(this.total);
+      // The engine's schedule, as the CLI's timeline: log-spaced, sized to the budget.
+      const marks = await this.client.call('checkpoint_steps', { task: this.task, total: this.total });
       while (!this.#stopRequested && this.step < this.total) {
         const next = marks.find((s) => s > this.step) ?? this.total;
         try {
@@ -256,7 +245,8 @@ export class TrainingSession extends EventTarget {
 
   async #checkpoint() {
     const weights = await this.client.call('train_weights', { run: this.run });
-    this.timeline = thinTimeline(this.timeline.filter((t) => t.step !== this.step).concat([{ step: this.step, weights }]).sort((a, b) => a.step - b.step));
+    const entries = this.timeline.filter((t) => t.step !== this.step).concat([{ step: this.step, weights }]).sort((a, b) => a.step - b.step);
+    this.timeline = thinTimeline(entries, this.info.timeline.budget_bytes);
     const ev = await this.client.call('train_evaluate', { run: this.run, limit: EVAL_LIMIT });
     this.curves.eval.push({ step: ev.step, loss: ev.loss, accuracy: ev.accuracy });
     this.#emit('eval', { step: ev.step, loss: ev.loss, accuracy: ev.accuracy });

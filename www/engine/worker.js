@@ -20,7 +20,11 @@
 //   config {backend}               -> TL config object of the loaded model
 //   analyze {task, what, tokens?, request?} -> the analysis JSON (as `toylens analyze` prints it);
 //                                     runs on the cpu engine's model; request = {process, limit, opts}
-//   task_info {task}               -> {id, config, recipe, vocab, vocab_out, n_ctx, held_out}
+//   task_info {task}               -> {id, config, recipe, vocab, vocab_out, n_ctx, held_out,
+//                                      n_params (TL's cfg.n_params), n_params_total (every
+//                                      parameter), timeline: {budget_bytes, checkpoints}}
+//   checkpoint_steps {task, total} -> number[]: the log-spaced checkpoint steps of a run of
+//                                     `total` steps (the CLI's, sized to the timeline budget)
 //   task_sample {task, seed, n}    -> {shape, values: Int32Array, targets: Int32Array}
 //   task_held_out {task, limit?}   -> the same, from the fixed held-out set
 //   task_label {task, tokens}      -> Int32Array targets (-1 unscored); bad tokens are errors
@@ -264,6 +268,7 @@ const OPS = {
   },
 
   task_info: async ({ task }) => (await loadWasm()).mod.task_info(task),
+  checkpoint_steps: async ({ task, total }) => Array.from((await loadWasm()).mod.checkpoint_steps(task, total)),
   task_sample: async ({ task, seed = 0, n = 1 }) => (await loadWasm()).mod.task_sample(task, BigInt(seed), n),
   task_held_out: async ({ task, limit }) => (await loadWasm()).mod.task_held_out(task, limit ?? undefined),
   task_label: async ({ task, tokens }) => {

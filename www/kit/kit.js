@@ -9,16 +9,10 @@ const nb = new Notebook({ task });
 window.__toylensKit = { nb, task, errors: [] };
 const $ = (v) => document.querySelector(`[data-view="${v}"]`);
 
-
+// The widget kit's one loading/error path (el.fill); errors are also kept for the tests.
 async function figure(view, compute) {
-  const el = $(view);
-  el.setLoading();
-  try {
-    el.data = await compute();
-  } catch (e) {
-    el.setError(e.message);
-    window.__toylensKit.errors.push(`${view}: ${e.message}`);
-  }
+  const error = await $(view).fill(compute);
+  if (error) window.__toylensKit.errors.push(`${view}: ${error}`);
 }
 
 let tokens = null;

@@ -16,7 +16,8 @@ async function fetchOk(url, as) {
 }
 
 export class Notebook extends EventTarget {
-  constructor({ task }) {
+  /** inputViews: the views that follow the edited input (embedded, they keep the editor). */
+  constructor({ task, inputViews = [] }) {
     super();
     this.task = task;
     this.listeners = [];
@@ -29,8 +30,7 @@ export class Notebook extends EventTarget {
     // figure, the timeline and (for figures of the edited input) the input's controls; the
     // backend status stays on the full page.
     this.only = new URLSearchParams(location.search).get('view');
-    /** Views that follow the edited input (the page sets it): their embed keeps the editor. */
-    this.inputViews = [];
+    this.inputViews = inputViews;
   }
 
   #embedLayout() {

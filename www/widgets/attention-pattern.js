@@ -2,6 +2,12 @@
 // (0..1, causal mask in the theme's line grey, not as zero) and a token view as in
 // CircuitsVis: hovering a token (the query) colours every token by the attention it pays to it
 // under the selected head. Hovering a head's heatmap selects that head.
+/**
+ * @typedef {object} AttentionData  `el.data` of <tl-attention>
+ * @property {string[]} tokens  the sequence, one string a position
+ * @property {{shape: [number, number, number], values: ArrayLike<number>}} patterns  [heads, query, key], rows sum to 1
+ * @property {string[]} [headLabels]  one per head (default 'head 0', …)
+ */
 import d3 from './d3.js';
 import { ToylensFigure } from './base.js';
 import * as check from './check.js';

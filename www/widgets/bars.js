@@ -1,5 +1,13 @@
 // <tl-bars>: grouped bars (one group a label, one bar a series), optional ± error bars,
 // vertical or horizontal, a legend when there are several series, and the value on hover.
+/**
+ * @typedef {object} BarsData  `el.data` of <tl-bars>
+ * @property {string[]} labels  one group of bars per label
+ * @property {{name?: string, values: ArrayLike<number>, errors?: ArrayLike<number>}[]} series  one bar per label each; errors: ± half-widths
+ * @property {boolean} [horizontal]
+ * @property {string} [yLabel]
+ * @property {string} [title]
+ */
 import d3 from './d3.js';
 import { ToylensFigure } from './base.js';
 import * as check from './check.js';

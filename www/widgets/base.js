@@ -3,7 +3,8 @@
 // a tooltip and an error box, and redraws when its width or the colour scheme changes.
 // Subclasses implement prepare(data) -> model (validate and precompute; throw to reject)
 // and draw(model, width) (synchronous; it may return a message: drawn, but in error, as an
-// editor with invalid input is). A bad `data` never throws out of the setter.
+// editor with invalid input is). A bad `data` never throws out of the setter. Pages show a
+// computed figure with `el.fill(async () => data)` (loading, then drawn or its error).
 import { adoptStyles } from './style.js';
 import { Tooltip } from './tooltip.js';
 
@@ -66,6 +67,27 @@ export class ToylensFigure extends HTMLElement {
   /** Draws the current model again (at the current width), e.g. after an in-place change. */
   redraw() {
     if (this._model) this._drawModel(performance.now());
+  }
+
+  /**
+   * The one loading/error path of a figure: loading while `compute()` (data, or a promise of
+   * it) runs, then drawn, or its error shown. A later fill supersedes one still pending (its
+   * result is dropped), so a slow old model never overwrites a newer one. Resolves to the
+   * error message, or '' once drawn.
+   */
+  async fill(compute) {
+    const gen = (this._fills = (this._fills ?? 0) + 1);
+    this.setLoading();
+    let d;
+    try {
+      d = await compute();
+    } catch (e) {
+      if (gen === this._fills) this.setError(messageOf(e));
+      return messageOf(e);
+    }
+    if (gen !== this._fills) return '';
+    this.data = d;
+    return this.errorMessage;
   }
 
   setLoading() {

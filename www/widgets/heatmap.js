@@ -1,5 +1,17 @@
 // <tl-heatmap>: a matrix as coloured cells (canvas, one pixel a cell), d3 axes with thinned
 // row/column labels, a colour legend, and a tooltip with row, column and value.
+/**
+ * @typedef {object} HeatmapData  `el.data` of <tl-heatmap>
+ * @property {{shape: [number, number], values: ArrayLike<number>}} values  [rows, cols], row-major (NaN drawn grey)
+ * @property {string[]} [rowLabels]  one per row (default: indices)
+ * @property {string[]} [colLabels]  one per column
+ * @property {'diverging'|'sequential'} [scale]  default 'diverging' (symmetric about 0)
+ * @property {[number, number]} [domain]  colour range (default: from the values)
+ * @property {(v: number) => string} [format]  tooltip number format
+ * @property {string} [xLabel]
+ * @property {string} [yLabel]
+ * @property {string} [title]
+ */
 import d3 from './d3.js';
 import { ToylensFigure } from './base.js';
 import * as check from './check.js';

@@ -9,9 +9,12 @@ import { TokenInput } from './token-input.js';
 import { BackendStatus } from './backend-status.js';
 import { Timeline } from './timeline.js';
 import { TrainPanel } from './train-panel.js';
+import { Stats } from './stats.js';
+import { Text } from './text.js';
+import { Table } from './table.js';
 
 export { ToylensFigure } from './base.js';
-export { Heatmap, AttentionPattern, Bars, Lines, Scatter, TokenInput, BackendStatus, Timeline, TrainPanel };
+export { Heatmap, AttentionPattern, Bars, Lines, Scatter, TokenInput, BackendStatus, Timeline, TrainPanel, Stats, Text, Table };
 
 const ELEMENTS = {
   'tl-heatmap': Heatmap,
@@ -23,6 +26,9 @@ const ELEMENTS = {
   'tl-backend': BackendStatus,
   'tl-timeline': Timeline,
   'tl-train-panel': TrainPanel,
+  'tl-stats': Stats,
+  'tl-text': Text,
+  'tl-table': Table,
 };
 
 // A second copy of the kit on one page (another URL) must not throw on define.

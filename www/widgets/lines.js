@@ -1,6 +1,15 @@
 // <tl-lines>: many line series with a legend and a hover readout (the nearest point of
 // each series), and live appends for training curves: append()/appendMany() add points in
 // place and redraw at most once per animation frame.
+/**
+ * @typedef {object} LinesData  `el.data` of <tl-lines> (append()/appendMany() add points later)
+ * @property {{name?: string, x: ArrayLike<number>, y: ArrayLike<number>}[]} series  names unique; x and y equally long
+ * @property {string} [xLabel]
+ * @property {string} [yLabel]
+ * @property {string} [title]
+ * @property {boolean} [logY]
+ * @property {[number, number]} [yDomain]
+ */
 import d3 from './d3.js';
 import { ToylensFigure } from './base.js';
 import * as check from './check.js';

@@ -1,5 +1,12 @@
 // <tl-scatter>: labelled points coloured by group; hovering shows the nearest point's label
 // (Delaunay search); with at most LABELLED points the labels are drawn beside the points.
+/**
+ * @typedef {object} ScatterData  `el.data` of <tl-scatter>
+ * @property {{x: number, y: number, label?: string, group?: string}[]} points  coloured by group, in order of first appearance
+ * @property {string} [xLabel]
+ * @property {string} [yLabel]
+ * @property {string} [title]
+ */
 import d3 from './d3.js';
 import { ToylensFigure } from './base.js';
 import * as check from './check.js';

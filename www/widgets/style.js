@@ -15,6 +15,18 @@ const CSS = `
   --tl-bg: var(--bg, Canvas);
   --tl-bad: var(--bad, #b3261e);
 }
+/* Plain figures (numbers, text, a table) keep the text size of the prose around them. */
+:where(tl-stats, tl-text, tl-table) {
+  display: block;
+  position: relative;
+  --tl-muted: var(--muted, GrayText);
+  --tl-line: var(--line, #d9dce1);
+  --tl-bg: var(--bg, Canvas);
+  --tl-bad: var(--bad, #b3261e);
+}
+dl.tl-stats { display: grid; grid-template-columns: max-content max-content; gap: .15rem 1.5rem; margin: 0; }
+dl.tl-stats dt { color: var(--tl-muted); }
+dl.tl-stats dd { margin: 0; font-family: ui-monospace, monospace; font-variant-numeric: tabular-nums; }
 .tl-title { font-weight: 600; margin: 0 0 .25rem; }
 .tl-title:empty { display: none; }
 .tl-body { position: relative; }

@@ -3,6 +3,13 @@
 // against the vocabulary, the exact length and fixed positions. Invalid input marks the bad
 // chip, shows why and fires nothing; a valid edit fires `change` with detail {tokens}.
 // Setting `tokens`, `vocab`, `fixed` or `length` from code fires no event.
+/**
+ * @typedef {object} TokenInputData  `el.data` of <tl-token-input> (or set the fields one by one)
+ * @property {string[]} vocab  token strings by id
+ * @property {number[]} [tokens]  the sequence shown, as ids
+ * @property {number} [length]  the exact length an edit must have
+ * @property {Object<number, string>} [fixed]  position -> the token it must hold (e.g. {2: '='})
+ */
 import { ToylensFigure } from './base.js';
 import * as check from './check.js';
 import { visibleToken } from './scales.js';

@@ -1,10 +1,20 @@
 // cumsum: analysis JSON (as `toylens analyze` prints it) -> widget data and the numbers the
-// text quotes. Pure functions: the page module does the fetching and the drawing.
-import { column, labelsOf, sub, transpose } from '../common.js';
+// text quotes. Pure functions: page.js declares which figure reads what and shows it how.
+import { column, correlationWithIndex, labelsOf, sub, transpose } from '../common.js';
 
-export { correlationWithIndex } from '../common.js';
 
-const SIGNS = ['neg', 'zero', 'pos'];
+/**
+ * Where task_info's vocab_out puts each class: {neg, zero, pos} -> index. The views reason
+ * about signs, so they look the classes up by name instead of assuming an order.
+ */
+export function classIndex(vocabOut) {
+  const at = (name) => {
+    const i = vocabOut.indexOf(name);
+    if (i < 0) throw new Error(`cumsum's output classes [${vocabOut.join(', ')}] have no ${name}`);
+    return i;
+  };
+  return { neg: at('neg'), zero: at('zero'), pos: at('pos') };
+}
 
 /** Token strings with their position, as the heatmaps' column ticks. */
 export function positionLabels(vocab, tokens) {
@@ -127,7 +137,8 @@ export function topShare(values) {
 }
 
 /** For the full OV [token, out]: on how many negative (positive) tokens does neg (pos) beat pos (neg). */
-export function ovSigns(ov, vocab) {
+export function ovSigns(ov, vocab, vocabOut) {
+  const c = classIndex(vocabOut);
   const k = ov.shape[1];
   let neg = 0;
   let nNeg = 0;
@@ -137,7 +148,8 @@ export function ovSigns(ov, vocab) {
   let allMax = 0;
   vocab.forEach((tok, i) => {
     const row = ov.values.slice(i * k, i * k + k);
-    const [lNeg, , lPos] = row;
+    const lNeg = row[c.neg];
+    const lPos = row[c.pos];
     const big = Math.max(...row.map(Math.abs));
     allMax = Math.max(allMax, big);
     if (signOf(tok) === 'negative') {
@@ -158,15 +170,17 @@ export function ovSigns(ov, vocab) {
  * positions is more than twice that on pos-labelled ones, "positive" the other way round,
  * "quiet" if they never reach a tenth of the busiest neuron's mean.
  */
-export function neuronKinds(g) {
+export function neuronKinds(g, vocabOut) {
+  const c = classIndex(vocabOut);
   const [nLabels, nNeurons] = g.mean.shape;
   const at = (l, n) => g.mean.values[l * nNeurons + n];
   let busiest = 0;
   for (let l = 0; l < nLabels; l++) for (let n = 0; n < nNeurons; n++) busiest = Math.max(busiest, at(l, n));
   const kinds = { negative: [], positive: [], quiet: [], mixed: [] };
   for (let n = 0; n < nNeurons; n++) {
-    const [neg, , pos] = [0, 1, 2].map((l) => at(l, n));
-    if (Math.max(neg, pos, at(1, n)) < 0.1 * busiest) kinds.quiet.push(n);
+    const neg = at(c.neg, n);
+    const pos = at(c.pos, n);
+    if (Math.max(neg, pos, at(c.zero, n)) < 0.1 * busiest) kinds.quiet.push(n);
     else if (neg > 2 * pos) kinds.negative.push(n);
     else if (pos > 2 * neg) kinds.positive.push(n);
     else kinds.mixed.push(n);
@@ -175,20 +189,24 @@ export function neuronKinds(g) {
 }
 
 /** How many neurons of `list` write more to `toward` than to `away` (neuron_logits [neuron, out]). */
-export function neuronsPushing(logits, list, toward, away) {
+export function neuronsPushing(logits, list, toward, away, vocabOut) {
   const k = logits.shape[1];
-  const t = SIGNS.indexOf(toward);
-  const a = SIGNS.indexOf(away);
+  const c = classIndex(vocabOut);
+  const t = c[toward];
+  const a = c[away];
   return list.filter((n) => logits.values[n * k + t] > logits.values[n * k + a]).length;
 }
 
-/** bias_logits [bias, out]: the biases whose zero logit beats both neg and pos. */
-export function biasesFavouringZero(b) {
+/** bias_logits [bias, out]: the biases whose zero logit beats both neg and pos; sum: {neg, zero, pos}. */
+export function biasesFavouringZero(b, vocabOut) {
+  const c = classIndex(vocabOut);
   const names = labelsOf(b, 'bias');
   const k = b.shape[1];
   const rows = names.map((name, i) => ({ name, row: b.values.slice(i * k, i * k + k) }));
-  const sum = [0, 1, 2].map((j) => rows.reduce((s, r) => s + r.row[j], 0));
-  return { favouring: rows.filter((r) => r.row[1] > r.row[0] && r.row[1] > r.row[2]).map((r) => r.name), count: rows.length, sum };
+  const total = (j) => rows.reduce((s, r) => s + r.row[j], 0);
+  const sum = { neg: total(c.neg), zero: total(c.zero), pos: total(c.pos) };
+  const favouring = rows.filter((r) => r.row[c.zero] > r.row[c.neg] && r.row[c.zero] > r.row[c.pos]).map((r) => r.name);
+  return { favouring, count: rows.length, sum };
 }
 
 /** Mean |DLA| of a component over every (label, class) cell: how loudly it speaks. */
@@ -198,14 +216,22 @@ export function meanAbsDla(dla, component) {
   return v.reduce((s, x) => s + Math.abs(x), 0) / v.length;
 }
 
-/** For a component, the mean DLA margin (true class minus the best other class) averaged over labels. */
-export function dlaMargin(dla, component) {
-  const c = labelsOf(dla.mean, 'component').indexOf(component);
-  const k = dla.mean.shape[2];
-  const rows = labelsOf(dla.mean, 'label').map((_, l) => {
-    const r = sub(dla.mean, c, l).values;
-    const others = Array.from(r).filter((_, j) => j !== l);
-    return r[l] - Math.max(...others);
-  });
-  return { perLabel: rows, k };
+/** |correlation| of column 0 of a [token, sv] projection with the token order: a number line? */
+export function lineCorrelation(proj) {
+  return Math.abs(correlationWithIndex(column(proj, 0)));
+}
+
+/** The label row under the editor, as <tl-table> data. */
+export function labelTable(tokens, rows) {
+  const all = (f) => rows.map(f);
+  return {
+    className: 'nb-labels',
+    rows: [
+      { head: 'position', cells: tokens.map((_, i) => String(i)), classes: tokens.map(() => 'muted') },
+      { head: 'token', cells: tokens },
+      { head: 'label', cells: all((r) => r.label) },
+      { head: 'model says', cells: all((r) => r.predicted), classes: all((r) => (r.right ? 'pass' : 'fail')) },
+      { head: 'P(label)', cells: all((r) => r.p) },
+    ],
+  };
 }

@@ -1,7 +1,6 @@
-// min_of_two: analysis JSON -> widget data and the numbers the text quotes (pure functions).
+// min_of_two: analysis JSON -> widget data and the numbers the text quotes (pure functions;
+// page.js declares which figure reads what).
 import { labelsOf, sub } from '../common.js';
-
-export { correlationWithIndex } from '../common.js';
 
 /** attention_from's mean [head, key] (head 0) as bars over a, b, =. */
 export function attentionBars(from, keyNames, title) {
@@ -96,4 +95,14 @@ export function prediction(probs, label) {
   let best = 0;
   for (let j = 1; j < k; j++) if (row[j] > row[best]) best = j;
   return { predicted: best, p: row[best], pTrue: row[label] };
+}
+
+/** The sentence under the pair: the right answer, the model's, and how sure it is (<tl-text> data). */
+export function predictionText(probs, label, [a, b]) {
+  const p = prediction(probs, label);
+  const right = p.predicted === label;
+  const parts = [`min(${a}, ${b}) = ${label}. The model predicts `, { value: p.predicted, key: 'example-prediction' }, ' with probability ', { value: p.p }];
+  if (right) parts.push(': right.');
+  else parts.push(`: wrong (it gives ${label} probability `, { value: p.pTrue }, ').');
+  return { className: right ? 'pass' : 'fail', parts };
 }

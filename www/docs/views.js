@@ -1,0 +1,20 @@
+// The list of views, straight from the pages' declarations: it cannot fall behind them.
+import PAGES from '../notebooks/pages.js';
+import { WIDGETS } from '../notebooks/declare.js';
+
+const reads = (f) => Object.values(f.reads ?? {}).map((r) => (r.op ? r.op : r.request ? `${r.analysis} ${JSON.stringify(r.request)}` : r.analysis));
+const tbody = document.querySelector('[data-ref="views"] tbody');
+
+for (const page of PAGES) {
+  for (const f of page.figures) {
+    const tr = tbody.insertRow();
+    tr.dataset.name = f.view;
+    const link = Object.assign(document.createElement('a'), { href: `../notebooks/${page.task}/?view=${encodeURIComponent(f.view)}`, textContent: f.view });
+    tr.insertCell().append(link);
+    tr.insertCell().append(Object.assign(document.createElement('code'), { textContent: `<${WIDGETS[f.widget]}>` }));
+    tr.insertCell().textContent = f.follows ?? (f.by ? `drawn by <${f.by}>` : 'static');
+    tr.insertCell().textContent = [...new Set(reads(f))].join('; ');
+    tr.insertCell().textContent = f.claim;
+    tr.insertCell().textContent = f.checks ?? '';
+  }
+}

@@ -1,0 +1,112 @@
+// What a page declaration means, as pure functions (no DOM: node tests use them too).
+//
+// A page (www/notebooks/<task>/page.js) exports {task, title, figures, test}. Each figure:
+//   view     'task/name': its stable name (data-view, embeds, tests)
+//   widget   which <tl-…> element shows it (WIDGETS below)
+//   follows  'input' (the edited input and the timeline), 'timeline', or absent (static)
+//   reads    {name: {analysis, request?} | {op: 'task_label'}}: what it asks the engine for;
+//            a figure that follows the input passes the input's tokens with every read
+//   show     (results by read name, ctx {info, tokens}) -> the widget's data
+//   live     optional (results, ctx) -> {name: value}: numbers the prose quotes (data-live)
+//   claim    what the figure shows, in a sentence; checks: the live number (data-live or
+//            data-value key) that checks the claim
+//   by       the element that draws it instead of the page (e.g. the training panel's curves)
+// Figures are computed in list order, cheapest first; figures with an equal read share one
+// engine call per model (the runtime keeps the results of a run).
+
+import { configRows } from './common.js';
+
+export const WIDGETS = {
+  heatmap: 'tl-heatmap',
+  attention: 'tl-attention',
+  bars: 'tl-bars',
+  lines: 'tl-lines',
+  scatter: 'tl-scatter',
+  'token-input': 'tl-token-input',
+  stats: 'tl-stats',
+  text: 'tl-text',
+  table: 'tl-table',
+};
+
+const FOLLOWS = ['input', 'timeline', undefined];
+
+/** Throws on a declaration that cannot work: the message names the figure and the field. */
+export function checkPage(page) {
+  const seen = new Set();
+  for (const f of page.figures) {
+    const at = `${page.task}: figure ${JSON.stringify(f.view)}`;
+    if (typeof f.view !== 'string' || !f.view.startsWith(`${page.task}/`)) throw new Error(`${at}: view must start with "${page.task}/"`);
+    if (seen.has(f.view)) throw new Error(`${at}: declared twice`);
+    seen.add(f.view);
+    if (!WIDGETS[f.widget]) throw new Error(`${at}: unknown widget ${JSON.stringify(f.widget)} (one of ${Object.keys(WIDGETS).join(', ')})`);
+    if (!FOLLOWS.includes(f.follows)) throw new Error(`${at}: follows must be 'input', 'timeline' or absent`);
+    if (f.follows && typeof f.show !== 'function') throw new Error(`${at}: a computed figure needs show()`);
+    for (const [name, r] of Object.entries(f.reads ?? {})) {
+      if (!(typeof r.analysis === 'string' || r.op === 'task_label')) throw new Error(`${at}: read ${name} needs an analysis name or op: 'task_label'`);
+    }
+    if (typeof f.claim !== 'string' || !f.claim) throw new Error(`${at}: no claim`);
+  }
+  return page;
+}
+
+/** The views of `page` that follow `follows` ('input', 'timeline', or undefined: static). */
+export function viewsFollowing(page, follows) {
+  return page.figures.filter((f) => f.follows === follows).map((f) => f.view);
+}
+
+/** Computed figures (they follow something and have show()), in recompute order. */
+export function computed(page) {
+  return page.figures.filter((f) => f.follows);
+}
+
+/** Static figures the page draws once from engine facts (no reads, not drawn by another element). */
+export function drawnOnce(page) {
+  return page.figures.filter((f) => !f.follows && f.show && !f.by);
+}
+
+/** One engine call's identity: the same key, the same result for one model and input. */
+export function readKey(read, tokens) {
+  return JSON.stringify([read.op ?? 'analyze', read.analysis ?? null, read.request ?? null, tokens ?? null]);
+}
+
+/**
+ * Figure groups: figures that share an engine call (the same read and follows), as lists of
+ * views, ordered by their first figure. What the docs show as "computed together".
+ */
+export function groupsOf(page) {
+  const figs = computed(page);
+  const parent = figs.map((_, i) => i);
+  const root = (i) => (parent[i] === i ? i : (parent[i] = root(parent[i])));
+  const owner = new Map();
+  figs.forEach((f, i) => {
+    for (const r of Object.values(f.reads ?? {})) {
+      const key = `${f.follows}:${readKey(r)}`;
+      if (owner.has(key)) parent[root(i)] = root(owner.get(key));
+      else owner.set(key, i);
+    }
+  });
+  const groups = new Map();
+  figs.forEach((f, i) => {
+    const g = root(i);
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g).push(f.view);
+  });
+  return [...groups.values()];
+}
+
+/** The page that declares `view` among `pages`, or null. */
+export function pageOf(pages, view) {
+  return pages.find((p) => p.figures.some((f) => f.view === view)) ?? null;
+}
+
+/**
+ * The static figures every notebook page has: the model at a glance (from the engine's facts;
+ * `config` is its claim) and the training panel's two curves.
+ */
+export function standardFigures(task, { config }) {
+  return [
+    { view: `${task}/config`, widget: 'stats', show: (_, { info }) => ({ rows: configRows(info) }), claim: config },
+    { view: `${task}/training-loss`, widget: 'lines', by: 'tl-train-panel', claim: 'The loss of the reader’s own run, step by step.' },
+    { view: `${task}/training-accuracy`, widget: 'lines', by: 'tl-train-panel', claim: 'The accuracy of the reader’s own run, step by step.' },
+  ];
+}

@@ -1,0 +1,5 @@
+// Every notebook page's declaration: the embeddable views, the docs' list and the tests read this.
+import cumsum from './cumsum/page.js';
+import min from './min/page.js';
+
+export default [cumsum, min];
