@@ -51,7 +51,7 @@ describe('widget kit', () => {
         shown: e.querySelector('[data-ref="error"]').textContent,
       })),
     );
-    assert.equal(figs.length, 10);
+    assert.equal(figs.length, 13);
     for (const f of figs) {
       if (f.id === 'bad') continue;
       assert.equal(f.state, 'ready', `${f.id}: ${f.message}`);
@@ -63,6 +63,35 @@ describe('widget kit', () => {
     assert.equal(bad.state, 'error');
     assert.equal(bad.message, 'values.values: expected 6 values, got 3');
     assert.equal(bad.shown, bad.message);
+  });
+
+  test('plain figures: numbers keep their full value and key; cells and lines draw as given', async () => {
+    const got = await b.page.evaluate(() => ({
+      loss: document.querySelector('#stats [data-value="loss"]').dataset.number,
+      lossShown: document.querySelector('#stats [data-value="loss"]').textContent,
+      text: document.querySelector('#text p').textContent,
+      cls: document.querySelector('#text p').className,
+      cells: [...document.querySelectorAll('#table td')].map((td) => `${td.textContent}:${td.className}`),
+    }));
+    assert.deepEqual(got, { loss: '0.0123456', lossShown: '0.01235', text: 'min(3, 4) = 3: right.', cls: 'pass', cells: ['a:', 'b:', '0.1235:fail', '1:pass'] });
+  });
+
+  test('fill: loading meanwhile, a newer fill wins over an older one, a failing compute shows its message', async () => {
+    const got = await b.page.evaluate(async () => {
+      const el = document.getElementById('stats');
+      let release;
+      const slow = el.fill(() => new Promise((r) => { release = () => r({ rows: [['old', 1]] }); }));
+      const during = el.dataset.state;
+      await el.fill(async () => ({ rows: [['new', 2]] }));
+      release();
+      await slow;
+      const shown = el.querySelector('dt').textContent;
+      const error = await el.fill(async () => { throw new Error('no engine'); });
+      const out = { during, shown, error, state: el.dataset.state, message: el.errorMessage };
+      el.data = { rows: [['steps', 1200], ['loss', 0.0123456, 'loss'], ['backend', 'cpu']] };
+      return out;
+    });
+    assert.deepEqual(got, { during: 'loading', shown: 'new', error: 'no engine', state: 'error', message: 'no engine' });
   });
 
   test('heatmap: hovering a cell shows its row, column and value; NaN cells say NaN', async () => {

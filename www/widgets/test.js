@@ -105,6 +105,9 @@ function mount() {
   tokens.fixed = { 2: '=' };
   tokens.tokens = [1, 2, 5, 3];
   tokens.addEventListener('change', (e) => hooks.changes.push(e.detail.tokens));
+  $('stats').data = { rows: [['steps', 1200], ['loss', 0.0123456, 'loss'], ['backend', 'cpu']] };
+  $('text').data = { className: 'pass', parts: ['min(3, 4) = ', { value: 3, key: 'answer' }, ': right.'] };
+  $('table').data = { rows: [{ head: 'token', cells: ['a', 'b'] }, { head: 'P', cells: [0.123456, 1], classes: ['fail', 'pass'] }] };
   $('bad').data = { values: { shape: [2, 3], values: [1, 2, 3] } };
 }
 
