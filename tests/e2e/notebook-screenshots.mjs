@@ -1,10 +1,11 @@
 // Full-page screenshots of the notebook pages once every figure is drawn (CPU, pretrained
-// model): docs/cumsum.png and docs/min.png.
+// model): docs/<task>.png for every declared page (docs/cumsum.png, docs/min.png).
 //   node tests/e2e/notebook-screenshots.mjs [DIST] [OUT_DIR]
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './static-server.mjs';
 import { launchBrowser } from './browser.mjs';
+import PAGES from '../../www/notebooks/pages.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const [dist = path.join(ROOT, 'dist'), outDir = path.join(ROOT, 'docs')] = process.argv.slice(2);
@@ -13,7 +14,7 @@ const server = await startServer(dist);
 const b = await launchBrowser();
 try {
   await b.page.setViewportSize({ width: 1200, height: 900 });
-  for (const task of ['cumsum', 'min']) {
+  for (const { task } of PAGES) {
     const t0 = Date.now();
     await b.page.goto(new URL(`notebooks/${task}/?backend=cpu`, server.url).href);
     await b.page.waitForFunction(() => {
