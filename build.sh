@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# toylens: setup | build | site | serve [PORT] | test | bench [toylens bench flags, e.g. --seconds 60]
+# toylens: setup | build | site | serve [PORT] | lint | test | bench [toylens bench flags, e.g. --seconds 60]
 # (site: only www/, fixtures and models into dist/, keeping the built wasm: for page work)
 # (bench also writes bench/results/browser.json: in-page training speed and redraw times)
 # Every subcommand is idempotent and installs only what is missing.
@@ -99,6 +99,13 @@ build() {
   log "built: $DIST ($(du -sh "$DIST" | cut -f1)); wasm $(du -h "$DIST/pkg/toylens_bg.wasm" | cut -f1)"
 }
 
+lint_rust() {
+  log "rustfmt and clippy (native and wasm32, warnings denied)"
+  cargo fmt --all --check
+  cargo clippy --locked -p toylens --all-targets --release -- -D warnings
+  cargo clippy --locked -p toylens --lib --test wasm --target "$WASM_TARGET" --profile wasm -- -D warnings
+}
+
 lint_js() {
   log "eslint (www/, tests/e2e/)"
   # node_modules comes from setup (npm ci): no network here.
@@ -145,7 +152,9 @@ case "$cmd" in
   build) setup; build ;;
   site) build_site ;;
   serve) setup; build; log "serving dist/"; exec node tests/e2e/static-server.mjs "$DIST" "${2:-8080}" ;;
-  test) setup; build; test_all ;;
+  # Lints first: a style or clippy failure stops CI in minutes, not after the builds.
+  test) setup; lint_js; lint_rust; build; test_all ;;
+  lint) setup; lint_js; lint_rust ;;
   bench) shift; setup; build; bench "$@" ;;
-  *) echo "usage: ./build.sh setup|build|site|serve [PORT]|test|bench" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh setup|build|site|serve [PORT]|lint|test|bench" >&2; exit 2 ;;
 esac

@@ -2,12 +2,6 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod cli_bench;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod cli_train;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod cli_analyze;
 pub mod analysis;
 pub mod error;
 pub mod io;

@@ -495,7 +495,7 @@ fn catalog_runs_every_analysis() {
             opts: Options { neurons: vec![0, 1], positions: Some(vec![-1]), ..Options::default() },
             ..Inputs::default()
         };
-        for e in catalog::ENTRIES {
+        for e in catalog::all() {
             let skip = match e.name {
                 "addition_losses" => name != "addition",
                 "min_attention_grid" => name != "min",
@@ -631,7 +631,7 @@ fn weight_processing_matches_transformer_lens() {
         let d = diff(&a, &b);
         c.record("log-probs unchanged by processing", d, TOL);
         if name == "cumsum" {
-            let nb = process::cumsum_notebook(&f.cfg, &sd).unwrap();
+            let nb = toylens::tasks::by_id("cumsum").unwrap().notebook_processing(&f.cfg, &sd).unwrap();
             let keys: Vec<String> = c.want.keys().filter(|k| k.starts_with("cumsum_processed/")).cloned().collect();
             assert!(!keys.is_empty());
             for key in keys {

@@ -75,3 +75,22 @@ fn pt_state_dict_equals_safetensors() {
         }
     }
 }
+
+/// Facts the pages print come from the engine: each must equal what TransformerLens says for
+/// every fixture config (parameter counts; hook names in the order TL's hooks fire).
+#[test]
+fn parameter_counts_and_hook_order_match_transformer_lens() {
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures_dir().join("index.json")).unwrap()).unwrap();
+    let device = Device::flex();
+    let fixtures = index["fixtures"].as_array().unwrap();
+    assert!(fixtures.len() >= 6);
+    for f in fixtures {
+        let name = f["name"].as_str().unwrap();
+        let fx = load(name, &device);
+        assert_eq!(fx.cfg.n_params(), f["n_params"].as_u64().unwrap() as usize, "{name}: every parameter");
+        assert_eq!(fx.cfg.n_params_tl(), f["cfg_n_params"].as_u64().unwrap() as usize, "{name}: TL's cfg.n_params");
+        let want: Vec<String> = f["cache_names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        assert_eq!(fx.model.hook_names(), want, "{name}: hook names in TL's firing order");
+    }
+}

@@ -11,7 +11,7 @@ fn trainer(task: &str, steps: usize, sets: &[&str]) -> Trainer {
     let mut recipe = t.recipe();
     let mut cfg = t.config();
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    toylens::cli_train::apply_overrides(&mut cfg, &mut recipe, &sets).unwrap();
+    toylens::cli::train::apply_overrides(&mut cfg, &mut recipe, &sets).unwrap();
     recipe.steps = steps;
     Trainer::new(t, cfg, recipe, &Device::flex()).unwrap()
 }
@@ -110,9 +110,9 @@ fn overrides_reach_the_recipe_and_the_config() {
     let t = by_id("addition").unwrap();
     let (mut cfg, mut r) = (t.config(), t.recipe());
     let sets = ["lr=3e-4", "batch_size=8", "cfg.d_model=64", "cfg.d_head=16"].map(String::from);
-    toylens::cli_train::apply_overrides(&mut cfg, &mut r, &sets).unwrap();
+    toylens::cli::train::apply_overrides(&mut cfg, &mut r, &sets).unwrap();
     assert_eq!((r.optim.lr(), r.batch_size, cfg.d_model, cfg.d_head), (3e-4, 8, 64, 16));
     let bad = ["no_such_field=1".to_string()];
-    let e = toylens::cli_train::apply_overrides(&mut cfg, &mut r, &bad).unwrap_err().to_string();
+    let e = toylens::cli::train::apply_overrides(&mut cfg, &mut r, &bad).unwrap_err().to_string();
     assert!(e.contains("no_such_field"), "{e}");
 }

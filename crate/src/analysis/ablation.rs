@@ -11,6 +11,7 @@ use super::run::CachedRun;
 use crate::error::{Error, Result};
 use crate::model::{CachedTensor, HookAction, Intervention, NameFilter};
 
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Ablation {

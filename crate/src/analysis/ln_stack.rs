@@ -18,7 +18,7 @@ impl CachedRun<'_> {
         let layer = self.resolve_layer(layer)?;
         let n = self.cfg().n_layers;
         if recompute && layer == n && let Some(ln) = &self.model.ln_final {
-            let t = ln.forward(stack.t, &mut HookContext::silent(), "ln_final");
+            let t = ln.forward(stack.t, &mut HookContext::silent());
             return Ok(Stack { t, ..stack });
         }
         let key = if layer == n {

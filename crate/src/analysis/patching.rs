@@ -10,6 +10,7 @@ use super::run::CachedRun;
 use crate::error::{Error, Result};
 use crate::model::{HookAction, Intervention, NameFilter, Tokens};
 
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PatchKind {

@@ -230,13 +230,3 @@ pub fn process_weights(cfg: &HookedTransformerConfig, sd: &StateDict, p: Process
     }
     Ok((cfg, sd))
 }
-
-/// The cumsum notebook's loading: `center_writing_weights`, `center_unembed`,
-/// `fold_value_biases`, each applied directly (so also without LayerNorm).
-pub fn cumsum_notebook(cfg: &HookedTransformerConfig, sd: &StateDict) -> Result<StateDict> {
-    let mut sd = sd.clone();
-    center_writing_weights(cfg, &mut sd)?;
-    center_unembed(&mut sd)?;
-    fold_value_biases(cfg, &mut sd)?;
-    Ok(sd)
-}

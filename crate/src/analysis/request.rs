@@ -8,21 +8,26 @@ use serde_json::Value;
 
 use super::catalog::{self, Inputs, Needs, Options};
 use super::process;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::params::StateDict;
 use crate::model::{HookedTransformer, HookedTransformerConfig, Tokens};
 use crate::tasks::Task;
 
 /// Weight processing before the analysis (the notebooks analyse processed weights).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Process {
+    /// The weights as they are.
     #[default]
     None,
     /// TL's `from_pretrained` defaults: fold LN, centre writing weights and unembed, fold value biases.
     Tl,
-    /// What the cumsum notebook does to its model.
-    Cumsum,
+    /// What the task's notebook does to its model (`Task::notebook_processing`); `cumsum`
+    /// is the older name, from when only that notebook processed its weights.
+    #[serde(alias = "cumsum")]
+    #[cfg_attr(not(target_arch = "wasm32"), value(alias = "cumsum"))]
+    Notebook,
 }
 
 /// Everything but the weights and the tokens.
@@ -38,30 +43,21 @@ pub struct Request {
 }
 
 /// The model the analysis reads: `sd` processed as asked, on `device`.
-pub fn model(cfg: &HookedTransformerConfig, sd: &StateDict, p: Process, device: &Device) -> Result<HookedTransformer> {
+pub fn model(task: &dyn Task, cfg: &HookedTransformerConfig, sd: &StateDict, p: Process, device: &Device) -> Result<HookedTransformer> {
     let (cfg, sd) = match p {
         Process::None => (cfg.clone(), sd.clone()),
         Process::Tl => process::process_weights(cfg, sd, process::Processing::TL_DEFAULT)?,
-        Process::Cumsum => (cfg.clone(), process::cumsum_notebook(cfg, sd)?),
+        Process::Notebook => (cfg.clone(), task.notebook_processing(cfg, sd)?),
     };
     HookedTransformer::from_state_dict(&cfg, &sd, device)
 }
 
-/// Names of the output classes (cumsum's three are signs).
-pub fn output_names(task: &dyn Task, n: usize) -> Vec<String> {
-    if task.id() == "cumsum" && n == 3 {
-        return ["neg", "zero", "pos"].map(String::from).to_vec();
-    }
-    (0..n as i64).map(|i| task.token_str(i)).collect()
-}
-
 /// Inputs for analysis `what`: `tokens` labelled by the task, or else its held-out set.
 pub fn inputs(task: &dyn Task, cfg: &HookedTransformerConfig, what: &str, tokens: Option<Tokens>, req: &Request) -> Result<Inputs> {
-    let entry = catalog::find(what)
-        .ok_or_else(|| Error::Config(format!("unknown analysis {what:?}; `toylens analyze --list` prints every name")))?;
+    let entry = catalog::find(what)?;
     let mut inputs = Inputs {
         vocab: Some((0..cfg.d_vocab as i64).map(|i| task.token_str(i)).collect()),
-        vocab_out: Some(output_names(task, cfg.d_vocab_out)),
+        vocab_out: Some(task.class_names(cfg.d_vocab_out)),
         opts: req.opts.clone(),
         corrupted: req.corrupted.clone(),
         ..Inputs::default()

@@ -7,6 +7,7 @@ use burn::tensor::{Bool, Tensor};
 
 use super::config::HookedTransformerConfig;
 use super::hooks::HookContext;
+use super::scope::{HookPoint, Scope};
 use super::params::{Init, ParamSource};
 use crate::error::Result;
 
@@ -26,6 +27,35 @@ pub struct Attention {
     pub scale: f64,
     #[module(skip)]
     pub use_attn_result: bool,
+    #[module(skip)]
+    pub hooks: AttnHooks,
+}
+
+/// The attention's hook points, named once from its scope.
+#[derive(Clone, Debug)]
+pub struct AttnHooks {
+    pub q: HookPoint,
+    pub k: HookPoint,
+    pub v: HookPoint,
+    pub attn_scores: HookPoint,
+    pub pattern: HookPoint,
+    pub z: HookPoint,
+    pub result: HookPoint,
+}
+
+impl AttnHooks {
+    fn new(s: &Scope) -> Self {
+        let h = |n| HookPoint::new(s, n);
+        Self {
+            q: h("hook_q"),
+            k: h("hook_k"),
+            v: h("hook_v"),
+            attn_scores: h("hook_attn_scores"),
+            pattern: h("hook_pattern"),
+            z: h("hook_z"),
+            result: h("hook_result"),
+        }
+    }
 }
 
 /// Input to q/k/v: the shared residual [b, p, d] or one copy per head [b, p, h, d].
@@ -35,10 +65,10 @@ pub enum AttnInput {
 }
 
 impl Attention {
-    pub fn new<S: ParamSource>(src: &mut S, cfg: &HookedTransformerConfig, l: usize) -> Result<Self> {
+    pub fn new<S: ParamSource>(src: &mut S, cfg: &HookedTransformerConfig, scope: &Scope) -> Result<Self> {
         let (h, d, dh) = (cfg.n_heads, cfg.d_model, cfg.d_head);
         let std = cfg.initializer_range;
-        let p = |n: &str| format!("blocks.{l}.attn.{n}");
+        let p = |n: &str| scope.name(n);
         Ok(Self {
             W_Q: src.param(&p("W_Q"), [h, d, dh], Init::Normal { std })?,
             W_K: src.param(&p("W_K"), [h, d, dh], Init::Normal { std })?,
@@ -50,6 +80,7 @@ impl Attention {
             b_O: src.param(&p("b_O"), [d], Init::Zeros)?,
             scale: cfg.effective_attn_scale(),
             use_attn_result: cfg.use_attn_result,
+            hooks: AttnHooks::new(scope),
         })
     }
 
@@ -72,11 +103,21 @@ impl Attention {
         out + bias.reshape([1, 1, h, dh])
     }
 
-    pub fn forward(&self, q_in: AttnInput, k_in: AttnInput, v_in: AttnInput, ctx: &mut HookContext, l: usize) -> Tensor<3> {
-        let name = |n: &str| format!("blocks.{l}.attn.{n}");
-        let q = ctx.hook(&name("hook_q"), Self::project(&q_in, self.W_Q.val(), self.b_Q.val()));
-        let k = ctx.hook(&name("hook_k"), Self::project(&k_in, self.W_K.val(), self.b_K.val()));
-        let v = ctx.hook(&name("hook_v"), Self::project(&v_in, self.W_V.val(), self.b_V.val()));
+    /// Hook names in firing order.
+    pub fn hook_points(&self) -> Vec<&HookPoint> {
+        let h = &self.hooks;
+        let mut v = vec![&h.q, &h.k, &h.v, &h.attn_scores, &h.pattern, &h.z];
+        if self.use_attn_result {
+            v.push(&h.result);
+        }
+        v
+    }
+
+    pub fn forward(&self, q_in: AttnInput, k_in: AttnInput, v_in: AttnInput, ctx: &mut HookContext) -> Tensor<3> {
+        let hk = &self.hooks;
+        let q = ctx.hook(&hk.q, Self::project(&q_in, self.W_Q.val(), self.b_Q.val()));
+        let k = ctx.hook(&hk.k, Self::project(&k_in, self.W_K.val(), self.b_K.val()));
+        let v = ctx.hook(&hk.v, Self::project(&v_in, self.W_V.val(), self.b_V.val()));
         let [b, p, h, dh] = q.dims();
         let kp = k.dims()[1];
         let device = q.device();
@@ -87,17 +128,17 @@ impl Attention {
         // [1, 1, q, k] mask is cheaper (and cheaper to differentiate) than a full-size mask_fill.
         let mask = Tensor::<2, Bool>::tril_mask([p, kp], (kp - p) as i64, &device);
         let additive = Tensor::<2>::zeros([p, kp], &device).mask_fill(mask, f32::NEG_INFINITY).reshape([1, 1, p, kp]);
-        let scores = ctx.hook(&name("hook_attn_scores"), scores + additive);
-        let pattern = ctx.hook(&name("hook_pattern"), softmax(scores, 3));
+        let scores = ctx.hook(&hk.attn_scores, scores + additive);
+        let pattern = ctx.hook(&hk.pattern, softmax(scores, 3));
         let z = pattern.matmul(v.swap_dims(1, 2)).swap_dims(1, 2); // [b, p, h, dh]
-        let z = ctx.hook(&name("hook_z"), z);
+        let z = ctx.hook(&hk.z, z);
         let d = self.b_O.val().dims()[0];
         if self.use_attn_result {
             let result = z
                 .swap_dims(1, 2)
                 .matmul(self.W_O.val().reshape([1, h, dh, d]))
                 .swap_dims(1, 2); // [b, p, h, d]
-            let result = ctx.hook(&name("hook_result"), result);
+            let result = ctx.hook(&hk.result, result);
             result.sum_dim(2).reshape([b, p, d]) + self.b_O.val().reshape([1, 1, d])
         } else {
             (z.reshape([b * p, h * dh]).matmul(self.W_O.val().reshape([h * dh, d])) + self.b_O.val().reshape([1, d]))

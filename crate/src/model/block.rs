@@ -9,6 +9,7 @@ use super::hooks::HookContext;
 use super::layer_norm::LayerNorm;
 use super::mlp::Mlp;
 use super::params::ParamSource;
+use super::scope::{HookPoint, Scope};
 use crate::error::Result;
 
 #[derive(Module, Debug)]
@@ -23,22 +24,58 @@ pub struct TransformerBlock {
     pub attn_in: bool,
     #[module(skip)]
     pub hook_mlp_in: bool,
+    #[module(skip)]
+    pub hooks: BlockHooks,
 }
 
-fn make_ln<S: ParamSource>(src: &mut S, cfg: &HookedTransformerConfig, name: &str) -> Result<Option<LayerNorm>> {
+/// The block's own hook points (its submodules hold theirs), named once from its scope.
+#[derive(Clone, Debug)]
+pub struct BlockHooks {
+    pub resid_pre: HookPoint,
+    pub q_input: HookPoint,
+    pub k_input: HookPoint,
+    pub v_input: HookPoint,
+    pub attn_in: HookPoint,
+    pub attn_out: HookPoint,
+    pub resid_mid: HookPoint,
+    pub mlp_in: HookPoint,
+    pub mlp_out: HookPoint,
+    pub resid_post: HookPoint,
+}
+
+impl BlockHooks {
+    fn new(s: &Scope) -> Self {
+        let h = |n| HookPoint::new(s, n);
+        Self {
+            resid_pre: h("hook_resid_pre"),
+            q_input: h("hook_q_input"),
+            k_input: h("hook_k_input"),
+            v_input: h("hook_v_input"),
+            attn_in: h("hook_attn_in"),
+            attn_out: h("hook_attn_out"),
+            resid_mid: h("hook_resid_mid"),
+            mlp_in: h("hook_mlp_in"),
+            mlp_out: h("hook_mlp_out"),
+            resid_post: h("hook_resid_post"),
+        }
+    }
+}
+
+fn make_ln<S: ParamSource>(src: &mut S, cfg: &HookedTransformerConfig, scope: &Scope) -> Result<Option<LayerNorm>> {
     Ok(match cfg.normalization_type {
         Normalization::None => None,
-        Normalization::Ln => Some(LayerNorm::new(src, name, cfg.d_model, cfg.eps, true)?),
-        Normalization::LnPre => Some(LayerNorm::new(src, name, cfg.d_model, cfg.eps, false)?),
+        Normalization::Ln => Some(LayerNorm::new(src, scope, cfg.d_model, cfg.eps, true)?),
+        Normalization::LnPre => Some(LayerNorm::new(src, scope, cfg.d_model, cfg.eps, false)?),
     })
 }
 
 impl TransformerBlock {
-    pub fn new<S: ParamSource>(src: &mut S, cfg: &HookedTransformerConfig, l: usize) -> Result<Self> {
-        let ln1 = make_ln(src, cfg, &format!("blocks.{l}.ln1"))?;
-        let attn = Attention::new(src, cfg, l)?;
+    /// `scope`: `blocks.L`.
+    pub fn new<S: ParamSource>(src: &mut S, cfg: &HookedTransformerConfig, scope: &Scope) -> Result<Self> {
+        let ln1 = make_ln(src, cfg, &scope.pp("ln1"))?;
+        let attn = Attention::new(src, cfg, &scope.pp("attn"))?;
         let (ln2, mlp) = if cfg.has_mlp() {
-            (make_ln(src, cfg, &format!("blocks.{l}.ln2"))?, Some(Mlp::new(src, cfg, l)?))
+            (make_ln(src, cfg, &scope.pp("ln2"))?, Some(Mlp::new(src, cfg, &scope.pp("mlp"))?))
         } else {
             (None, None)
         };
@@ -50,35 +87,61 @@ impl TransformerBlock {
             split_qkv: cfg.use_split_qkv_input,
             attn_in: cfg.use_attn_in,
             hook_mlp_in: cfg.use_hook_mlp_in,
+            hooks: BlockHooks::new(scope),
         })
     }
 
-    fn ln1_per_head(&self, x: Tensor<4>, ctx: &mut HookContext, l: usize) -> AttnInput {
+    /// Every hook name of the block, in the order a forward pass fires them (TL's cache order).
+    pub fn hook_points(&self) -> Vec<&HookPoint> {
+        let h = &self.hooks;
+        let mut v = vec![&h.resid_pre];
+        if self.split_qkv {
+            v.extend([&h.q_input, &h.k_input, &h.v_input]);
+        } else if self.attn_in {
+            v.push(&h.attn_in);
+        }
+        v.extend(self.ln1.iter().flat_map(|l| l.hook_points()));
+        v.extend(self.attn.hook_points());
+        v.push(&h.attn_out);
+        if let Some(mlp) = &self.mlp {
+            v.push(&h.resid_mid);
+            if self.hook_mlp_in {
+                v.push(&h.mlp_in);
+            }
+            v.extend(self.ln2.iter().flat_map(|l| l.hook_points()));
+            v.extend(mlp.hook_points());
+            v.push(&h.mlp_out);
+        }
+        v.push(&h.resid_post);
+        v
+    }
+
+    fn ln1_per_head(&self, x: Tensor<4>, ctx: &mut HookContext) -> AttnInput {
         AttnInput::PerHead(match &self.ln1 {
-            Some(ln) => ln.forward(x, ctx, &format!("blocks.{l}.ln1")),
+            Some(ln) => ln.forward(x, ctx),
             None => x,
         })
     }
 
-    pub fn forward(&self, x: Tensor<3>, ctx: &mut HookContext, l: usize) -> Tensor<3> {
-        let name = |n: &str| format!("blocks.{l}.{n}");
-        let resid_pre = ctx.hook(&name("hook_resid_pre"), x);
+    pub fn forward(&self, x: Tensor<3>, ctx: &mut HookContext) -> Tensor<3> {
+        let hk = &self.hooks;
+        let resid_pre = ctx.hook(&hk.resid_pre, x);
         let [b, p, d] = resid_pre.dims();
         let h = self.attn.b_Q.val().dims()[0];
         let per_head = |x: &Tensor<3>| x.clone().reshape([b, p, 1, d]).expand([b, p, h, d]);
         let attn_out = if self.split_qkv {
-            let q = ctx.hook(&name("hook_q_input"), per_head(&resid_pre));
-            let k = ctx.hook(&name("hook_k_input"), per_head(&resid_pre));
-            let v = ctx.hook(&name("hook_v_input"), per_head(&resid_pre));
-            let (q, k, v) = (self.ln1_per_head(q, ctx, l), self.ln1_per_head(k, ctx, l), self.ln1_per_head(v, ctx, l));
-            self.attn.forward(q, k, v, ctx, l)
+            let q = ctx.hook(&hk.q_input, per_head(&resid_pre));
+            let k = ctx.hook(&hk.k_input, per_head(&resid_pre));
+            let v = ctx.hook(&hk.v_input, per_head(&resid_pre));
+            let (q, k, v) = (self.ln1_per_head(q, ctx), self.ln1_per_head(k, ctx), self.ln1_per_head(v, ctx));
+            self.attn.forward(q, k, v, ctx)
         } else if self.attn_in {
-            let a = ctx.hook(&name("hook_attn_in"), per_head(&resid_pre));
-            let (q, k, v) = (self.ln1_per_head(a.clone(), ctx, l), self.ln1_per_head(a.clone(), ctx, l), self.ln1_per_head(a, ctx, l));
-            self.attn.forward(q, k, v, ctx, l)
+            let a = ctx.hook(&hk.attn_in, per_head(&resid_pre));
+            let (q, k, v) = (self.ln1_per_head(a.clone(), ctx), self.ln1_per_head(a.clone(), ctx), self.ln1_per_head(a, ctx));
+            self.attn.forward(q, k, v, ctx)
         } else {
             let normed = match &self.ln1 {
-                Some(ln) => ln.forward(resid_pre.clone(), ctx, &name("ln1")),
+                Some(ln) => ln.forward(resid_pre.clone(), ctx),
                 None => resid_pre.clone(),
             };
             self.attn.forward(
@@ -86,22 +149,21 @@ impl TransformerBlock {
                 AttnInput::Shared(normed.clone()),
                 AttnInput::Shared(normed),
                 ctx,
-                l,
             )
         };
-        let attn_out = ctx.hook(&name("hook_attn_out"), attn_out);
+        let attn_out = ctx.hook(&hk.attn_out, attn_out);
         match &self.mlp {
-            None => ctx.hook(&name("hook_resid_post"), resid_pre + attn_out),
+            None => ctx.hook(&hk.resid_post, resid_pre + attn_out),
             Some(mlp) => {
-                let resid_mid = ctx.hook(&name("hook_resid_mid"), resid_pre + attn_out);
-                let mlp_in = if self.hook_mlp_in { ctx.hook(&name("hook_mlp_in"), resid_mid.clone()) } else { resid_mid.clone() };
+                let resid_mid = ctx.hook(&hk.resid_mid, resid_pre + attn_out);
+                let mlp_in = if self.hook_mlp_in { ctx.hook(&hk.mlp_in, resid_mid.clone()) } else { resid_mid.clone() };
                 let normed = match &self.ln2 {
-                    Some(ln) => ln.forward(mlp_in, ctx, &name("ln2")),
+                    Some(ln) => ln.forward(mlp_in, ctx),
                     None => mlp_in,
                 };
-                let mlp_out = mlp.forward(normed, ctx, l);
-                let mlp_out = ctx.hook(&name("hook_mlp_out"), mlp_out);
-                ctx.hook(&name("hook_resid_post"), resid_mid + mlp_out)
+                let mlp_out = mlp.forward(normed, ctx);
+                let mlp_out = ctx.hook(&hk.mlp_out, mlp_out);
+                ctx.hook(&hk.resid_post, resid_mid + mlp_out)
             }
         }
     }

@@ -4,6 +4,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{Int, Tensor};
 
 use super::hooks::HookContext;
+use super::scope::{HookPoint, Scope};
 use super::params::{Init, ParamSource};
 use crate::error::Result;
 
@@ -53,6 +54,10 @@ pub struct Unembed {
     pub W_U: Param<Tensor<2>>,
     /// [d_vocab_out]
     pub b_U: Param<Tensor<1>>,
+    #[module(skip)]
+    pub hook_in: HookPoint,
+    #[module(skip)]
+    pub hook_out: HookPoint,
 }
 
 impl Unembed {
@@ -60,14 +65,16 @@ impl Unembed {
         Ok(Self {
             W_U: src.param("unembed.W_U", [d_model, d_vocab_out], Init::Normal { std })?,
             b_U: src.param("unembed.b_U", [d_vocab_out], Init::Zeros)?,
+            hook_in: HookPoint::new(&Scope::root().pp("unembed"), "hook_in"),
+            hook_out: HookPoint::new(&Scope::root().pp("unembed"), "hook_out"),
         })
     }
 
     pub fn forward(&self, x: Tensor<3>, ctx: &mut HookContext) -> Tensor<3> {
-        let x = ctx.hook("unembed.hook_in", x);
+        let x = ctx.hook(&self.hook_in, x);
         let [b, p, d] = x.dims();
         let v = self.b_U.val().dims()[0];
         let logits = (x.reshape([b * p, d]).matmul(self.W_U.val()) + self.b_U.val().reshape([1, v])).reshape([b, p, v]);
-        ctx.hook("unembed.hook_out", logits)
+        ctx.hook(&self.hook_out, logits)
     }
 }

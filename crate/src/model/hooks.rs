@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use burn::tensor::{Bool, Tensor, TensorData};
 use regex::Regex;
 
+use super::scope::HookPoint;
 use crate::error::{Error, Result};
 
 /// An activation of any rank, kept flat with its shape so one map can hold all hooks.
@@ -191,7 +192,16 @@ impl<'a> HookContext<'a> {
         HookContext { filter: NameFilter::None, cache: ActivationCache::default(), interventions: &[], error: None }
     }
 
-    pub fn hook<const D: usize>(&mut self, name: &str, mut x: Tensor<D>) -> Tensor<D> {
+    /// True when no hook is cached or changed (training): `hook` then returns at once.
+    fn is_idle(&self) -> bool {
+        self.interventions.is_empty() && matches!(self.filter, NameFilter::None)
+    }
+
+    pub fn hook<const D: usize>(&mut self, point: &HookPoint, mut x: Tensor<D>) -> Tensor<D> {
+        if self.is_idle() {
+            return x;
+        }
+        let name = point.name();
         for iv in self.interventions.iter().filter(|iv| iv.hook == name) {
             match apply(name, x.clone(), iv) {
                 Ok(y) => x = y,

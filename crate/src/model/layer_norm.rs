@@ -6,6 +6,7 @@ use burn::module::{Module, Param};
 use burn::tensor::Tensor;
 
 use super::hooks::HookContext;
+use super::scope::{HookPoint, Scope};
 use super::params::{Init, ParamSource};
 use crate::error::Result;
 
@@ -15,28 +16,43 @@ pub struct LayerNorm {
     pub b: Option<Param<Tensor<1>>>,
     #[module(skip)]
     pub eps: f64,
+    #[module(skip)]
+    pub hook_scale: HookPoint,
+    #[module(skip)]
+    pub hook_normalized: HookPoint,
 }
 
 impl LayerNorm {
     /// `learned` = TL's `LN`; otherwise `LNPre`.
-    pub fn new<S: ParamSource>(src: &mut S, prefix: &str, d: usize, eps: f64, learned: bool) -> Result<Self> {
+    pub fn new<S: ParamSource>(src: &mut S, scope: &Scope, d: usize, eps: f64, learned: bool) -> Result<Self> {
         let (w, b) = if learned {
             (
-                Some(src.param(&format!("{prefix}.w"), [d], Init::Ones)?),
-                Some(src.param(&format!("{prefix}.b"), [d], Init::Zeros)?),
+                Some(src.param(&scope.name("w"), [d], Init::Ones)?),
+                Some(src.param(&scope.name("b"), [d], Init::Zeros)?),
             )
         } else {
             (None, None)
         };
-        Ok(Self { w, b, eps })
+        Ok(Self {
+            w,
+            b,
+            eps,
+            hook_scale: HookPoint::new(scope, "hook_scale"),
+            hook_normalized: HookPoint::new(scope, "hook_normalized"),
+        })
     }
 
-    pub fn forward<const D: usize>(&self, x: Tensor<D>, ctx: &mut HookContext, prefix: &str) -> Tensor<D> {
+    /// Hook names in firing order.
+    pub fn hook_points(&self) -> [&HookPoint; 2] {
+        [&self.hook_scale, &self.hook_normalized]
+    }
+
+    pub fn forward<const D: usize>(&self, x: Tensor<D>, ctx: &mut HookContext) -> Tensor<D> {
         let x = x.clone() - x.mean_dim(D - 1);
         let scale = (x.clone().square().mean_dim(D - 1) + self.eps).sqrt();
-        let scale = ctx.hook(&format!("{prefix}.hook_scale"), scale);
+        let scale = ctx.hook(&self.hook_scale, scale);
         // TL hooks the normalised value before the learned affine map.
-        let x = ctx.hook(&format!("{prefix}.hook_normalized"), x / scale);
+        let x = ctx.hook(&self.hook_normalized, x / scale);
         match (&self.w, &self.b) {
             (Some(w), Some(b)) => {
                 let d = x.dims()[D - 1];

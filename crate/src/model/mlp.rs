@@ -8,6 +8,7 @@ use burn::tensor::activation::{gelu, gelu_approximate, relu, silu, softmax};
 use super::config::{ActFn, HookedTransformerConfig, Normalization};
 use super::hooks::HookContext;
 use super::layer_norm::LayerNorm;
+use super::scope::{HookPoint, Scope};
 use super::params::{Init, ParamSource};
 use crate::error::Result;
 
@@ -24,6 +25,12 @@ pub struct Mlp {
     pub ln: Option<LayerNorm>,
     #[module(skip)]
     pub act: ActFn,
+    #[module(skip)]
+    pub hook_pre: HookPoint,
+    #[module(skip)]
+    pub hook_mid: HookPoint,
+    #[module(skip)]
+    pub hook_post: HookPoint,
 }
 
 /// Activation functions exactly as TL computes them (gelu = exact erf form, gelu_new = tanh form).
@@ -38,13 +45,13 @@ pub fn activate<const D: usize>(act: ActFn, x: Tensor<D>) -> Tensor<D> {
 }
 
 impl Mlp {
-    pub fn new<S: ParamSource>(src: &mut S, cfg: &HookedTransformerConfig, l: usize) -> Result<Self> {
+    pub fn new<S: ParamSource>(src: &mut S, cfg: &HookedTransformerConfig, scope: &Scope) -> Result<Self> {
         let (d, m) = (cfg.d_model, cfg.d_mlp.unwrap_or(4 * cfg.d_model));
         let std = cfg.initializer_range;
         let act = cfg.act_fn.unwrap_or(ActFn::Relu);
-        let p = |n: &str| format!("blocks.{l}.mlp.{n}");
+        let p = |n: &str| scope.name(n);
         let ln = if act == ActFn::SoluLn {
-            Some(LayerNorm::new(src, &p("ln"), m, cfg.eps, cfg.normalization_type == Normalization::Ln)?)
+            Some(LayerNorm::new(src, &scope.pp("ln"), m, cfg.eps, cfg.normalization_type == Normalization::Ln)?)
         } else {
             None
         };
@@ -55,23 +62,36 @@ impl Mlp {
             b_out: src.param(&p("b_out"), [d], Init::Zeros)?,
             ln,
             act,
+            hook_pre: HookPoint::new(scope, "hook_pre"),
+            hook_mid: HookPoint::new(scope, "hook_mid"),
+            hook_post: HookPoint::new(scope, "hook_post"),
         })
     }
 
-    pub fn forward(&self, x: Tensor<3>, ctx: &mut HookContext, l: usize) -> Tensor<3> {
-        let name = |n: &str| format!("blocks.{l}.mlp.{n}");
+    /// Hook names in firing order.
+    pub fn hook_points(&self) -> Vec<&HookPoint> {
+        let mut v = vec![&self.hook_pre];
+        if let Some(ln) = &self.ln {
+            v.push(&self.hook_mid);
+            v.extend(ln.hook_points());
+        }
+        v.push(&self.hook_post);
+        v
+    }
+
+    pub fn forward(&self, x: Tensor<3>, ctx: &mut HookContext) -> Tensor<3> {
         let [b, p, d] = x.dims();
         let m = self.b_in.val().dims()[0];
         let pre = (x.reshape([b * p, d]).matmul(self.W_in.val()) + self.b_in.val().reshape([1, m])).reshape([b, p, m]);
-        let pre = ctx.hook(&name("hook_pre"), pre);
+        let pre = ctx.hook(&self.hook_pre, pre);
         let post = match &self.ln {
             Some(ln) => {
-                let mid = ctx.hook(&name("hook_mid"), activate(self.act, pre));
-                ln.forward(mid, ctx, &name("ln"))
+                let mid = ctx.hook(&self.hook_mid, activate(self.act, pre));
+                ln.forward(mid, ctx)
             }
             None => activate(self.act, pre),
         };
-        let post = ctx.hook(&name("hook_post"), post);
+        let post = ctx.hook(&self.hook_post, post);
         (post.reshape([b * p, m]).matmul(self.W_out.val()) + self.b_out.val().reshape([1, d])).reshape([b, p, d])
     }
 }

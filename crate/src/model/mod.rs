@@ -8,6 +8,7 @@ pub mod hooks;
 pub mod layer_norm;
 pub mod mlp;
 pub mod params;
+pub mod scope;
 pub mod transformer;
 
 pub use config::HookedTransformerConfig;

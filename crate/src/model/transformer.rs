@@ -11,6 +11,7 @@ use super::embed::{Embed, PosEmbed, Unembed};
 use super::hooks::{ActivationCache, HookContext, Intervention, NameFilter};
 use super::layer_norm::LayerNorm;
 use super::params::{InitSource, ParamSource, StateDict, StateDictSource};
+use super::scope::{HookPoint, Scope};
 use crate::error::{Error, Result};
 
 #[derive(Module, Debug)]
@@ -22,6 +23,12 @@ pub struct HookedTransformer {
     pub unembed: Unembed,
     #[module(skip)]
     pub cfg: HookedTransformerConfig,
+    #[module(skip)]
+    pub hook_tokens: HookPoint,
+    #[module(skip)]
+    pub hook_embed: HookPoint,
+    #[module(skip)]
+    pub hook_pos_embed: HookPoint,
 }
 
 /// A batch of token ids, row-major [batch, pos], checked against a config.
@@ -132,13 +139,26 @@ impl HookedTransformer {
         let std = cfg.initializer_range;
         let embed = Embed::new(src, cfg.d_vocab, d, std)?;
         let pos_embed = PosEmbed::new(src, cfg.n_ctx, d, std)?;
-        let blocks = (0..cfg.n_layers).map(|l| TransformerBlock::new(src, cfg, l)).collect::<Result<Vec<_>>>()?;
+        let root = Scope::root();
+        let blocks = (0..cfg.n_layers)
+            .map(|l| TransformerBlock::new(src, cfg, &root.pp("blocks").pp(l)))
+            .collect::<Result<Vec<_>>>()?;
         let ln_final = match cfg.normalization_type {
             Normalization::None => None,
-            n => Some(LayerNorm::new(src, "ln_final", d, cfg.eps, n == Normalization::Ln)?),
+            n => Some(LayerNorm::new(src, &root.pp("ln_final"), d, cfg.eps, n == Normalization::Ln)?),
         };
         let unembed = Unembed::new(src, d, cfg.d_vocab_out, std)?;
-        Ok(Self { embed, pos_embed, blocks, ln_final, unembed, cfg: cfg.clone() })
+        Ok(Self {
+            embed,
+            pos_embed,
+            blocks,
+            ln_final,
+            unembed,
+            cfg: cfg.clone(),
+            hook_tokens: HookPoint::new(&root, "hook_tokens"),
+            hook_embed: HookPoint::new(&root, "hook_embed"),
+            hook_pos_embed: HookPoint::new(&root, "hook_pos_embed"),
+        })
     }
 
     /// TL's default initialisation: every `W_*` ~ N(0, initializer_range), biases 0, LN weights 1.
@@ -223,16 +243,16 @@ impl HookedTransformer {
     pub fn forward_hooked(&self, tokens: Tensor<2, Int>, ctx: &mut HookContext) -> Tensor<3> {
         let [b, p] = tokens.dims();
         if self.cfg.use_hook_tokens {
-            ctx.hook("hook_tokens", tokens.clone().float());
+            ctx.hook(&self.hook_tokens, tokens.clone().float());
         }
-        let embed = ctx.hook("hook_embed", self.embed.forward(tokens));
-        let pos = ctx.hook("hook_pos_embed", self.pos_embed.forward(b, p));
+        let embed = ctx.hook(&self.hook_embed, self.embed.forward(tokens));
+        let pos = ctx.hook(&self.hook_pos_embed, self.pos_embed.forward(b, p));
         let mut resid = embed + pos;
-        for (l, block) in self.blocks.iter().enumerate() {
-            resid = block.forward(resid, ctx, l);
+        for block in &self.blocks {
+            resid = block.forward(resid, ctx);
         }
         if let Some(ln) = &self.ln_final {
-            resid = ln.forward(resid, ctx, "ln_final");
+            resid = ln.forward(resid, ctx);
         }
         self.unembed.forward(resid, ctx)
     }
@@ -256,8 +276,8 @@ impl HookedTransformer {
     ) -> Result<(Tensor<3>, ActivationCache)> {
         tokens.check(&self.cfg)?;
         if !interventions.is_empty() {
-            let known = self.hook_names();
-            if let Some(iv) = interventions.iter().find(|iv| !known.contains(&iv.hook)) {
+            let known = self.hook_points();
+            if let Some(iv) = interventions.iter().find(|iv| !known.iter().any(|h| h.name() == iv.hook)) {
                 return Err(Error::Hook(format!("no hook named {:?} in this model", iv.hook)));
             }
         }
@@ -270,13 +290,26 @@ impl HookedTransformer {
         Ok((logits, ctx.cache))
     }
 
-    /// Every hook name this model passes through, in order.
+    /// Every hook point of this model, in the order a forward pass fires them (the order of
+    /// TL's `run_with_cache` dict), read off the module tree: no forward pass.
+    pub fn hook_points(&self) -> Vec<&HookPoint> {
+        let mut v = vec![];
+        if self.cfg.use_hook_tokens {
+            v.push(&self.hook_tokens);
+        }
+        v.extend([&self.hook_embed, &self.hook_pos_embed]);
+        for b in &self.blocks {
+            v.extend(b.hook_points());
+        }
+        if let Some(ln) = &self.ln_final {
+            v.extend(ln.hook_points());
+        }
+        v.extend([&self.unembed.hook_in, &self.unembed.hook_out]);
+        v
+    }
+
+    /// The names of `hook_points`, in the same order.
     pub fn hook_names(&self) -> Vec<String> {
-        let device = self.embed.W_E.val().device();
-        let mut ctx = HookContext::new(NameFilter::All, &[]);
-        // A one-token batch is the cheapest way to list hooks exactly as forward visits them.
-        let t = Tokens::new(1, 1, vec![0]).expect("one token");
-        let _ = self.forward_hooked(t.tensor(&device), &mut ctx);
-        ctx.cache.map.into_keys().collect()
+        self.hook_points().into_iter().map(|h| h.name().to_string()).collect()
     }
 }

@@ -144,11 +144,19 @@ impl Task for Addition {
             batch_size: 64,
             steps: 3000,
             seed: 129000,
-            init: InitKind::AdditionNotebook,
+            init: InitKind::Notebook,
             freeze: Some("\\.attn\\.b_|\\.b_U".into()),
             target: Target { max_loss: Some(0.06), min_accuracy: None },
             eval_every: 150,
         }
+    }
+
+    /// The notebook draws randn/√d_model for every weight and randn/√d_vocab for W_U.
+    fn notebook_init(&self, cfg: &HookedTransformerConfig) -> Option<super::StdRule> {
+        let (d_model, d_out) = (cfg.d_model as f64, cfg.d_vocab_out as f64);
+        Some(Box::new(move |name: &str, _shape: &[usize]| {
+            Some(if name == "unembed.W_U" { 1.0 / d_out.sqrt() } else { 1.0 / d_model.sqrt() })
+        }))
     }
 
     fn train_data(&self, _seed: u64) -> TrainData {

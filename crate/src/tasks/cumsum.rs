@@ -8,7 +8,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::{Batch, Task, TrainData};
+use crate::analysis::process;
 use crate::error::{Error, Result};
+use crate::model::params::StateDict;
 use crate::model::{HookedTransformerConfig, Tokens};
 use crate::train::recipe::{InitKind, Optim, Recipe, Schedule, Target};
 
@@ -138,7 +140,25 @@ impl Task for Cumsum {
     fn token_str(&self, id: i64) -> String {
         if (0..=2 * MAX_VALUE).contains(&id) { format!("{:+}", id - MAX_VALUE) } else { format!("<{id}>") }
     }
+
+    /// The three classes are the running sum's sign, not tokens.
+    fn class_names(&self, n: usize) -> Vec<String> {
+        if n == 3 { CLASS_NAMES.map(String::from).to_vec() } else { (0..n).map(|i| format!("<{i}>")).collect() }
+    }
+
+    /// The notebook's loading: `center_writing_weights`, `center_unembed`,
+    /// `fold_value_biases`, each applied directly (so also without LayerNorm).
+    fn notebook_processing(&self, cfg: &HookedTransformerConfig, sd: &StateDict) -> Result<StateDict> {
+        let mut sd = sd.clone();
+        process::center_writing_weights(cfg, &mut sd)?;
+        process::center_unembed(&mut sd)?;
+        process::fold_value_biases(cfg, &mut sd)?;
+        Ok(sd)
+    }
 }
+
+/// Class 0, 1, 2: the running sum is negative, zero, positive.
+pub const CLASS_NAMES: [&str; 3] = ["neg", "zero", "pos"];
 
 #[cfg(test)]
 mod tests {

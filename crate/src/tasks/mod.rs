@@ -2,10 +2,11 @@
 //! the loss is the notebook's: mean cross-entropy over the positions whose target is set.
 
 use rand::rngs::StdRng;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::model::{HookedTransformerConfig, Tokens};
+use crate::model::params::StateDict;
+use crate::model::{HookedTransformer, HookedTransformerConfig, Tokens};
 use crate::train::recipe::Recipe;
 
 pub mod addition;
@@ -74,7 +75,27 @@ pub trait Task: Send + Sync {
     fn figures(&self, _batch: &Batch, _logits: &[f32], _d_vocab_out: usize) -> Value {
         Value::Object(Default::default())
     }
+    /// Figures read off the weights rather than the logits (`toylens eval` prints them).
+    fn weight_figures(&self, _model: &HookedTransformer) -> Result<Map<String, Value>> {
+        Ok(Map::new())
+    }
+    /// Names of the model's `n` output classes (the tokens they predict, unless the task's
+    /// classes are something else).
+    fn class_names(&self, n: usize) -> Vec<String> {
+        (0..n as i64).map(|i| self.token_str(i)).collect()
+    }
+    /// What the notebook does to its weights before analysing them (`--process notebook`).
+    fn notebook_processing(&self, _cfg: &HookedTransformerConfig, sd: &StateDict) -> Result<StateDict> {
+        Ok(sd.clone())
+    }
+    /// The notebook's own initialisation (`init: notebook` in the recipe): a std per parameter.
+    fn notebook_init(&self, _cfg: &HookedTransformerConfig) -> Option<StdRule> {
+        None
+    }
 }
+
+/// A standard deviation for each parameter (by TL name and shape) of a fresh model.
+pub type StdRule = Box<dyn Fn(&str, &[usize]) -> Option<f64> + Send>;
 
 /// Checks every token of every sequence: `rule(position, token)` names what belongs at that
 /// position when the token is wrong. One message format for every task's labeller.

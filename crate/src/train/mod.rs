@@ -5,7 +5,9 @@ pub mod optim;
 pub mod recipe;
 pub mod schedule;
 pub mod state;
+pub mod timeline;
 pub mod trainer;
 
 pub use recipe::Recipe;
-pub use trainer::{EvalLog, StepLog, Trainer, checkpoint_steps};
+pub use timeline::checkpoint_steps;
+pub use trainer::{EvalLog, StepLog, Trainer};

@@ -45,8 +45,10 @@ pub enum Schedule {
 pub enum InitKind {
     /// TransformerLens' default (`W_*` ~ N(0, initializer_range)).
     TransformerLens,
-    /// The addition notebook's: weights ~ N(0, 1/d_model), W_U ~ N(0, 1/d_vocab_out).
-    AdditionNotebook,
+    /// The task's notebook draws its own (`Task::notebook_init`; addition's: weights
+    /// ~ N(0, 1/d_model), W_U ~ N(0, 1/d_vocab_out)).
+    #[serde(alias = "addition_notebook")]
+    Notebook,
 }
 
 /// When a run counts as done, for `bench`'s time-to-target.

@@ -55,12 +55,12 @@ pub struct Trainer {
 
 /// A fresh model as the recipe says: seeded init, then frozen parameters zeroed. The draw is
 /// always made on the CPU (Flex), so a seed gives the same initial weights on every backend.
-pub fn init_model(cfg: &HookedTransformerConfig, recipe: &Recipe, device: &Device) -> Result<HookedTransformer> {
+pub fn init_model(task: &dyn Task, cfg: &HookedTransformerConfig, recipe: &Recipe, device: &Device) -> Result<HookedTransformer> {
     let host = Device::flex();
     if *device == host {
-        return init_on(cfg, recipe, device);
+        return init_on(task, cfg, recipe, device);
     }
-    let model = init_on(cfg, recipe, &host)?;
+    let model = init_on(task, cfg, recipe, &host)?;
     let sd = crate::model::params::StateDict::from_named(model.state_dict()?);
     let moved = HookedTransformer::from_state_dict(cfg, &sd, device)?;
     match &recipe.freeze {
@@ -69,15 +69,13 @@ pub fn init_model(cfg: &HookedTransformerConfig, recipe: &Recipe, device: &Devic
     }
 }
 
-fn init_on(cfg: &HookedTransformerConfig, recipe: &Recipe, device: &Device) -> Result<HookedTransformer> {
+fn init_on(task: &dyn Task, cfg: &HookedTransformerConfig, recipe: &Recipe, device: &Device) -> Result<HookedTransformer> {
     device.seed(recipe.seed);
     let mut src = InitSource::new(device);
-    if recipe.init == InitKind::AdditionNotebook {
-        let (d_model, d_out) = (cfg.d_model as f64, cfg.d_vocab_out as f64);
-        // The notebook draws randn/√d_model for every weight and randn/√d_vocab for W_U.
-        src.std_override = Some(Box::new(move |name: &str, _shape: &[usize]| {
-            Some(if name == "unembed.W_U" { 1.0 / d_out.sqrt() } else { 1.0 / d_model.sqrt() })
-        }));
+    if recipe.init == InitKind::Notebook {
+        src.std_override = Some(task.notebook_init(cfg).ok_or_else(|| {
+            Error::Config(format!("the {} notebook has no initialisation of its own (init: transformer_lens)", task.id()))
+        })?);
     }
     let mut cfg = cfg.clone();
     cfg.seed = None; // seeded above, from the recipe
@@ -92,7 +90,7 @@ impl Trainer {
     /// A new run on `device` (autodiff is enabled here).
     pub fn new(task: Box<dyn Task>, cfg: HookedTransformerConfig, recipe: Recipe, device: &Device) -> Result<Self> {
         let device = device.clone().autodiff();
-        let model = init_model(&cfg, &recipe, &device)?;
+        let model = init_model(task.as_ref(), &cfg, &recipe, &device)?;
         Self::with_model(task, cfg, recipe, &device, model)
     }
 
@@ -289,19 +287,4 @@ pub fn host_loss_and_accuracy(logits: &[f32], batch: &Batch, vocab: usize) -> (f
     }
     let n = n.max(1) as f64;
     ((sum / n) as f32, (correct as f64 / n) as f32)
-}
-
-/// About `n` log-spaced steps in 1..=total, always with the last (the training timeline).
-pub fn checkpoint_steps(total: usize, n: usize) -> Vec<usize> {
-    let mut v: Vec<usize> = (0..n)
-        .map(|i| {
-            let f = if n > 1 { i as f64 / (n - 1) as f64 } else { 1.0 };
-            ((total as f64).powf(f)).round() as usize
-        })
-        .filter(|&s| s >= 1 && s <= total)
-        .collect();
-    v.push(total);
-    v.sort_unstable();
-    v.dedup();
-    v
 }

@@ -115,7 +115,7 @@ impl Engine {
     /// Runs analysis `what` (see `toylens analyze --list`) for `task` on the loaded weights,
     /// exactly as `toylens analyze` does. `tokens` (with `batch`, `pos`) are labelled by the
     /// task; without them the task's held-out set is used. `request` is JSON:
-    /// `{process: "none"|"tl"|"cumsum", limit, corrupted, opts: {layer, head, k, query, …}}`.
+    /// `{process: "none"|"tl"|"notebook" (alias "cumsum"), limit, corrupted, opts: {layer, head, k, query, …}}`.
     /// Analyses read back synchronously, so they run on the CPU engine only.
     pub fn analyze(
         &self,
@@ -138,7 +138,7 @@ impl Engine {
         };
         let task = tasks::by_id(task).map_err(js_err)?;
         let cfg = &self.model.as_ref().ok_or_else(|| js_err(Error::Config("no model loaded".into())))?.cfg;
-        let model = request::model(cfg, sd, req.process, &self.device).map_err(js_err)?;
+        let model = request::model(task.as_ref(), cfg, sd, req.process, &self.device).map_err(js_err)?;
         let toks = tokens.map(|t| tokens_of(t, batch, pos)).transpose()?;
         let out = request::run(task.as_ref(), &model, what, toks, &req).map_err(js_err)?;
         // As JSON text (the CLI's exact output), parsed by the worker: building the JS value

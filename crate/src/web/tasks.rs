@@ -7,11 +7,12 @@ use serde_json::json;
 use wasm_bindgen::prelude::*;
 
 use super::{js_err, set, to_js};
-use crate::analysis::request::output_names;
 use crate::model::Tokens;
 use crate::tasks::{self, Batch, TASK_IDS};
+use crate::train::timeline::TimelinePlan;
 
-/// `{id, config, recipe, vocab, vocab_out, n_ctx, held_out}` for a task id.
+/// `{id, config, recipe, vocab, vocab_out, n_ctx, held_out, n_params, n_params_total, timeline}`
+/// for a task id: every fact about the task a page shows, so no page recomputes one.
 #[wasm_bindgen]
 pub fn task_info(id: &str) -> Result<JsValue, JsValue> {
     let task = tasks::by_id(id).map_err(js_err)?;
@@ -22,11 +23,22 @@ pub fn task_info(id: &str) -> Result<JsValue, JsValue> {
         "config": cfg.to_json(),
         "recipe": recipe,
         "vocab": (0..cfg.d_vocab as i64).map(|i| task.token_str(i)).collect::<Vec<_>>(),
-        "vocab_out": output_names(task.as_ref(), cfg.d_vocab_out),
+        "vocab_out": task.class_names(cfg.d_vocab_out),
         "n_ctx": cfg.n_ctx,
         "held_out": task.held_out().len(),
+        // TL's `cfg.n_params` (hidden weight matrices only) and every allocated parameter.
+        "n_params": cfg.n_params_tl(),
+        "n_params_total": cfg.n_params(),
+        "timeline": TimelinePlan::new(&cfg, false),
     });
     to_js(&info)
+}
+
+/// The checkpoint steps of a page run of `total` steps (log-spaced, sized to the budget).
+#[wasm_bindgen]
+pub fn checkpoint_steps(id: &str, total: usize) -> Result<Vec<u32>, JsValue> {
+    let task = tasks::by_id(id).map_err(js_err)?;
+    Ok(TimelinePlan::new(&task.config(), false).steps(total).into_iter().map(|s| s as u32).collect())
 }
 
 #[wasm_bindgen]

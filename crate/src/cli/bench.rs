@@ -30,16 +30,16 @@ pub struct BenchArgs {
     #[arg(long, hide = true)]
     pub one: Option<String>,
     #[arg(long, value_enum, default_value = "cpu", hide = true)]
-    pub backend: super::cli::Backend,
+    pub backend: super::common::Backend,
     /// Internal: where `--one` writes the batches it trained on.
     #[arg(long, hide = true)]
     pub data_dir: Option<PathBuf>,
 }
 
-fn backend_name(b: super::cli::Backend) -> &'static str {
+fn backend_name(b: super::common::Backend) -> &'static str {
     match b {
-        super::cli::Backend::Cpu => "cpu",
-        super::cli::Backend::Wgpu => "wgpu",
+        super::common::Backend::Cpu => "cpu",
+        super::common::Backend::Wgpu => "wgpu",
     }
 }
 
@@ -70,7 +70,7 @@ fn stack(batches: &[Batch]) -> (Vec<usize>, Vec<i64>, Vec<i64>) {
 fn run_one(task_id: &str, a: &BenchArgs, data_dir: &Path) -> Result<Value> {
     let task = tasks::by_id(task_id)?;
     let (cfg, recipe) = (task.config(), task.recipe());
-    let device = super::cli::device(a.backend)?;
+    let device = super::common::device(a.backend)?;
     let mut tr = Trainer::new(task, cfg.clone(), recipe.clone(), &device)?;
     let target = recipe.target.clone();
     let eval_every = if recipe.eval_every == 0 { recipe.steps } else { recipe.eval_every };
@@ -160,7 +160,7 @@ fn python_ok(py: &Path) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-pub fn bench(a: BenchArgs) -> Result<()> {
+pub fn run(a: BenchArgs) -> Result<()> {
     if let Some(t) = &a.one {
         let dir = a.data_dir.clone().unwrap_or_else(std::env::temp_dir);
         println!("{}", run_one(t, &a, &dir)?);

@@ -1,4 +1,5 @@
-//! `toylens train` and `toylens eval`.
+//! `toylens train`: a task's model trained with its notebook recipe; weights, config, recipe,
+//! metrics and a log-spaced timeline of checkpoints.
 
 use std::fs::File;
 use std::io::Write;
@@ -8,11 +9,10 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
-use crate::io::read_state_dict_file;
 use crate::io::safetensors::{named_tensors, write_tensors};
 use crate::model::{HookedTransformer, HookedTransformerConfig};
-use crate::tasks::{self, Batch};
-use crate::train::trainer::evaluate;
+use crate::tasks;
+use crate::train::timeline::TimelinePlan;
 use crate::train::{Recipe, Trainer, checkpoint_steps};
 use crate::{Error, Result};
 
@@ -31,25 +31,11 @@ pub struct TrainArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     #[arg(long, value_enum, default_value = "cpu")]
-    pub backend: super::cli::Backend,
+    pub backend: super::common::Backend,
     /// Checkpoints in the training timeline (log-spaced). Default: 20, fewer when they would
     /// pass 48 MB (addition's 3.2 M parameters), so the shipped models stay small.
     #[arg(long)]
     pub checkpoints: Option<usize>,
-}
-
-#[derive(clap::Args)]
-pub struct EvalArgs {
-    pub task: String,
-    #[arg(long)]
-    pub weights: PathBuf,
-    /// Defaults to config.json beside the weights, else the task's config.
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Sequences to evaluate (JSON array of token arrays, inline or a file; or safetensors
-    /// with `tokens`); labels come from the task. Default: the task's held-out set.
-    #[arg(long)]
-    pub tokens: Option<String>,
 }
 
 fn parse_value(v: &str) -> Value {
@@ -95,10 +81,7 @@ pub fn save_weights(model: &HookedTransformer, path: &Path, half: bool) -> Resul
     write(path, &write_tensors(&named_tensors(&model.state_dict()?, half))?)
 }
 
-/// Bytes a default training timeline may take.
-const TIMELINE_BUDGET: usize = 48 << 20;
-
-pub fn train(a: TrainArgs) -> Result<()> {
+pub fn run(a: TrainArgs) -> Result<()> {
     let task = tasks::by_id(&a.task)?;
     let mut recipe = task.recipe();
     let mut cfg = task.config();
@@ -109,17 +92,16 @@ pub fn train(a: TrainArgs) -> Result<()> {
     if let Some(s) = a.seed {
         recipe.seed = s;
     }
-    let device = super::cli::device(a.backend)?;
+    let device = super::common::device(a.backend)?;
     let ckpt_dir = a.out.join("checkpoints");
     std::fs::create_dir_all(&ckpt_dir).map_err(|e| Error::Io(format!("{}: {e}", ckpt_dir.display())))?;
     write(&a.out.join("config.json"), serde_json::to_string_pretty(&cfg.to_json()).unwrap().as_bytes())?;
     write(&a.out.join("recipe.json"), serde_json::to_string_pretty(&recipe).unwrap().as_bytes())?;
-    let half = cfg.n_params() > 1_000_000;
+    let plan = TimelinePlan::new(&cfg, true);
+    let half = plan.half;
     let steps = recipe.steps;
     let eval_every = if recipe.eval_every == 0 { steps } else { recipe.eval_every };
-    let per_ckpt = cfg.n_params() * if half { 2 } else { 4 };
-    let n_ckpts = a.checkpoints.unwrap_or_else(|| (TIMELINE_BUDGET / per_ckpt.max(1)).clamp(2, 20));
-    let ckpts = checkpoint_steps(steps, n_ckpts);
+    let ckpts = checkpoint_steps(steps, a.checkpoints.unwrap_or(plan.checkpoints));
     let mut trainer = Trainer::new(task, cfg, recipe, &device)?;
     save_weights(&trainer.inference_model(), &ckpt_dir.join("step_0.safetensors"), half)?;
     let metrics_path = a.out.join("metrics.jsonl");
@@ -173,38 +155,6 @@ pub fn train(a: TrainArgs) -> Result<()> {
         "{}",
         json!({"task": a.task, "steps": steps, "seconds": secs, "steps_per_s": steps as f64 / secs,
                "eval_loss": e.loss, "eval_accuracy": e.accuracy, "figures": e.figures, "out": a.out})
-    );
-    Ok(())
-}
-
-pub fn eval(a: EvalArgs) -> Result<()> {
-    let task = tasks::by_id(&a.task)?;
-    let beside = a.weights.parent().map(|d| d.join("config.json")).filter(|p| p.is_file());
-    let cfg = match a.config.or(beside) {
-        Some(p) => HookedTransformerConfig::from_json_str(
-            &std::fs::read_to_string(&p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?,
-        )?,
-        None => task.config(),
-    };
-    let sd = read_state_dict_file(&a.weights)?;
-    let model = HookedTransformer::from_state_dict(&cfg, &sd, &burn::tensor::Device::flex())?;
-    let batch = match &a.tokens {
-        Some(t) => {
-            let tokens = super::cli::read_tokens(t)?;
-            let targets = task.label(&tokens)?;
-            Batch { tokens, targets }
-        }
-        None => task.held_out(),
-    };
-    let (loss, accuracy, mut figures) = evaluate(&*task, &model, &batch)?;
-    // Figures read off the weights rather than the logits (the min notebook's copying check).
-    if a.task == "min" {
-        let d = crate::analysis::ov_diag::ov_diag_top1(crate::analysis::circuits::full_ov(&model, 0)?)?;
-        figures["ov_diag_top1"] = json!(d.fraction.values.first());
-    }
-    println!(
-        "{}",
-        json!({"task": a.task, "n": batch.len(), "loss": loss, "accuracy": accuracy, "figures": figures})
     );
     Ok(())
 }

@@ -1,0 +1,62 @@
+//! First needed by the sorting notebook: circuits over token and position embeddings
+//! together, per-position predictions with target logits, and attribution to the target.
+
+use serde_json::Value;
+
+use super::Needs::{Targets, Weights};
+use super::{Analysis, Ctx, Opt, filled, json, nan_where_unscored, row};
+use crate::analysis::run::Positions;
+use crate::analysis::{circuits, metrics};
+use crate::error::Result;
+
+pub const ROWS: &[Analysis] = &[
+    row(
+        "full_ov_pos",
+        Weights,
+        "W_E_pos·W_OV·W_U over token then position embeddings [head, d_vocab+n_ctx, d_vocab_out]",
+        &[Opt::Layer],
+        full_ov_pos,
+    ),
+    row(
+        "full_qk_pos",
+        Weights,
+        "W_E_pos·W_QK·W_E_posᵀ [head, d_vocab+n_ctx, d_vocab+n_ctx]",
+        &[Opt::Layer],
+        full_qk_pos,
+    ),
+    row(
+        "predictions",
+        Targets,
+        "per position: predicted token, target, target logit, centred logit, log-prob",
+        &[],
+        predictions,
+    ),
+    row(
+        "logit_attrs",
+        Targets,
+        "direct logit attribution of the full decomposition to the target token [component, batch, pos]",
+        &[],
+        logit_attrs,
+    ),
+];
+
+fn full_ov_pos(c: &Ctx) -> Result<Value> {
+    json(c.names.read(circuits::full_ov_pos(c.model, c.opts().layer)?, &["head", "input", "output_token"])?)
+}
+
+fn full_qk_pos(c: &Ctx) -> Result<Value> {
+    json(c.names.read(circuits::full_qk_pos(c.model, c.opts().layer)?, &["head", "query_input", "key_input"])?)
+}
+
+fn predictions(c: &Ctx) -> Result<Value> {
+    json(metrics::target_token_stats(c.run()?.logits.clone(), c.targets()?)?)
+}
+
+fn logit_attrs(c: &Ctx) -> Result<Value> {
+    let run = c.run()?;
+    let (fill, scored) = filled(c.targets()?);
+    let s = run.full_resid_decomposition(None, false, false, &Positions::All)?;
+    let comps = s.labels.clone();
+    let a = c.names.read(run.logit_attrs(s, &fill, None)?, &["component", "batch", "pos"])?.label("component", comps);
+    json(nan_where_unscored(a, &scored))
+}

@@ -1,0 +1,53 @@
+//! What several subcommands share: reading configs, tokens and files, and the backend flag.
+
+use std::path::Path;
+
+use clap::ValueEnum;
+
+use crate::io::tokens;
+use crate::model::{HookedTransformerConfig, Tokens};
+use crate::{Error, Result};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Backend {
+    Cpu,
+    Wgpu,
+}
+
+pub fn read_text(p: &Path) -> Result<String> {
+    std::fs::read_to_string(p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))
+}
+
+pub fn read_config(p: &Path) -> Result<HookedTransformerConfig> {
+    HookedTransformerConfig::from_json_str(&read_text(p)?).map_err(|e| match e {
+        Error::Config(m) => Error::Config(format!("{}: {m}", p.display())),
+        other => other,
+    })
+}
+
+pub fn read_tokens(arg: &str) -> Result<Tokens> {
+    let p = Path::new(arg);
+    if p.is_file() {
+        let bytes = std::fs::read(p).map_err(|e| Error::Io(format!("{arg}: {e}")))?;
+        if arg.ends_with(".safetensors") {
+            tokens::from_safetensors(&bytes)
+        } else {
+            tokens::parse_json(std::str::from_utf8(&bytes).map_err(|_| Error::Tokens(format!("{arg}: not UTF-8 text")))?)
+        }
+    } else {
+        tokens::parse_json(arg)
+    }
+}
+
+pub fn device(b: Backend) -> Result<burn::tensor::Device> {
+    Ok(match b {
+        Backend::Cpu => burn::tensor::Device::flex(),
+        Backend::Wgpu => burn::tensor::Device::wgpu_options()
+            .init()
+            .map_err(|e| Error::Backend(format!("no usable wgpu device: {e}")))?,
+    })
+}
+
+pub fn write_file(p: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(p, bytes).map_err(|e| Error::Io(format!("{}: {e}", p.display())))
+}

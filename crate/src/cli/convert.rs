@@ -1,0 +1,29 @@
+//! `toylens convert`: a PyTorch `.pt` state dict to safetensors (same TL names, f32).
+
+use std::path::PathBuf;
+
+use super::common::write_file;
+use crate::Result;
+use crate::io::read_state_dict_file;
+use crate::io::safetensors::{OutTensor, write_tensors};
+use crate::model::params::is_tl_buffer;
+
+#[derive(clap::Args)]
+pub struct ConvertArgs {
+    input: PathBuf,
+    output: PathBuf,
+}
+
+pub fn run(a: ConvertArgs) -> Result<()> {
+    let ConvertArgs { input, output } = a;
+    let sd = read_state_dict_file(&input)?;
+    let outs: Vec<(String, OutTensor)> = sd
+        .tensors
+        .iter()
+        .filter(|(n, _)| !is_tl_buffer(n))
+        .map(|(n, (s, v))| (n.clone(), OutTensor::F32 { shape: s, values: v }))
+        .collect();
+    write_file(&output, &write_tensors(&outs)?)?;
+    println!("wrote {} tensors to {}", outs.len(), output.display());
+    Ok(())
+}
