@@ -1,8 +1,8 @@
 //! toylens: tiny TransformerLens-style transformers on burn, natively and in the browser.
 
+pub mod analysis;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
-pub mod analysis;
 pub mod error;
 pub mod io;
 // Parameter fields carry TL's names (W_Q, b_U, …) so module paths are TL state-dict keys.

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use burn::tensor::{Device, Tensor};
 use common::*;
 use serde_json::Value;
+use toylens::analysis::CachedRun;
 use toylens::analysis::ablation::{Ablation, Target};
 use toylens::analysis::labeled::to_vec;
 use toylens::analysis::patching::PatchKind;
@@ -19,7 +20,6 @@ use toylens::analysis::stacks::Mode;
 use toylens::analysis::{
     LabeledTensor, Positions, addition, attention, circuits, counts, grouping, metrics, ov_diag, spectra, weights,
 };
-use toylens::analysis::CachedRun;
 use toylens::io::safetensors::{HostData, HostTensor, read_tensors};
 use toylens::model::Tokens;
 
@@ -286,7 +286,10 @@ fn check_fixture(name: &str) {
         c.labels("stack_neuron_results_rem", &neur.labels);
         c.tensor("stack_neuron_results_rem", neur.t);
         let w_u = weights::w_u(m);
-        c.tensor("stack_neuron_results_proj", run.stack_neuron_results(None, slice.as_deref(), false, &last, Some(&w_u)).unwrap().t);
+        c.tensor(
+            "stack_neuron_results_proj",
+            run.stack_neuron_results(None, slice.as_deref(), false, &last, Some(&w_u)).unwrap().t,
+        );
         let full_n = run.full_resid_decomposition(None, false, true, &last).unwrap();
         c.labels("full_resid_neurons", &full_n.labels);
         if !big {
@@ -305,7 +308,10 @@ fn check_fixture(name: &str) {
     c.tensor("logit_attrs_diff", run.logit_attrs(full, &filled, Some(&wrong)).unwrap());
     let acc_all = run.accumulated_resid(None, has_mlp, false, &all).unwrap();
     c.tensor("logit_lens_attrs", run.logit_attrs(acc_all, &filled, None).unwrap());
-    c.tensor("head_logit_attrs", run.logit_attrs(run.stack_head_results(None, false, &all).unwrap(), &filled, None).unwrap());
+    c.tensor(
+        "head_logit_attrs",
+        run.logit_attrs(run.stack_head_results(None, false, &all).unwrap(), &filled, None).unwrap(),
+    );
     let dla = run.dla_vocab(resid).unwrap();
     c.tensor("dla", dla.t.clone());
     match name {
@@ -332,7 +338,9 @@ fn check_fixture(name: &str) {
     let scored = |key: &str, c: &Checker| -> Vec<f32> {
         c.f32(key).iter().zip(&targets).map(|(v, &t)| if t < 0 { f32::NAN } else { *v }).collect()
     };
-    for (key, t) in [("target_logit", &ts.logit), ("target_logit_centered", &ts.centered_logit), ("target_log_prob", &ts.log_prob)] {
+    for (key, t) in
+        [("target_logit", &ts.logit), ("target_logit_centered", &ts.centered_logit), ("target_log_prob", &ts.log_prob)]
+    {
         let want = scored(key, &c);
         let d = diff(&t.values, &want);
         c.record(key, d, TOL);
@@ -510,8 +518,18 @@ fn catalog_runs_every_analysis() {
                     assert!(s.len() > 2, "{name}/{}: empty", e.name);
                 }
                 Err(err) => {
-                    let needs_mlp = ["ov_to_neurons", "neuron_logits", "stack_neuron_results", "neuron_acts",
-                        "neuron_position_means", "neurons_by_label", "top_neurons", "neuron_sum", "ablate_neurons", "ablated_predictions"];
+                    let needs_mlp = [
+                        "ov_to_neurons",
+                        "neuron_logits",
+                        "stack_neuron_results",
+                        "neuron_acts",
+                        "neuron_position_means",
+                        "neurons_by_label",
+                        "top_neurons",
+                        "neuron_sum",
+                        "ablate_neurons",
+                        "ablated_predictions",
+                    ];
                     assert!(
                         f.cfg.attn_only && needs_mlp.contains(&e.name) && err.to_string().contains("attention-only"),
                         "{name}/{}: {err}",
@@ -609,7 +627,8 @@ fn weight_processing_matches_transformer_lens() {
         let device = Device::flex();
         let f = load(name, &device);
         let mut c = Checker::new(name);
-        let sd = read_state_dict(&std::fs::read(fixtures_dir().join(name).join("weights.safetensors")).unwrap()).unwrap();
+        let sd =
+            read_state_dict(&std::fs::read(fixtures_dir().join(name).join("weights.safetensors")).unwrap()).unwrap();
         let (cfg, psd) = process::process_weights(&f.cfg, &sd, Processing::TL_DEFAULT).unwrap();
         let want_norm = c.meta["processed_normalization_type"].clone();
         let got_norm = cfg.to_json()["normalization_type"].clone();

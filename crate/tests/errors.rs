@@ -11,7 +11,8 @@ use toylens::io::safetensors::{OutTensor, read_state_dict, write_tensors};
 use toylens::model::{HookedTransformer, HookedTransformerConfig, Tokens};
 
 fn min_cfg() -> HookedTransformerConfig {
-    HookedTransformerConfig::from_json_str(&std::fs::read_to_string(fixtures_dir().join("min/config.json")).unwrap()).unwrap()
+    HookedTransformerConfig::from_json_str(&std::fs::read_to_string(fixtures_dir().join("min/config.json")).unwrap())
+        .unwrap()
 }
 
 #[test]
@@ -60,7 +61,10 @@ fn config_too_big_is_refused() {
 #[test]
 fn init_is_tl_default_and_state_dict_round_trips() {
     let device = Device::flex();
-    let cfg = HookedTransformerConfig::from_json_str(&std::fs::read_to_string(fixtures_dir().join("majority/config.json")).unwrap()).unwrap();
+    let cfg = HookedTransformerConfig::from_json_str(
+        &std::fs::read_to_string(fixtures_dir().join("majority/config.json")).unwrap(),
+    )
+    .unwrap();
     let m = HookedTransformer::init(&cfg, &device).unwrap();
     let sd = m.state_dict().unwrap();
     let total: usize = sd.iter().map(|t| t.values.len()).sum();
@@ -79,7 +83,8 @@ fn init_is_tl_default_and_state_dict_round_trips() {
         }
     }
     // Write, read back, rebuild: identical parameters.
-    let outs: Vec<(String, OutTensor)> = sd.iter().map(|t| (t.name.clone(), OutTensor::F32 { shape: &t.shape, values: &t.values })).collect();
+    let outs: Vec<(String, OutTensor)> =
+        sd.iter().map(|t| (t.name.clone(), OutTensor::F32 { shape: &t.shape, values: &t.values })).collect();
     let bytes = write_tensors(&outs).unwrap();
     let m2 = HookedTransformer::from_state_dict(&cfg, &read_state_dict(&bytes).unwrap(), &device).unwrap();
     for (a, b) in sd.iter().zip(m2.state_dict().unwrap()) {
@@ -101,16 +106,23 @@ fn cli_cache_matches_fixture_and_errors_are_one_line() {
     let dir = fixtures_dir().join("sorting");
     let out = std::env::temp_dir().join(format!("toylens-cache-{}.safetensors", std::process::id()));
     let st = cli()
-        .args(["cache", "--config"]).arg(dir.join("config.json"))
-        .arg("--weights").arg(dir.join("weights.safetensors"))
-        .arg("--tokens").arg(dir.join("cache.safetensors"))
-        .arg("--out").arg(&out)
-        .output().unwrap();
+        .args(["cache", "--config"])
+        .arg(dir.join("config.json"))
+        .arg("--weights")
+        .arg(dir.join("weights.safetensors"))
+        .arg("--tokens")
+        .arg(dir.join("cache.safetensors"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
     let got = toylens::io::safetensors::read_tensors(&std::fs::read(&out).unwrap()).unwrap();
     let want = toylens::io::safetensors::read_tensors(&std::fs::read(dir.join("cache.safetensors")).unwrap()).unwrap();
     for (k, w) in &want {
-        if k == "tokens" { continue; }
+        if k == "tokens" {
+            continue;
+        }
         assert!(max_abs_diff(&got[k].to_f32(), &w.to_f32()) <= 1e-4, "{k}");
     }
     let _ = std::fs::remove_file(&out);
@@ -127,10 +139,13 @@ fn cli_cache_matches_fixture_and_errors_are_one_line() {
 
     // Out-of-vocab tokens through the CLI.
     let st = cli()
-        .args(["cache", "--config"]).arg(dir.join("config.json"))
-        .arg("--weights").arg(dir.join("weights.safetensors"))
+        .args(["cache", "--config"])
+        .arg(dir.join("config.json"))
+        .arg("--weights")
+        .arg(dir.join("weights.safetensors"))
         .args(["--tokens", "[[30, 99]]", "--out", "/dev/null"])
-        .output().unwrap();
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&st.stderr);
     assert!(!st.status.success() && err.contains("token 99") && err.trim().lines().count() == 1, "{err}");
 }

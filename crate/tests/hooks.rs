@@ -27,8 +27,14 @@ fn zero_ablating_one_head_zeroes_exactly_that_head() {
         if head == 2 { assert_eq!(*b, 0.0) } else { assert_eq!(a, b) }
     }
     // Downstream changes, upstream does not.
-    assert_eq!(vec_of(clean.get("blocks.0.attn.hook_pattern").unwrap()), vec_of(abl.get("blocks.0.attn.hook_pattern").unwrap()));
-    assert_ne!(vec_of(clean.get("blocks.0.hook_attn_out").unwrap()), vec_of(abl.get("blocks.0.hook_attn_out").unwrap()));
+    assert_eq!(
+        vec_of(clean.get("blocks.0.attn.hook_pattern").unwrap()),
+        vec_of(abl.get("blocks.0.attn.hook_pattern").unwrap())
+    );
+    assert_ne!(
+        vec_of(clean.get("blocks.0.hook_attn_out").unwrap()),
+        vec_of(abl.get("blocks.0.hook_attn_out").unwrap())
+    );
 }
 
 #[test]
@@ -79,7 +85,9 @@ fn mean_ablation_sets_the_mean_and_scale_one_is_identity() {
     let (logits, clean) = f.model.run_with_cache(&f.tokens, NameFilter::All).unwrap();
     let post = clean.get("blocks.0.mlp.hook_post").unwrap();
     let mean = CachedTensor::from_tensor(post.tensor::<3>().unwrap().mean_dim(0).squeeze_dim::<2>(0));
-    let iv = [Intervention::new("blocks.0.mlp.hook_post", HookAction::Mean(mean.clone())).neurons(vec![1, 3]).positions(vec![0, 5])];
+    let iv = [Intervention::new("blocks.0.mlp.hook_post", HookAction::Mean(mean.clone()))
+        .neurons(vec![1, 3])
+        .positions(vec![0, 5])];
     let (_, abl) = f.model.run_with_hooks(&f.tokens, &iv, NameFilter::All).unwrap();
     let got = vec_of(abl.get("blocks.0.mlp.hook_post").unwrap());
     let orig = vec_of(post);
@@ -107,8 +115,18 @@ fn mean_ablation_sets_the_mean_and_scale_one_is_identity() {
 fn bad_interventions_are_clear_errors() {
     let device = Device::flex();
     let f = load("min", &device);
-    let e = f.model.run_with_hooks(&f.tokens, &[Intervention::new("blocks.0.attn.hook_nope", HookAction::Zero)], NameFilter::None).unwrap_err();
+    let e = f
+        .model
+        .run_with_hooks(&f.tokens, &[Intervention::new("blocks.0.attn.hook_nope", HookAction::Zero)], NameFilter::None)
+        .unwrap_err();
     assert!(e.to_string().contains("hook_nope"), "{e}");
-    let e = f.model.run_with_hooks(&f.tokens, &[Intervention::new("blocks.0.attn.hook_z", HookAction::Zero).heads(vec![7])], NameFilter::None).unwrap_err();
+    let e = f
+        .model
+        .run_with_hooks(
+            &f.tokens,
+            &[Intervention::new("blocks.0.attn.hook_z", HookAction::Zero).heads(vec![7])],
+            NameFilter::None,
+        )
+        .unwrap_err();
     assert!(e.to_string().contains("head 7"), "{e}");
 }

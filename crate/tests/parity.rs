@@ -90,7 +90,8 @@ fn parameter_counts_and_hook_order_match_transformer_lens() {
         let fx = load(name, &device);
         assert_eq!(fx.cfg.n_params(), f["n_params"].as_u64().unwrap() as usize, "{name}: every parameter");
         assert_eq!(fx.cfg.n_params_tl(), f["cfg_n_params"].as_u64().unwrap() as usize, "{name}: TL's cfg.n_params");
-        let want: Vec<String> = f["cache_names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let want: Vec<String> =
+            f["cache_names"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
         assert_eq!(fx.model.hook_names(), want, "{name}: hook names in TL's firing order");
     }
 }

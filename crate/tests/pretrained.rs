@@ -12,7 +12,8 @@ use toylens::train::trainer::evaluate;
 
 fn load(task: &str) -> HookedTransformer {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(task);
-    let cfg = HookedTransformerConfig::from_json_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let cfg =
+        HookedTransformerConfig::from_json_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     let sd = read_state_dict_file(&dir.join("model.safetensors")).unwrap();
     let ckpts = std::fs::read_dir(dir.join("checkpoints")).unwrap().count();
     // About 20 log-spaced snapshots; fewer (f16) for addition's 3.2 M parameters.

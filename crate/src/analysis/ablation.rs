@@ -23,12 +23,23 @@ pub enum Ablation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
-    Head { layer: usize, head: usize },
-    Neurons { layer: usize, neurons: Vec<usize> },
+    Head {
+        layer: usize,
+        head: usize,
+    },
+    Neurons {
+        layer: usize,
+        neurons: Vec<usize>,
+    },
     /// Any cached hook by TL name, e.g. `blocks.0.hook_mlp_out`.
-    Component { hook: String },
+    Component {
+        hook: String,
+    },
     /// Uniform causal attention in a layer, for some heads (all when `None`).
-    UniformAttention { layer: usize, heads: Option<Vec<usize>> },
+    UniformAttention {
+        layer: usize,
+        heads: Option<Vec<usize>>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,7 +98,8 @@ impl CachedRun<'_> {
     pub fn ablated_predictions(&self, target: &Target, kind: Ablation) -> Result<AblatedPredictions> {
         let (logits, _) = self.model.run_with_hooks(&self.tokens, &[self.ablation(target, kind)?], NameFilter::None)?;
         let [b, p, _] = logits.dims();
-        let read = |t: burn::tensor::Tensor<3>| LabeledTensor::read(t.argmax(2).float().reshape([b, p]), &["batch", "pos"]);
+        let read =
+            |t: burn::tensor::Tensor<3>| LabeledTensor::read(t.argmax(2).float().reshape([b, p]), &["batch", "pos"]);
         Ok(AblatedPredictions { baseline: read(self.logits.clone())?, ablated: read(logits)? })
     }
 

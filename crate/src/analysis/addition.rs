@@ -96,9 +96,8 @@ pub fn pred_log_probs(logits: Tensor<3>, tokens: &Tokens, num_digits: usize) -> 
     if p != tokens.pos || b != tokens.batch || p < na + 1 {
         return Err(Error::Tokens("logits and tokens disagree, or sequences are too short".into()));
     }
-    let ans: Vec<i32> = (0..b)
-        .flat_map(|e| tokens.ids[e * p + p - na..(e + 1) * p].iter().map(|&t| t as i32))
-        .collect();
+    let ans: Vec<i32> =
+        (0..b).flat_map(|e| tokens.ids[e * p + p - na..(e + 1) * p].iter().map(|&t| t as i32)).collect();
     if let Some(t) = ans.iter().find(|&&t| t < 0 || t as usize >= v) {
         return Err(Error::Tokens(format!("answer token {t} is outside 0..{v}")));
     }

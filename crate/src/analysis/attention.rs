@@ -29,7 +29,12 @@ impl CachedRun<'_> {
 /// Attention from the last position to each of the first two, over every sequence
 /// `[a, b, eq_token]` with a, b in 0..n_values: [n_heads, 2 (to a, to b), a, b].
 /// Runs in chunks so that large grids stay within memory (also in the browser).
-pub fn pair_grid_attention(model: &HookedTransformer, n_values: usize, eq_token: i64, layer: usize) -> Result<LabeledTensor> {
+pub fn pair_grid_attention(
+    model: &HookedTransformer,
+    n_values: usize,
+    eq_token: i64,
+    layer: usize,
+) -> Result<LabeledTensor> {
     let h = model.cfg.n_heads;
     let pairs: Vec<(i64, i64)> = (0..n_values as i64).flat_map(|a| (0..n_values as i64).map(move |b| (a, b))).collect();
     let mut out = vec![0f32; h * 2 * pairs.len()];

@@ -30,7 +30,8 @@ pub fn group_by_label(x: Tensor<3>, labels: &[i64], n_labels: usize) -> Result<G
     for &l in labels.iter().filter(|&&l| l >= 0) {
         counts[l as usize] += 1;
     }
-    let (mut w_mean, mut w_var, mut onehot) = (vec![0f32; n_labels * n], vec![0f32; n_labels * n], vec![0f32; n * n_labels]);
+    let (mut w_mean, mut w_var, mut onehot) =
+        (vec![0f32; n_labels * n], vec![0f32; n_labels * n], vec![0f32; n * n_labels]);
     for (i, &l) in labels.iter().enumerate().filter(|(_, l)| **l >= 0) {
         let l = l as usize;
         w_mean[l * n + i] = 1.0 / counts[l] as f32;
@@ -47,9 +48,5 @@ pub fn group_by_label(x: Tensor<3>, labels: &[i64], n_labels: usize) -> Result<G
         let m: Vec<bool> = counts.iter().map(|&k| k < min).collect();
         Tensor::<3, Bool>::from_data(TensorData::new(m, [1, n_labels, 1]), &device).expand([c, n_labels, f])
     };
-    Ok(GroupStats {
-        mean: mean.mask_fill(mask(1), f32::NAN),
-        std: var.sqrt().mask_fill(mask(2), f32::NAN),
-        counts,
-    })
+    Ok(GroupStats { mean: mean.mask_fill(mask(1), f32::NAN), std: var.sqrt().mask_fill(mask(2), f32::NAN), counts })
 }

@@ -37,9 +37,7 @@ pub fn to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
 }
 
 fn data_to_vec(d: TensorData) -> Result<Vec<f32>> {
-    d.convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| Error::Backend(format!("reading a result back: {e:?}")))
+    d.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Backend(format!("reading a result back: {e:?}")))
 }
 
 impl LabeledTensor {
@@ -62,10 +60,7 @@ impl LabeledTensor {
     /// As `read`, without blocking (required on WebGPU).
     pub async fn read_async<const D: usize>(t: Tensor<D>, axes: &[&str]) -> Result<Self> {
         let shape = t.dims().to_vec();
-        let data = t
-            .into_data_async()
-            .await
-            .map_err(|e| Error::Backend(format!("reading a result back: {e:?}")))?;
+        let data = t.into_data_async().await.map_err(|e| Error::Backend(format!("reading a result back: {e:?}")))?;
         Ok(Self::new(shape, data_to_vec(data)?, axes))
     }
 

@@ -10,14 +10,23 @@ use crate::model::config::Normalization;
 use crate::model::hooks::HookContext;
 
 impl CachedRun<'_> {
-    pub fn apply_ln_to_stack(&self, stack: Stack, layer: Option<usize>, mlp_input: bool, recompute: bool) -> Result<Stack> {
+    pub fn apply_ln_to_stack(
+        &self,
+        stack: Stack,
+        layer: Option<usize>,
+        mlp_input: bool,
+        recompute: bool,
+    ) -> Result<Stack> {
         let norm = self.cfg().normalization_type;
         if norm == Normalization::None {
             return Ok(stack);
         }
         let layer = self.resolve_layer(layer)?;
         let n = self.cfg().n_layers;
-        if recompute && layer == n && let Some(ln) = &self.model.ln_final {
+        if recompute
+            && layer == n
+            && let Some(ln) = &self.model.ln_final
+        {
             let t = ln.forward(stack.t, &mut HookContext::silent());
             return Ok(Stack { t, ..stack });
         }

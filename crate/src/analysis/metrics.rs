@@ -21,7 +21,13 @@ pub struct LossAccuracy {
 }
 
 /// Targets as an index tensor [b, p, 1] (unscored → 0) and a 0/1 mask [b, p].
-fn target_index(targets: &[i64], b: usize, p: usize, v: usize, device: &burn::tensor::Device) -> Result<(Tensor<3, Int>, Tensor<2>, usize)> {
+fn target_index(
+    targets: &[i64],
+    b: usize,
+    p: usize,
+    v: usize,
+    device: &burn::tensor::Device,
+) -> Result<(Tensor<3, Int>, Tensor<2>, usize)> {
     if targets.len() != b * p {
         return Err(Error::Tokens(format!("{} targets for a [{b}, {p}] batch", targets.len())));
     }
@@ -79,8 +85,7 @@ pub fn correct_prob(logits: Tensor<3>, targets: &[i64]) -> Result<CorrectProb> {
     let la = loss_accuracy(logits.clone(), targets)?;
     let (lp, _, _) = target_log_probs(logits, targets)?;
     let lp = to_vec(lp)?;
-    let mut probs: Vec<f32> =
-        lp.iter().zip(targets).filter(|(_, t)| **t != IGNORE).map(|(l, _)| l.exp()).collect();
+    let mut probs: Vec<f32> = lp.iter().zip(targets).filter(|(_, t)| **t != IGNORE).map(|(l, _)| l.exp()).collect();
     probs.sort_by(f32::total_cmp);
     let n = probs.len();
     Ok(CorrectProb {

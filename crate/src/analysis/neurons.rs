@@ -70,7 +70,11 @@ impl CachedRun<'_> {
 }
 
 /// Reads `GroupStats` [1, L, f] back as (mean, std) [label, feature] with label names.
-pub fn read_groups(g: GroupStats, feature_axis: &str, label_names: &[String]) -> Result<(LabeledTensor, LabeledTensor, Vec<usize>)> {
+pub fn read_groups(
+    g: GroupStats,
+    feature_axis: &str,
+    label_names: &[String],
+) -> Result<(LabeledTensor, LabeledTensor, Vec<usize>)> {
     let read = |t: Tensor<3>| -> Result<LabeledTensor> {
         let [_, l, f] = t.dims();
         let x = LabeledTensor::read(t.reshape([l, f]), &["label", feature_axis])?;

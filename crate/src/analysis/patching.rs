@@ -64,13 +64,15 @@ impl CachedRun<'_> {
         let (mut loss, mut acc) = (vec![], vec![]);
         for l in 0..n_l {
             let name = hook(l);
-            let clean = self.cache.get(&name).ok_or_else(|| Error::Hook(format!("{name} is not in the cache")))?.clone();
+            let clean =
+                self.cache.get(&name).ok_or_else(|| Error::Hook(format!("{name} is not in the cache")))?.clone();
             let base = Intervention::new(&name, HookAction::Patch(clean));
             let slices: Vec<Intervention> = match kind {
                 PatchKind::HeadOutAllPos => (0..n_h).map(|h| base.clone().heads(vec![h])).collect(),
-                PatchKind::HeadOutByPos => {
-                    (0..n_p).flat_map(|p| (0..n_h).map(move |h| (p, h))).map(|(p, h)| base.clone().positions(vec![p]).heads(vec![h])).collect()
-                }
+                PatchKind::HeadOutByPos => (0..n_p)
+                    .flat_map(|p| (0..n_h).map(move |h| (p, h)))
+                    .map(|(p, h)| base.clone().positions(vec![p]).heads(vec![h]))
+                    .collect(),
                 _ => (0..n_p).map(|p| base.clone().positions(vec![p])).collect(),
             };
             for iv in slices {

@@ -10,9 +10,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::model::HookedTransformerConfig;
 use crate::model::config::{ActFn, Normalization};
 use crate::model::params::StateDict;
-use crate::model::HookedTransformerConfig;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Processing {
@@ -24,7 +24,8 @@ pub struct Processing {
 
 impl Processing {
     /// `load_and_process_state_dict`'s defaults.
-    pub const TL_DEFAULT: Self = Self { fold_ln: true, center_writing_weights: true, center_unembed: true, fold_value_biases: true };
+    pub const TL_DEFAULT: Self =
+        Self { fold_ln: true, center_writing_weights: true, center_unembed: true, fold_value_biases: true };
 }
 
 /// A tensor taken out of the state dict for editing.
@@ -205,7 +206,11 @@ pub fn fold_value_biases(cfg: &HookedTransformerConfig, sd: &mut StateDict) -> R
 
 /// TL's `load_and_process_state_dict` / `ProcessWeights.process_weights`: as TL, folding and
 /// centring the writing weights happen only for LayerNorm models (`LN`, `LNPre`).
-pub fn process_weights(cfg: &HookedTransformerConfig, sd: &StateDict, p: Processing) -> Result<(HookedTransformerConfig, StateDict)> {
+pub fn process_weights(
+    cfg: &HookedTransformerConfig,
+    sd: &StateDict,
+    p: Processing,
+) -> Result<(HookedTransformerConfig, StateDict)> {
     let mut sd = sd.clone();
     let has_ln = cfg.normalization_type != Normalization::None;
     // TL skips the fold when there is nothing to fold (an LNPre model saved already folded).

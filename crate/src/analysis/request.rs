@@ -43,7 +43,13 @@ pub struct Request {
 }
 
 /// The model the analysis reads: `sd` processed as asked, on `device`.
-pub fn model(task: &dyn Task, cfg: &HookedTransformerConfig, sd: &StateDict, p: Process, device: &Device) -> Result<HookedTransformer> {
+pub fn model(
+    task: &dyn Task,
+    cfg: &HookedTransformerConfig,
+    sd: &StateDict,
+    p: Process,
+    device: &Device,
+) -> Result<HookedTransformer> {
     let (cfg, sd) = match p {
         Process::None => (cfg.clone(), sd.clone()),
         Process::Tl => process::process_weights(cfg, sd, process::Processing::TL_DEFAULT)?,
@@ -53,7 +59,13 @@ pub fn model(task: &dyn Task, cfg: &HookedTransformerConfig, sd: &StateDict, p: 
 }
 
 /// Inputs for analysis `what`: `tokens` labelled by the task, or else its held-out set.
-pub fn inputs(task: &dyn Task, cfg: &HookedTransformerConfig, what: &str, tokens: Option<Tokens>, req: &Request) -> Result<Inputs> {
+pub fn inputs(
+    task: &dyn Task,
+    cfg: &HookedTransformerConfig,
+    what: &str,
+    tokens: Option<Tokens>,
+    req: &Request,
+) -> Result<Inputs> {
     let entry = catalog::find(what)?;
     let mut inputs = Inputs {
         vocab: Some((0..cfg.d_vocab as i64).map(|i| task.token_str(i)).collect()),
@@ -91,7 +103,13 @@ fn first_rows(t: Tokens, targets: Vec<i64>, n: Option<usize>) -> (Tokens, Vec<i6
 }
 
 /// Runs it: the catalog's JSON, tagged with the analysis and task names.
-pub fn run(task: &dyn Task, model: &HookedTransformer, what: &str, tokens: Option<Tokens>, req: &Request) -> Result<Value> {
+pub fn run(
+    task: &dyn Task,
+    model: &HookedTransformer,
+    what: &str,
+    tokens: Option<Tokens>,
+    req: &Request,
+) -> Result<Value> {
     let inputs = inputs(task, &model.cfg, what, tokens, req)?;
     let mut out = catalog::run(what, model, &inputs)?;
     if let Value::Object(m) = &mut out {

@@ -46,7 +46,11 @@ impl<'m> CachedRun<'m> {
 
     /// An error naming the missing part when the model has no MLP.
     pub fn require_mlp(&self) -> Result<()> {
-        if self.cfg().has_mlp() { Ok(()) } else { Err(Error::Config("this model is attention-only: it has no MLP".into())) }
+        if self.cfg().has_mlp() {
+            Ok(())
+        } else {
+            Err(Error::Config("this model is attention-only: it has no MLP".into()))
+        }
     }
 
     /// `layer` as TL reads it: `None` means after the last block (the unembed's input).

@@ -44,8 +44,14 @@ pub fn svd_batch(x: Tensor<3>, lead: Option<&str>, row: &str, col: &str) -> Resu
         return Err(Error::Config("svd_batch: several matrices need a leading axis name".into()));
     }
     let shaped = |tail: &[usize]| -> Vec<usize> { lead.map(|_| n).into_iter().chain(tail.iter().copied()).collect() };
-    let ax = |tail: &[&str]| -> Vec<String> { lead.into_iter().chain(tail.iter().copied()).map(String::from).collect() };
-    let make = |shape: Vec<usize>, values: Vec<f32>, axes: Vec<String>| LabeledTensor { shape, values, axes, labels: Default::default() };
+    let ax =
+        |tail: &[&str]| -> Vec<String> { lead.into_iter().chain(tail.iter().copied()).map(String::from).collect() };
+    let make = |shape: Vec<usize>, values: Vec<f32>, axes: Vec<String>| LabeledTensor {
+        shape,
+        values,
+        axes,
+        labels: Default::default(),
+    };
     Ok(Spectrum {
         s: make(shaped(&[k]), s, ax(&["sv"])),
         u: make(shaped(&[r, k]), u, ax(&[row, "sv"])),
@@ -111,7 +117,8 @@ pub fn svd_w_u(m: &HookedTransformer, k: usize) -> Result<Spectrum> {
     let device = x.device();
     let mut sp = svd_batch(x.clone().unsqueeze_dim(0), None, "d_model", "output_token")?;
     let dirs = leading_columns(&sp.u, k, &device)?;
-    sp.projection = Some(proj_axes(x.transpose().unsqueeze_dim::<3>(0).matmul(dirs), false, &["", "output_token", "sv"])?);
+    sp.projection =
+        Some(proj_axes(x.transpose().unsqueeze_dim::<3>(0).matmul(dirs), false, &["", "output_token", "sv"])?);
     Ok(sp)
 }
 

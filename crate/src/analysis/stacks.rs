@@ -103,7 +103,13 @@ impl CachedRun<'_> {
 
     /// TL's `accumulated_resid`: resid_pre of each layer up to `layer` (`None` = through the
     /// final resid_post), with resid_mid when `incl_mid` (earlier layers) or `mlp_input` (this one).
-    pub fn accumulated_resid(&self, layer: Option<usize>, incl_mid: bool, mlp_input: bool, pos: &Positions) -> Result<Stack> {
+    pub fn accumulated_resid(
+        &self,
+        layer: Option<usize>,
+        incl_mid: bool,
+        mlp_input: bool,
+        pos: &Positions,
+    ) -> Result<Stack> {
         let layer = self.resolve_layer(layer)?;
         let n = self.cfg().n_layers;
         let (mut parts, mut labels) = (vec![], vec![]);
@@ -150,7 +156,13 @@ impl CachedRun<'_> {
     /// TL's `get_neuron_results` for one layer: activation × W_out row, [b, p, neurons, d_model]
     /// (or [b, p, neurons, k] when projected onto `onto` [d_model, k] first, as TL's
     /// `project_output_onto`, which never forms the d_model-wide intermediate).
-    fn neuron_results(&self, l: usize, neurons: Option<&[usize]>, pos: &Positions, onto: Option<&Tensor<2>>) -> Result<Tensor<4>> {
+    fn neuron_results(
+        &self,
+        l: usize,
+        neurons: Option<&[usize]>,
+        pos: &Positions,
+        onto: Option<&Tensor<2>>,
+    ) -> Result<Tensor<4>> {
         let device = self.device();
         let mut acts = pos.apply(self.act::<3>(&format!("blocks.{l}.mlp.hook_post"))?, 1); // [b, p, m]
         let mut w_out = weights::w_out(self.model, l)?; // [m, d]
@@ -211,7 +223,13 @@ impl CachedRun<'_> {
 
     /// TL's `get_full_resid_decomposition` (no projection): head results, then neuron results
     /// (`expand_neurons`) or MLP outputs, embed, pos_embed and the accumulated bias.
-    pub fn full_resid_decomposition(&self, layer: Option<usize>, mlp_input: bool, expand_neurons: bool, pos: &Positions) -> Result<Stack> {
+    pub fn full_resid_decomposition(
+        &self,
+        layer: Option<usize>,
+        mlp_input: bool,
+        expand_neurons: bool,
+        pos: &Positions,
+    ) -> Result<Stack> {
         let layer = self.resolve_layer(layer)?;
         let embed = pos.apply(self.act::<3>("hook_embed")?, 1);
         let [b, p, d] = embed.dims();

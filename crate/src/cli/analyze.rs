@@ -56,8 +56,18 @@ pub struct AnalyzeArgs {
 
 fn list() {
     for a in catalog::all() {
-        let reads: Vec<String> = a.reads.iter().map(|o| format!("--{}", serde_json::to_value(o).unwrap().as_str().unwrap().replace('_', "-"))).collect();
-        println!("{:<26} {:<8} {}{}", a.name, a.needs.as_str(), a.about, if reads.is_empty() { String::new() } else { format!(" [{}]", reads.join(" ")) });
+        let reads: Vec<String> = a
+            .reads
+            .iter()
+            .map(|o| format!("--{}", serde_json::to_value(o).unwrap().as_str().unwrap().replace('_', "-")))
+            .collect();
+        println!(
+            "{:<26} {:<8} {}{}",
+            a.name,
+            a.needs.as_str(),
+            a.about,
+            if reads.is_empty() { String::new() } else { format!(" [{}]", reads.join(" ")) }
+        );
     }
 }
 

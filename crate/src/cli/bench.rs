@@ -91,7 +91,9 @@ fn run_one(task_id: &str, a: &BenchArgs, data_dir: &Path) -> Result<Value> {
             let e = tr.evaluate()?;
             let ok = target.max_loss.is_none_or(|m| (e.loss as f64) <= m)
                 && target.min_accuracy.is_none_or(|m| (e.accuracy as f64) >= m);
-            evals.push(json!({"step": tr.step, "loss": e.loss, "accuracy": e.accuracy, "seconds": t0.elapsed().as_secs_f64()}));
+            evals.push(
+                json!({"step": tr.step, "loss": e.loss, "accuracy": e.accuracy, "seconds": t0.elapsed().as_secs_f64()}),
+            );
             if ok {
                 reached_at = Some(json!({"step": tr.step, "seconds": t0.elapsed().as_secs_f64()}));
                 break;
@@ -154,10 +156,7 @@ fn pretraining_time_to_target(task_id: &str) -> Option<Value> {
 }
 
 fn python_ok(py: &Path) -> bool {
-    Command::new(py)
-        .args(["-c", "import torch, transformer_lens"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    Command::new(py).args(["-c", "import torch, transformer_lens"]).output().is_ok_and(|o| o.status.success())
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
@@ -166,12 +165,15 @@ pub fn run(a: BenchArgs) -> Result<()> {
         println!("{}", run_one(t, &a, &dir)?);
         return Ok(());
     }
-    let tasks: Vec<String> = if a.tasks.is_empty() { TASK_IDS.iter().map(|s| s.to_string()).collect() } else { a.tasks.clone() };
+    let tasks: Vec<String> =
+        if a.tasks.is_empty() { TASK_IDS.iter().map(|s| s.to_string()).collect() } else { a.tasks.clone() };
     let exe = std::env::current_exe().map_err(|e| Error::Io(e.to_string()))?;
     let py = a.python.clone().filter(|p| python_ok(p));
     let reference_note = match (&a.python, &py) {
         (None, _) => Some("no --python given: the PyTorch reference was skipped".to_string()),
-        (Some(p), None) => Some(format!("{} lacks torch or transformer_lens: the PyTorch reference was skipped", p.display())),
+        (Some(p), None) => {
+            Some(format!("{} lacks torch or transformer_lens: the PyTorch reference was skipped", p.display()))
+        }
         _ => None,
     };
     if let Some(n) = &reference_note {

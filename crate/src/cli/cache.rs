@@ -40,19 +40,14 @@ pub fn run(a: CacheArgs) -> Result<()> {
     };
     let (logits, cache) = model.run_with_cache(&toks, filter)?;
     let logits_shape = logits.dims().to_vec();
-    let logits = logits
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| Error::Backend(format!("{e:?}")))?;
+    let logits =
+        logits.into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))?;
     let mut entries: Vec<(String, Vec<usize>, Vec<f32>)> = vec![("logits".into(), logits_shape, logits)];
     for (name, t) in &cache.map {
         entries.push((name.clone(), t.shape.clone(), t.to_vec()?));
     }
-    let outs: Vec<(String, OutTensor)> = entries
-        .iter()
-        .map(|(n, s, v)| (n.clone(), OutTensor::F32 { shape: s, values: v }))
-        .collect();
+    let outs: Vec<(String, OutTensor)> =
+        entries.iter().map(|(n, s, v)| (n.clone(), OutTensor::F32 { shape: s, values: v })).collect();
     write_file(&out, &write_tensors(&outs)?)?;
     println!("wrote {} tensors to {}", entries.len(), out.display());
     Ok(())

@@ -32,7 +32,9 @@ pub fn read_tokens(arg: &str) -> Result<Tokens> {
         if arg.ends_with(".safetensors") {
             tokens::from_safetensors(&bytes)
         } else {
-            tokens::parse_json(std::str::from_utf8(&bytes).map_err(|_| Error::Tokens(format!("{arg}: not UTF-8 text")))?)
+            tokens::parse_json(
+                std::str::from_utf8(&bytes).map_err(|_| Error::Tokens(format!("{arg}: not UTF-8 text")))?,
+            )
         }
     } else {
         tokens::parse_json(arg)

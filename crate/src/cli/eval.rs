@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use super::common::{read_config, read_tokens};
+use crate::Result;
 use crate::io::read_state_dict_file;
 use crate::model::HookedTransformer;
 use crate::tasks::{self, Batch};
 use crate::train::trainer::evaluate;
-use crate::Result;
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
@@ -46,9 +46,6 @@ pub fn run(a: EvalArgs) -> Result<()> {
     if let Value::Object(f) = &mut figures {
         f.extend(task.weight_figures(&model)?);
     }
-    println!(
-        "{}",
-        json!({"task": a.task, "n": batch.len(), "loss": loss, "accuracy": accuracy, "figures": figures})
-    );
+    println!("{}", json!({"task": a.task, "n": batch.len(), "loss": loss, "accuracy": accuracy, "figures": figures}));
     Ok(())
 }

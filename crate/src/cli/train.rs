@@ -60,7 +60,8 @@ pub fn apply_overrides(cfg: &mut HookedTransformerConfig, recipe: &mut Recipe, s
         let (last, parents) = path.split_last().expect("split yields at least one part");
         let mut node = &mut r;
         for p in parents {
-            node = node.get_mut(*p).ok_or_else(|| Error::Config(format!("--set {k}: the recipe has no field {p:?}")))?;
+            node =
+                node.get_mut(*p).ok_or_else(|| Error::Config(format!("--set {k}: the recipe has no field {p:?}")))?;
         }
         match node.get_mut(*last) {
             Some(n) => *n = v,
@@ -139,7 +140,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
                        "elapsed_s": t0.elapsed().as_secs_f64()}));
         }
         if ckpts.contains(&trainer.step) {
-            save_weights(&trainer.inference_model(), &ckpt_dir.join(format!("step_{}.safetensors", trainer.step)), half)?;
+            save_weights(
+                &trainer.inference_model(),
+                &ckpt_dir.join(format!("step_{}.safetensors", trainer.step)),
+                half,
+            )?;
         }
         if trainer.step % eval_every == 0 || trainer.step == steps {
             let e = trainer.evaluate()?;

@@ -25,7 +25,10 @@ pub fn read_state_dict(path: &Path) -> Result<StateDict> {
             DType::I32 => c(4).map(|b| i32::from_ne_bytes(b.try_into().unwrap()) as f32).collect(),
             DType::Bool | DType::U8 => bytes.iter().map(|&b| b as f32).collect(),
             other => {
-                return Err(Error::Weights(format!("{}: tensor {name} has unsupported dtype {other:?}", path.display())));
+                return Err(Error::Weights(format!(
+                    "{}: tensor {name} has unsupported dtype {other:?}",
+                    path.display()
+                )));
             }
         };
         sd.dtypes.insert(name.clone(), format!("{:?}", t.dtype()).to_lowercase());

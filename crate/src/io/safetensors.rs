@@ -96,7 +96,8 @@ pub fn write_tensors(tensors: &[(String, OutTensor<'_>)]) -> Result<Vec<u8>> {
 
 /// The header's free-form `__metadata__` (string to string), when the file has one.
 pub fn read_metadata(bytes: &[u8]) -> Result<Option<std::collections::HashMap<String, String>>> {
-    let (_, m) = SafeTensors::read_metadata(bytes).map_err(|e| Error::Weights(format!("not a readable safetensors file ({e})")))?;
+    let (_, m) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| Error::Weights(format!("not a readable safetensors file ({e})")))?;
     Ok(m.metadata().clone())
 }
 
@@ -111,11 +112,9 @@ pub fn write_tensors_with_metadata(
             OutTensor::F32 { shape, values } => {
                 (Dtype::F32, shape.to_vec(), values.iter().flat_map(|v| v.to_le_bytes()).collect())
             }
-            OutTensor::F16 { shape, values } => (
-                Dtype::F16,
-                shape.to_vec(),
-                values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect(),
-            ),
+            OutTensor::F16 { shape, values } => {
+                (Dtype::F16, shape.to_vec(), values.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect())
+            }
             OutTensor::I64 { shape, values } => {
                 (Dtype::I64, shape.to_vec(), values.iter().flat_map(|v| v.to_le_bytes()).collect())
             }
@@ -125,9 +124,7 @@ pub fn write_tensors_with_metadata(
     let views = owned
         .iter()
         .map(|(n, d, s, b)| {
-            TensorView::new(*d, s.clone(), b)
-                .map(|v| (n.clone(), v))
-                .map_err(|e| Error::Io(format!("tensor {n}: {e}")))
+            TensorView::new(*d, s.clone(), b).map(|v| (n.clone(), v)).map_err(|e| Error::Io(format!("tensor {n}: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
     safetensors::tensor::serialize(views, metadata).map_err(|e| Error::Io(format!("writing safetensors: {e}")))

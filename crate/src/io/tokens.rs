@@ -4,8 +4,8 @@ use crate::error::{Error, Result};
 use crate::model::Tokens;
 
 pub fn parse_json(s: &str) -> Result<Tokens> {
-    let rows: Vec<Vec<i64>> = serde_json::from_str(s)
-        .map_err(|e| Error::Tokens(format!("expected a JSON array of token-id arrays: {e}")))?;
+    let rows: Vec<Vec<i64>> =
+        serde_json::from_str(s).map_err(|e| Error::Tokens(format!("expected a JSON array of token-id arrays: {e}")))?;
     Tokens::from_rows(&rows)
 }
 

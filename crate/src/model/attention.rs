@@ -7,8 +7,8 @@ use burn::tensor::{Bool, Tensor};
 
 use super::config::HookedTransformerConfig;
 use super::hooks::HookContext;
-use super::scope::{HookPoint, Scope};
 use super::params::{Init, ParamSource};
+use super::scope::{HookPoint, Scope};
 use crate::error::Result;
 
 #[allow(non_snake_case)]
@@ -134,10 +134,7 @@ impl Attention {
         let z = ctx.hook(&hk.z, z);
         let d = self.b_O.val().dims()[0];
         if self.use_attn_result {
-            let result = z
-                .swap_dims(1, 2)
-                .matmul(self.W_O.val().reshape([1, h, dh, d]))
-                .swap_dims(1, 2); // [b, p, h, d]
+            let result = z.swap_dims(1, 2).matmul(self.W_O.val().reshape([1, h, dh, d])).swap_dims(1, 2); // [b, p, h, d]
             let result = ctx.hook(&hk.result, result);
             result.sum_dim(2).reshape([b, p, d]) + self.b_O.val().reshape([1, 1, d])
         } else {

@@ -3,7 +3,7 @@
 use burn::module::Module;
 use burn::tensor::Tensor;
 
-use super::attention::{AttnInput, Attention};
+use super::attention::{Attention, AttnInput};
 use super::config::{HookedTransformerConfig, Normalization};
 use super::hooks::HookContext;
 use super::layer_norm::LayerNorm;
@@ -137,7 +137,8 @@ impl TransformerBlock {
             self.attn.forward(q, k, v, ctx)
         } else if self.attn_in {
             let a = ctx.hook(&hk.attn_in, per_head(&resid_pre));
-            let (q, k, v) = (self.ln1_per_head(a.clone(), ctx), self.ln1_per_head(a.clone(), ctx), self.ln1_per_head(a, ctx));
+            let (q, k, v) =
+                (self.ln1_per_head(a.clone(), ctx), self.ln1_per_head(a.clone(), ctx), self.ln1_per_head(a, ctx));
             self.attn.forward(q, k, v, ctx)
         } else {
             let normed = match &self.ln1 {

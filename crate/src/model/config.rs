@@ -142,8 +142,7 @@ fn require(v: Option<usize>, k: &str) -> Result<usize> {
 
 impl HookedTransformerConfig {
     pub fn from_json_str(s: &str) -> Result<Self> {
-        let v: Value = serde_json::from_str(s)
-            .map_err(|e| Error::Config(format!("config is not valid JSON: {e}")))?;
+        let v: Value = serde_json::from_str(s).map_err(|e| Error::Config(format!("config is not valid JSON: {e}")))?;
         match v {
             Value::Object(m) => Self::from_map(m),
             _ => Err(Error::Config("config must be a JSON object".into())),

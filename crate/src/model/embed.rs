@@ -4,8 +4,8 @@ use burn::module::{Module, Param};
 use burn::tensor::{Int, Tensor};
 
 use super::hooks::HookContext;
-use super::scope::{HookPoint, Scope};
 use super::params::{Init, ParamSource};
+use super::scope::{HookPoint, Scope};
 use crate::error::Result;
 
 #[allow(non_snake_case)]

@@ -27,10 +27,7 @@ impl CachedTensor {
     /// The activation at rank `D`; an error if its rank differs.
     pub fn tensor<const D: usize>(&self) -> Result<Tensor<D>> {
         if self.shape.len() != D {
-            return Err(Error::Hook(format!(
-                "expected a rank-{D} activation, found shape {:?}",
-                self.shape
-            )));
+            return Err(Error::Hook(format!("expected a rank-{D} activation, found shape {:?}", self.shape)));
         }
         let mut dims = [0usize; D];
         dims.copy_from_slice(&self.shape);
@@ -89,9 +86,7 @@ pub enum NameFilter {
 
 impl NameFilter {
     pub fn regex(pattern: &str) -> Result<Self> {
-        Regex::new(pattern)
-            .map(Self::Regex)
-            .map_err(|e| Error::Hook(format!("bad hook-name pattern {pattern:?}: {e}")))
+        Regex::new(pattern).map(Self::Regex).map_err(|e| Error::Hook(format!("bad hook-name pattern {pattern:?}: {e}")))
     }
     pub fn matches(&self, name: &str) -> bool {
         match self {
@@ -158,8 +153,8 @@ fn head_axis(name: &str) -> Option<usize> {
     let last = name.rsplit('.').next().unwrap_or(name);
     match last {
         "hook_attn_scores" | "hook_pattern" => Some(1),
-        "hook_q" | "hook_k" | "hook_v" | "hook_z" | "hook_result" | "hook_q_input"
-        | "hook_k_input" | "hook_v_input" => Some(2),
+        "hook_q" | "hook_k" | "hook_v" | "hook_z" | "hook_result" | "hook_q_input" | "hook_k_input"
+        | "hook_v_input" => Some(2),
         // ln1's hooks carry a head axis when q/k/v inputs are split.
         _ => None,
     }
@@ -261,18 +256,13 @@ fn apply<const D: usize>(name: &str, x: Tensor<D>, iv: &Intervention) -> Result<
         }
         HookAction::Replace(v) | HookAction::Patch(v) => {
             if v.shape.as_slice() != dims.as_slice() {
-                return Err(Error::Hook(format!(
-                    "{name}: replacement has shape {:?}, expected {:?}",
-                    v.shape, dims
-                )));
+                return Err(Error::Hook(format!("{name}: replacement has shape {:?}, expected {:?}", v.shape, dims)));
             }
             v.tensor::<D>()?
         }
         HookAction::UniformCausal => {
             if D != 4 || head_axis(name) != Some(1) || !name.ends_with("hook_pattern") {
-                return Err(Error::Hook(format!(
-                    "{name}: uniform causal attention applies to attn.hook_pattern only"
-                )));
+                return Err(Error::Hook(format!("{name}: uniform causal attention applies to attn.hook_pattern only")));
             }
             let (q, k) = (dims[2], dims[3]);
             let mut v = vec![0f32; q * k];
@@ -302,8 +292,8 @@ fn apply<const D: usize>(name: &str, x: Tensor<D>, iv: &Intervention) -> Result<
         });
     };
     if let Some(h) = &sel.heads {
-        let axis = head_axis(name)
-            .ok_or_else(|| Error::Hook(format!("{name}: has no head axis to select heads on")))?;
+        let axis =
+            head_axis(name).ok_or_else(|| Error::Hook(format!("{name}: has no head axis to select heads on")))?;
         combine(axis_mask(dims, axis, h, "head", name, &device)?);
     }
     if let Some(p) = &sel.positions {

@@ -6,8 +6,8 @@ use burn::module::{Module, Param};
 use burn::tensor::Tensor;
 
 use super::hooks::HookContext;
-use super::scope::{HookPoint, Scope};
 use super::params::{Init, ParamSource};
+use super::scope::{HookPoint, Scope};
 use crate::error::Result;
 
 #[derive(Module, Debug)]
@@ -26,10 +26,7 @@ impl LayerNorm {
     /// `learned` = TL's `LN`; otherwise `LNPre`.
     pub fn new<S: ParamSource>(src: &mut S, scope: &Scope, d: usize, eps: f64, learned: bool) -> Result<Self> {
         let (w, b) = if learned {
-            (
-                Some(src.param(&scope.name("w"), [d], Init::Ones)?),
-                Some(src.param(&scope.name("b"), [d], Init::Zeros)?),
-            )
+            (Some(src.param(&scope.name("w"), [d], Init::Ones)?), Some(src.param(&scope.name("b"), [d], Init::Zeros)?))
         } else {
             (None, None)
         };

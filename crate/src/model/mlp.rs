@@ -8,8 +8,8 @@ use burn::tensor::activation::{gelu, gelu_approximate, relu, silu, softmax};
 use super::config::{ActFn, HookedTransformerConfig, Normalization};
 use super::hooks::HookContext;
 use super::layer_norm::LayerNorm;
-use super::scope::{HookPoint, Scope};
 use super::params::{Init, ParamSource};
+use super::scope::{HookPoint, Scope};
 use crate::error::Result;
 
 #[allow(non_snake_case)]

@@ -88,12 +88,8 @@ impl<'a> StateDictSource<'a> {
 
     /// Every tensor in the file must have been used, apart from TL's buffers.
     pub fn finish(self) -> Result<()> {
-        let extra: Vec<&String> = self
-            .sd
-            .tensors
-            .keys()
-            .filter(|k| !self.used.contains(*k) && !is_tl_buffer(k))
-            .collect();
+        let extra: Vec<&String> =
+            self.sd.tensors.keys().filter(|k| !self.used.contains(*k) && !is_tl_buffer(k)).collect();
         if extra.is_empty() {
             Ok(())
         } else {
@@ -114,9 +110,7 @@ impl ParamSource for StateDictSource<'_> {
             .get(name)
             .ok_or_else(|| Error::Weights(format!("missing tensor {name} (expected shape {shape:?})")))?;
         if found.as_slice() != shape.as_slice() {
-            return Err(Error::Weights(format!(
-                "tensor {name} has shape {found:?}, expected {shape:?}"
-            )));
+            return Err(Error::Weights(format!("tensor {name} has shape {found:?}, expected {shape:?}")));
         }
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             return Err(Error::Weights(format!("tensor {name} holds a non-finite value at flat index {i}")));

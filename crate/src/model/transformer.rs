@@ -211,7 +211,10 @@ impl HookedTransformer {
         let mut out = vec![];
         for (name, t, shape) in self.params_flat() {
             let data = t.into_data_async().await.map_err(|e| Error::Backend(format!("reading {name}: {e:?}")))?;
-            let values = data.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Backend(format!("reading {name}: {e:?}")))?;
+            let values = data
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .map_err(|e| Error::Backend(format!("reading {name}: {e:?}")))?;
             out.push(NamedTensor { name, shape, values });
         }
         Ok(out)

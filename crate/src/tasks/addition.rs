@@ -343,14 +343,18 @@ mod tests {
             let (r, p) = (i / 18, i % 18);
             let row = &b.tokens.ids[r * 18..(r + 1) * 18];
             let wrong = p == 16 && sub_tasks(row)[0] != SubTask::BaseAdd;
-            let cls = if t == IGNORE { 0 } else if wrong { (t + 1) % 10 } else { t };
+            let cls = if t == IGNORE {
+                0
+            } else if wrong {
+                (t + 1) % 10
+            } else {
+                t
+            };
             logits[i * v + cls as usize] = 30.0;
         }
         let f = Addition.figures(&b, &logits, v);
-        let counts: Vec<usize> = ["BaseAdd", "UseCarry1", "UseSum9"]
-            .iter()
-            .map(|k| f[k]["count"][0].as_u64().unwrap() as usize)
-            .collect();
+        let counts: Vec<usize> =
+            ["BaseAdd", "UseCarry1", "UseSum9"].iter().map(|k| f[k]["count"][0].as_u64().unwrap() as usize).collect();
         assert_eq!(counts.iter().sum::<usize>(), 500);
         assert_eq!(counts[0], 500, "no carry comes into the units column");
         for c in 1..5 {
@@ -402,7 +406,8 @@ mod tests {
         let c = Addition.config();
         assert_eq!((c.n_params(), c.n_params_tl()), (3_171_852, 3_145_728));
         let re = regex::Regex::new(Addition.recipe().freeze.as_deref().unwrap()).unwrap();
-        for name in ["blocks.0.attn.b_Q", "blocks.0.attn.b_K", "blocks.0.attn.b_V", "blocks.0.attn.b_O", "unembed.b_U"] {
+        for name in ["blocks.0.attn.b_Q", "blocks.0.attn.b_K", "blocks.0.attn.b_V", "blocks.0.attn.b_O", "unembed.b_U"]
+        {
             assert!(re.is_match(name), "{name} should be frozen");
         }
         for name in ["blocks.0.mlp.b_in", "blocks.0.mlp.b_out", "blocks.0.attn.W_Q", "unembed.W_U", "pos_embed.W_pos"] {

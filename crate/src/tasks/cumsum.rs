@@ -171,7 +171,13 @@ mod tests {
         for (row, tg) in b.tokens.ids.chunks(SEQ_LEN).zip(b.targets.chunks(SEQ_LEN)) {
             for i in 0..SEQ_LEN {
                 let s: i64 = row[..=i].iter().map(|t| t - 5).sum();
-                let want = if s < 0 { 0 } else if s == 0 { 1 } else { 2 };
+                let want = if s < 0 {
+                    0
+                } else if s == 0 {
+                    1
+                } else {
+                    2
+                };
                 assert_eq!(tg[i], want);
             }
         }

@@ -148,7 +148,8 @@ mod tests {
         // As token pairs too: every (a, b) exactly once across the two sets.
         let TrainData::Fixed(tr) = MinOfTwo.train_data(99) else { panic!("min trains on a fixed set") };
         let ho = MinOfTwo.held_out();
-        let rows: HashSet<Vec<i64>> = tr.tokens.ids.chunks(3).chain(ho.tokens.ids.chunks(3)).map(<[i64]>::to_vec).collect();
+        let rows: HashSet<Vec<i64>> =
+            tr.tokens.ids.chunks(3).chain(ho.tokens.ids.chunks(3)).map(<[i64]>::to_vec).collect();
         assert_eq!(rows.len(), N_PAIRS);
         let TrainData::Fixed(tr2) = MinOfTwo.train_data(1) else { panic!() };
         assert_eq!(tr.tokens.ids, tr2.tokens.ids, "the split ignores the training seed");

@@ -99,11 +99,17 @@ pub type StdRule = Box<dyn Fn(&str, &[usize]) -> Option<f64> + Send>;
 
 /// Checks every token of every sequence: `rule(position, token)` names what belongs at that
 /// position when the token is wrong. One message format for every task's labeller.
-pub(crate) fn check_tokens(task: &str, tokens: &Tokens, rule: impl Fn(usize, i64) -> Option<&'static str>) -> Result<()> {
+pub(crate) fn check_tokens(
+    task: &str,
+    tokens: &Tokens,
+    rule: impl Fn(usize, i64) -> Option<&'static str>,
+) -> Result<()> {
     for (s, row) in tokens.ids.chunks(tokens.pos.max(1)).enumerate() {
         for (p, &t) in row.iter().enumerate() {
             if let Some(want) = rule(p, t) {
-                return Err(Error::Tokens(format!("{task}: sequence {s}, position {p} must be {want}, found token {t}")));
+                return Err(Error::Tokens(format!(
+                    "{task}: sequence {s}, position {p} must be {want}, found token {t}"
+                )));
             }
         }
     }

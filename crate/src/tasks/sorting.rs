@@ -232,6 +232,9 @@ mod tests {
         let c = Sorting.config();
         assert_eq!((c.n_params(), c.n_params_tl()), (7_648, 4_096));
         assert!(c.use_attn_result && c.attn_only);
-        assert_eq!((Sorting.token_str(30), Sorting.token_str(31), Sorting.token_str(0)), ("START".into(), "STOP".into(), "0".into()));
+        assert_eq!(
+            (Sorting.token_str(30), Sorting.token_str(31), Sorting.token_str(0)),
+            ("START".into(), "STOP".into(), "0".into())
+        );
     }
 }

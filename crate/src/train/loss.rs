@@ -10,10 +10,7 @@ pub fn target_tensors(batch: &Batch, device: &burn::tensor::Device) -> (Tensor<2
     let (b, p) = (batch.tokens.batch, batch.tokens.pos);
     let ids: Vec<i32> = batch.targets.iter().map(|&t| if t == IGNORE { 0 } else { t as i32 }).collect();
     let mask: Vec<f32> = batch.targets.iter().map(|&t| if t == IGNORE { 0.0 } else { 1.0 }).collect();
-    (
-        Tensor::from_data(TensorData::new(ids, [b, p]), device),
-        Tensor::from_data(TensorData::new(mask, [b, p]), device),
-    )
+    (Tensor::from_data(TensorData::new(ids, [b, p]), device), Tensor::from_data(TensorData::new(mask, [b, p]), device))
 }
 
 /// (mean loss, accuracy) as scalar tensors, so the caller decides when to read them back.

@@ -66,11 +66,21 @@ impl Adam {
     }
 
     /// The update of one tensor; `state` is `None` on its first step.
-    pub fn update<const D: usize>(&self, lr: f64, p: Tensor<D>, grad: Tensor<D>, state: Option<Moments>) -> (Tensor<D>, Moments) {
+    pub fn update<const D: usize>(
+        &self,
+        lr: f64,
+        p: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Moments>,
+    ) -> (Tensor<D>, Moments) {
         let (b1, b2) = (self.beta1, self.beta2);
         let dims = p.dims();
         let n: usize = dims.iter().product();
-        let grad = if self.decoupled || self.weight_decay == 0.0 { grad } else { grad + p.clone().mul_scalar(self.weight_decay) };
+        let grad = if self.decoupled || self.weight_decay == 0.0 {
+            grad
+        } else {
+            grad + p.clone().mul_scalar(self.weight_decay)
+        };
         let g = grad.reshape([n]);
         let m = match state {
             Some(s) => Moments {
@@ -78,7 +88,11 @@ impl Adam {
                 exp_avg: s.exp_avg.mul_scalar(b1).add(g.clone().mul_scalar(1.0 - b1)),
                 exp_avg_sq: s.exp_avg_sq.mul_scalar(b2).add(g.square().mul_scalar(1.0 - b2)),
             },
-            None => Moments { time: 1, exp_avg: g.clone().mul_scalar(1.0 - b1), exp_avg_sq: g.square().mul_scalar(1.0 - b2) },
+            None => Moments {
+                time: 1,
+                exp_avg: g.clone().mul_scalar(1.0 - b1),
+                exp_avg_sq: g.square().mul_scalar(1.0 - b2),
+            },
         };
         let t = m.time as i32;
         // torch: bias corrections use the current beta1 (the scheduler rewrites it in place).
@@ -95,7 +109,11 @@ impl Adam {
         for (name, m) in &self.states {
             out.insert(
                 name.clone(),
-                HostMoments { time: m.time, exp_avg: read_async(m.exp_avg.clone()).await?, exp_avg_sq: read_async(m.exp_avg_sq.clone()).await? },
+                HostMoments {
+                    time: m.time,
+                    exp_avg: read_async(m.exp_avg.clone()).await?,
+                    exp_avg_sq: read_async(m.exp_avg_sq.clone()).await?,
+                },
             );
         }
         Ok(out)
@@ -109,7 +127,8 @@ impl Adam {
                 return Err(Error::Weights(format!("optimizer state of {name}: moments of different sizes")));
             }
             let t = |v: &Vec<f32>| Tensor::<1>::from_data(TensorData::new(v.clone(), [v.len()]), device);
-            self.states.insert(name.clone(), Moments { time: h.time, exp_avg: t(&h.exp_avg), exp_avg_sq: t(&h.exp_avg_sq) });
+            self.states
+                .insert(name.clone(), Moments { time: h.time, exp_avg: t(&h.exp_avg), exp_avg_sq: t(&h.exp_avg_sq) });
         }
         Ok(())
     }

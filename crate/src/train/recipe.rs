@@ -31,12 +31,21 @@ pub enum Schedule {
     Constant,
     /// lr × factor, the factor going linearly from `start_factor` to `end_factor`,
     /// stepped once per epoch (torch `LinearLR(total_iters = epochs)` stepped per epoch).
-    LinearPerEpoch { start_factor: f64, end_factor: f64, epochs: usize },
+    LinearPerEpoch {
+        start_factor: f64,
+        end_factor: f64,
+        epochs: usize,
+    },
     /// torch `LambdaLR(lambda step: min(step / warmup, 1))`, stepped per batch.
-    Warmup { steps: usize },
+    Warmup {
+        steps: usize,
+    },
     /// torch `OneCycleLR` with its defaults (cosine, pct_start 0.3, div 25, final div 1e4,
     /// beta1 cycled between 0.95 and 0.85).
-    OneCycle { max_lr: f64, total_steps: usize },
+    OneCycle {
+        max_lr: f64,
+        total_steps: usize,
+    },
 }
 
 /// How to initialise a fresh model.

@@ -54,11 +54,7 @@ fn one_cycle_phase(step: usize, total: usize) -> (u8, f64) {
     let end1 = PCT_START * total as f64 - 1.0;
     let end2 = total as f64 - 1.0;
     let s = step as f64;
-    if s <= end1 {
-        (0, if end1 > 0.0 { s / end1 } else { 1.0 })
-    } else {
-        (1, ((s - end1) / (end2 - end1)).min(1.0))
-    }
+    if s <= end1 { (0, if end1 > 0.0 { s / end1 } else { 1.0 }) } else { (1, ((s - end1) / (end2 - end1)).min(1.0)) }
 }
 
 #[cfg(test)]

@@ -41,7 +41,10 @@ impl Trainer {
         let flat: Vec<(String, [usize; 1], &Vec<f32>)> = moments
             .iter()
             .flat_map(|(n, m)| {
-                [(format!("{PREFIX}{n}{AVG}"), [m.exp_avg.len()], &m.exp_avg), (format!("{PREFIX}{n}{AVG_SQ}"), [m.exp_avg_sq.len()], &m.exp_avg_sq)]
+                [
+                    (format!("{PREFIX}{n}{AVG}"), [m.exp_avg.len()], &m.exp_avg),
+                    (format!("{PREFIX}{n}{AVG_SQ}"), [m.exp_avg_sq.len()], &m.exp_avg_sq),
+                ]
             })
             .collect();
         let mut outs = named_tensors(&weights, false);
@@ -67,7 +70,9 @@ impl Trainer {
         }
         let mut moments = BTreeMap::new();
         for (name, m1) in exp_avg {
-            let m2 = exp_avg_sq.remove(&name).ok_or_else(|| Error::Weights(format!("training state: {name} has exp_avg but no exp_avg_sq")))?;
+            let m2 = exp_avg_sq
+                .remove(&name)
+                .ok_or_else(|| Error::Weights(format!("training state: {name} has exp_avg but no exp_avg_sq")))?;
             let time = *info.optimizer_steps.get(&name).unwrap_or(&info.step);
             moments.insert(name, HostMoments { time, exp_avg: m1, exp_avg_sq: m2 });
         }
@@ -114,7 +119,9 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
 /// The header of a `save_state` file, or a clear error when it is not one.
 pub fn state_info(bytes: &[u8]) -> Result<StateInfo> {
     let meta = read_metadata(bytes)?.unwrap_or_default();
-    let get = |k: &str| meta.get(k).ok_or_else(|| Error::Weights(format!("not a toylens training state (no {k:?} in its metadata)")));
+    let get = |k: &str| {
+        meta.get(k).ok_or_else(|| Error::Weights(format!("not a toylens training state (no {k:?} in its metadata)")))
+    };
     if get("format")? != FORMAT {
         return Err(Error::Weights(format!("training state format {:?}, expected {FORMAT:?}", get("format")?)));
     }

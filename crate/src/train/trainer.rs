@@ -55,7 +55,12 @@ pub struct Trainer {
 
 /// A fresh model as the recipe says: seeded init, then frozen parameters zeroed. The draw is
 /// always made on the CPU (Flex), so a seed gives the same initial weights on every backend.
-pub fn init_model(task: &dyn Task, cfg: &HookedTransformerConfig, recipe: &Recipe, device: &Device) -> Result<HookedTransformer> {
+pub fn init_model(
+    task: &dyn Task,
+    cfg: &HookedTransformerConfig,
+    recipe: &Recipe,
+    device: &Device,
+) -> Result<HookedTransformer> {
     let host = Device::flex();
     if *device == host {
         return init_on(task, cfg, recipe, device);
@@ -69,12 +74,20 @@ pub fn init_model(task: &dyn Task, cfg: &HookedTransformerConfig, recipe: &Recip
     }
 }
 
-fn init_on(task: &dyn Task, cfg: &HookedTransformerConfig, recipe: &Recipe, device: &Device) -> Result<HookedTransformer> {
+fn init_on(
+    task: &dyn Task,
+    cfg: &HookedTransformerConfig,
+    recipe: &Recipe,
+    device: &Device,
+) -> Result<HookedTransformer> {
     device.seed(recipe.seed);
     let mut src = InitSource::new(device);
     if recipe.init == InitKind::Notebook {
         src.std_override = Some(task.notebook_init(cfg).ok_or_else(|| {
-            Error::Config(format!("the {} notebook has no initialisation of its own (init: transformer_lens)", task.id()))
+            Error::Config(format!(
+                "the {} notebook has no initialisation of its own (init: transformer_lens)",
+                task.id()
+            ))
         })?);
     }
     let mut cfg = cfg.clone();
@@ -226,7 +239,11 @@ impl Trainer {
     /// evaluates often, on a slice).
     pub async fn evaluate_async(&self, limit: Option<usize>) -> Result<EvalLog> {
         let n = limit.unwrap_or(usize::MAX).min(self.held_out.len());
-        let part = if n < self.held_out.len() { self.held_out.select(&(0..n).collect::<Vec<_>>()) } else { self.held_out.clone() };
+        let part = if n < self.held_out.len() {
+            self.held_out.select(&(0..n).collect::<Vec<_>>())
+        } else {
+            self.held_out.clone()
+        };
         let (loss, accuracy, figures) = evaluate_async(&*self.task, &self.inference_model(), &part).await?;
         Ok(EvalLog { step: self.step, loss, accuracy, figures })
     }

@@ -24,7 +24,12 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, JsVal
 impl TrainingRun {
     /// A fresh run of `task` on `backend`. `recipe` (JSON) replaces the task's recipe and
     /// `config` (TL JSON) its model config when given (the page's edited settings).
-    pub async fn create(backend: String, task: String, recipe: Option<String>, config: Option<String>) -> Result<TrainingRun, JsValue> {
+    pub async fn create(
+        backend: String,
+        task: String,
+        recipe: Option<String>,
+        config: Option<String>,
+    ) -> Result<TrainingRun, JsValue> {
         let device = device_for(&backend).await?;
         let t = tasks::by_id(&task).map_err(js_err)?;
         let recipe: Recipe = match recipe {

@@ -27,7 +27,13 @@ pub const ROWS: &[Analysis] = &[
         &[Opt::Positions],
         logit_lens,
     ),
-    row("logit_lens_attrs", Targets, "accumulated residual attributed to the target token [point, batch, pos]", &[], logit_lens_attrs),
+    row(
+        "logit_lens_attrs",
+        Targets,
+        "accumulated residual attributed to the target token [point, batch, pos]",
+        &[],
+        logit_lens_attrs,
+    ),
     row(
         "head_attribution",
         Targets,
@@ -49,7 +55,13 @@ pub const ROWS: &[Analysis] = &[
         &[Opt::Ablation],
         component_ablation,
     ),
-    row("head_ablation", Targets, "loss and accuracy with each head ablated in turn [layer, head]", &[Opt::Ablation], head_ablation),
+    row(
+        "head_ablation",
+        Targets,
+        "loss and accuracy with each head ablated in turn [layer, head]",
+        &[Opt::Ablation],
+        head_ablation,
+    ),
     row(
         "patching",
         Targets,
@@ -93,7 +105,10 @@ fn head_attribution(c: &Ctx) -> Result<Value> {
     let n_scored = scored.iter().filter(|&&s| s).count().max(1);
     let per = scored.len();
     let dla: Vec<f32> = (0..n_l * n_h)
-        .map(|i| a[i * per..(i + 1) * per].iter().zip(&scored).filter(|(_, s)| **s).map(|(v, _)| *v).sum::<f32>() / n_scored as f32)
+        .map(|i| {
+            a[i * per..(i + 1) * per].iter().zip(&scored).filter(|(_, s)| **s).map(|(v, _)| *v).sum::<f32>()
+                / n_scored as f32
+        })
         .collect();
     json(HeadAttribution {
         dla: c.names.annotate(LabeledTensor::new(vec![n_l, n_h], dla, &["layer", "head"])),

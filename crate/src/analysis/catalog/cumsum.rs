@@ -16,8 +16,20 @@ use crate::analysis::{circuits, grouping, neurons, spectra};
 use crate::error::Result;
 
 pub const ROWS: &[Analysis] = &[
-    row("svd_W_E", Weights, "singular values of W_E, with U, Vh and W_E projected on the top k directions", &[Opt::K], svd_w_e),
-    row("svd_W_U", Weights, "singular values of W_U, with U, Vh and W_Uᵀ projected on the top k directions", &[Opt::K], svd_w_u),
+    row(
+        "svd_W_E",
+        Weights,
+        "singular values of W_E, with U, Vh and W_E projected on the top k directions",
+        &[Opt::K],
+        svd_w_e,
+    ),
+    row(
+        "svd_W_U",
+        Weights,
+        "singular values of W_U, with U, Vh and W_Uᵀ projected on the top k directions",
+        &[Opt::K],
+        svd_w_u,
+    ),
     row(
         "svd_W_E_OV",
         Weights,
@@ -33,9 +45,21 @@ pub const ROWS: &[Analysis] = &[
         unembed_directions,
     ),
     row("full_ov", Weights, "W_E·W_OV·W_U [head, d_vocab, d_vocab_out]", &[Opt::Layer], full_ov),
-    row("neuron_logits", Weights, "W_out·W_U: each neuron's direct logit effect [neuron, d_vocab_out]", &[Opt::Layer], neuron_logits),
+    row(
+        "neuron_logits",
+        Weights,
+        "W_out·W_U: each neuron's direct logit effect [neuron, d_vocab_out]",
+        &[Opt::Layer],
+        neuron_logits,
+    ),
     row("bias_logits", Weights, "b_O, b_in·W_out and b_out projected on W_U [bias, d_vocab_out]", &[], bias_logits),
-    row("dla_by_label", Targets, "dla grouped by label: mean and std [component, label, d_vocab_out]", &[], dla_by_label),
+    row(
+        "dla_by_label",
+        Targets,
+        "dla grouped by label: mean and std [component, label, d_vocab_out]",
+        &[],
+        dla_by_label,
+    ),
     row(
         "neurons_by_label",
         Targets,
@@ -120,4 +144,3 @@ fn uniform_attention(c: &Ctx) -> Result<Value> {
     let iv = run.ablation(&Target::UniformAttention { layer: c.opts().layer, heads: None }, c.opts().ablation)?;
     json(Uniform { baseline: loss_accuracy(run.logits.clone(), t)?, uniform: run.measure(&[iv], t)? })
 }
-

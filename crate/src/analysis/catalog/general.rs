@@ -19,7 +19,13 @@ pub const ROWS: &[Analysis] = &[
     row("qk", Weights, "W_Q·W_Kᵀ per head [head, d_model, d_model], with its norm and eigenvalues", &[Opt::Layer], qk),
     row("ov_svd", Weights, "SVD of each head's OV (TL's FactoredMatrix): S [head, sv], U, V", &[Opt::Layer], ov_svd),
     row("qk_svd", Weights, "SVD of each head's QK (TL's FactoredMatrix): S [head, sv], U, V", &[Opt::Layer], qk_svd),
-    row("decompose_resid", Tokens, "final residual stream by component [component, batch, pos, d_model]", &[Opt::Positions], decompose_resid),
+    row(
+        "decompose_resid",
+        Tokens,
+        "final residual stream by component [component, batch, pos, d_model]",
+        &[Opt::Positions],
+        decompose_resid,
+    ),
     row(
         "decompose_resid_ln",
         Tokens,
@@ -55,7 +61,13 @@ pub const ROWS: &[Analysis] = &[
         &[Opt::Positions],
         full_resid_decomposition,
     ),
-    row("dla", Tokens, "each component's direct effect on every logit [component, batch, pos, d_vocab_out]", &[Opt::Positions], dla),
+    row(
+        "dla",
+        Tokens,
+        "each component's direct effect on every logit [component, batch, pos, d_vocab_out]",
+        &[Opt::Positions],
+        dla,
+    ),
     row("probs", Tokens, "softmax of the logits [batch, pos, d_vocab_out]", &[], probs),
     row("attention_pattern", Tokens, "attention patterns [batch, head, query, key]", &[Opt::Layer], attention_pattern),
     row(

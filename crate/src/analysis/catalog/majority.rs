@@ -10,9 +10,21 @@ use crate::analysis::{circuits, counts};
 use crate::error::Result;
 
 pub const ROWS: &[Analysis] = &[
-    row("running_counts", Tokens, "how often each value occurred before each position [batch, pos, value]", &[], running_counts),
+    row(
+        "running_counts",
+        Tokens,
+        "how often each value occurred before each position [batch, pos, value]",
+        &[],
+        running_counts,
+    ),
     row("ov_to_neurons", Weights, "W_E·W_OV·W_in [head, d_vocab, d_mlp]", &[Opt::Layer], ov_to_neurons),
-    row("neuron_acts", Tokens, "one example's neuron activations [pos, neuron] (--example)", &[Opt::Layer, Opt::Example], neuron_acts),
+    row(
+        "neuron_acts",
+        Tokens,
+        "one example's neuron activations [pos, neuron] (--example)",
+        &[Opt::Layer, Opt::Example],
+        neuron_acts,
+    ),
     row(
         "neuron_position_means",
         Tokens,
@@ -20,8 +32,20 @@ pub const ROWS: &[Analysis] = &[
         &[Opt::Layer],
         neuron_position_means,
     ),
-    row("top_neurons", Tokens, "the --top neurons with the highest mean activation", &[Opt::Layer, Opt::Top], top_neurons),
-    row("neuron_sum", Tokens, "Σ of --neurons' activations per position [batch, pos]", &[Opt::Layer, Opt::Neurons], neuron_sum),
+    row(
+        "top_neurons",
+        Tokens,
+        "the --top neurons with the highest mean activation",
+        &[Opt::Layer, Opt::Top],
+        top_neurons,
+    ),
+    row(
+        "neuron_sum",
+        Tokens,
+        "Σ of --neurons' activations per position [batch, pos]",
+        &[Opt::Layer, Opt::Neurons],
+        neuron_sum,
+    ),
     row(
         "ablate_neurons",
         Targets,

@@ -9,8 +9,20 @@ use crate::analysis::{attention, circuits, ov_diag};
 use crate::error::Result;
 
 pub const ROWS: &[Analysis] = &[
-    row("full_qk", Weights, "W_E·W_QK·W_Eᵀ [head, d_vocab, d_vocab] (no scale, bias or position)", &[Opt::Layer], full_qk),
-    row("ov_diag_top1", Weights, "fraction of full-OV rows whose argmax is the diagonal, per head", &[Opt::Layer], ov_diag_top1),
+    row(
+        "full_qk",
+        Weights,
+        "W_E·W_QK·W_Eᵀ [head, d_vocab, d_vocab] (no scale, bias or position)",
+        &[Opt::Layer],
+        full_qk,
+    ),
+    row(
+        "ov_diag_top1",
+        Weights,
+        "fraction of full-OV rows whose argmax is the diagonal, per head",
+        &[Opt::Layer],
+        ov_diag_top1,
+    ),
     row(
         "min_attention_grid",
         Weights,

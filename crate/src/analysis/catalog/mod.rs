@@ -66,7 +66,13 @@ impl std::fmt::Debug for Analysis {
 }
 
 /// A row: `row(name, needs, about, reads, run)`.
-const fn row(name: &'static str, needs: Needs, about: &'static str, reads: &'static [Opt], run: fn(&Ctx) -> Result<Value>) -> Analysis {
+const fn row(
+    name: &'static str,
+    needs: Needs,
+    about: &'static str,
+    reads: &'static [Opt],
+    run: fn(&Ctx) -> Result<Value>,
+) -> Analysis {
     Analysis { name, needs, about, reads, run }
 }
 
