@@ -150,10 +150,13 @@ describe('kit page', () => {
 });
 
 describe('training in the page', () => {
-  const STEPS = 200;
+  // SwiftShader trains at ~1 step/s: the WebGPU run is short, and what it proves (it trains,
+  // and its curve is the CPU's from the same seed) needs only its first steps.
+  const STEPS_OF = { cpu: 200, webgpu: 40 };
   const runs = {};
 
   for (const backend of ['cpu', 'webgpu']) {
+    const STEPS = STEPS_OF[backend];
     test(`${STEPS} steps on ${backend} lower the loss`, { timeout: 900_000 }, async (t) => {
       const { page, log } = await browserFor(t);
       await openKit(page, `task=cumsum&backend=${backend}`);
@@ -166,7 +169,8 @@ describe('training in the page', () => {
       assert.equal(s.backend, backend);
       assert.equal(s.step, STEPS);
       assert.deepEqual(s.train.map((p) => p.step), Array.from({ length: STEPS }, (_, i) => i + 1), 'one curve point per step');
-      assert.ok(mean(losses.slice(-20)) < mean(losses.slice(0, 20)) - 0.05, 'the loss went down');
+      const k = Math.max(5, STEPS / 10);
+      assert.ok(mean(losses.slice(-k)) < mean(losses.slice(0, k)) - 0.02, 'the loss went down');
       assert.ok(s.timeline.length >= 10 && s.timeline.at(-1) === STEPS, `timeline: ${s.timeline}`);
       assert.ok(s.eval.length >= 5, 'held-out evaluations at checkpoints');
       // The figures follow the run's newest checkpoint.
@@ -177,8 +181,8 @@ describe('training in the page', () => {
 
   test('the WebGPU loss curve follows the CPU one from the same seed', (t) => {
     if (!runs.cpu || !runs.webgpu) return t.skip('needs both runs above');
-    const a = runs.cpu.train.map((p) => p.loss);
     const b = runs.webgpu.train.map((p) => p.loss);
+    const a = runs.cpu.train.map((p) => p.loss).slice(0, b.length);
     const worst = Math.max(...a.map((x, i) => Math.abs(x - b[i])));
     console.log(`cpu vs webgpu loss curves: max |diff| ${worst.toExponential(2)} over ${a.length} steps`);
     assert.ok(worst < 1e-3, `curves diverge by ${worst}`);
