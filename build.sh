@@ -55,6 +55,10 @@ build_wasm() {
 
 build_site() {
   log "static site -> dist/"
+  # One writer at a time: two builds copying into dist/ at once collide file by file.
+  mkdir -p "$DIST"
+  exec 9>"$ROOT/.dist.lock"
+  flock 9
   # Everything but the wasm package is rebuilt from www/, fixtures and models.
   find "$DIST" -mindepth 1 -maxdepth 1 ! -name pkg -exec rm -rf {} +
   cp -r www/. "$DIST/"
