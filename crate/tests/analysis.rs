@@ -529,6 +529,7 @@ fn catalog_runs_every_analysis() {
                         "neuron_sum",
                         "ablate_neurons",
                         "ablated_predictions",
+                        "neuron_ablation_scan",
                     ];
                     assert!(
                         f.cfg.attn_only && needs_mlp.contains(&e.name) && err.to_string().contains("attention-only"),
@@ -659,5 +660,45 @@ fn weight_processing_matches_transformer_lens() {
             }
         }
         c.finish();
+    }
+}
+
+/// neuron_ablation_scan = ablate_neurons run on each neuron alone, zero and mean: on the
+/// majority fixture (the last layer's shortcut through the cached residual stream) and on
+/// ln2_gelu's two layers (a forward pass per neuron in layer 0, the shortcut in layer 1, with
+/// a learned final LayerNorm); unscored positions left out; the ranking sorted by the loss.
+#[test]
+fn neuron_ablation_scan_agrees_with_ablate_neurons() {
+    let device = Device::flex();
+    for (name, layers) in [("majority", vec![0]), ("ln2_gelu", vec![0, 1])] {
+        let f = load(name, &device);
+        let v = f.cfg.d_vocab_out as i64;
+        let targets: Vec<i64> =
+            f.tokens.ids.iter().enumerate().map(|(i, &t)| if i % 5 == 4 { -1 } else { (t * 7 + 3) % v }).collect();
+        let run = CachedRun::new(&f.model, &f.tokens).unwrap();
+        let d_mlp = f.cfg.d_mlp.unwrap();
+        for layer in layers {
+            for kind in [Ablation::Zero, Ablation::Mean] {
+                let scan = run.neuron_ablation_scan(layer, kind, &targets).unwrap();
+                assert_eq!(scan.loss.shape, vec![d_mlp]);
+                for n in 0..d_mlp {
+                    let one = run.ablate(&Target::Neurons { layer, neurons: vec![n] }, kind, &targets).unwrap();
+                    assert!(
+                        (scan.loss.values[n] - one.ablated.loss).abs() <= TOL,
+                        "{name} L{layer} n{n} {kind:?}: loss"
+                    );
+                    assert!(
+                        (scan.accuracy.values[n] - one.ablated.accuracy).abs() <= 1e-6,
+                        "{name} L{layer} n{n} {kind:?}: accuracy"
+                    );
+                }
+                let ranked: Vec<f32> = scan.ranking.iter().map(|&n| scan.loss.values[n]).collect();
+                assert!(ranked.windows(2).all(|w| w[0] >= w[1]), "{name} L{layer}: ranking not by loss");
+                assert_eq!(
+                    scan.baseline,
+                    run.ablate(&Target::Neurons { layer, neurons: vec![0] }, kind, &targets).unwrap().baseline
+                );
+            }
+        }
     }
 }

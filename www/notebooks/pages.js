@@ -1,5 +1,6 @@
 // Every notebook page's declaration: the embeddable views, the docs' list and the tests read this.
 import cumsum from './cumsum/page.js';
+import majority from './majority/page.js';
 import min from './min/page.js';
 
-export default [cumsum, min];
+export default [cumsum, min, majority];

@@ -8,10 +8,11 @@ import { WIDGETS, checkPage, computed, drawnOnce, readKey, viewsFollowing } from
 import { fmt } from '../widgets/scales.js';
 
 export class NotebookPage {
-  /** `page`: the declaration; `tokens`: the input the page starts with. */
-  constructor(page, { tokens }) {
+  /** `page`: the declaration; `tokens`: the input the page starts with; `picks`: the reader's other choices. */
+  constructor(page, { tokens, picks = {} }) {
     this.page = checkPage(page);
     this.tokens = tokens;
+    this.picks = picks;
     this.nb = new Notebook({ task: page.task, inputViews: viewsFollowing(page, 'input') });
     this.els = new Map();
     this.gens = new Map(); // view -> the newest fill's number (older results' numbers are dropped)
@@ -45,6 +46,12 @@ export class NotebookPage {
     return this.#run(computed(this.page).filter((f) => f.follows === 'input'));
   }
 
+  /** The reader changed a pick: the figures that declare `picks` are computed again. */
+  setPicks(picks) {
+    this.picks = { ...this.picks, ...picks };
+    return this.#run(computed(this.page).filter((f) => f.picks));
+  }
+
   /** The page could not start (no engine, no model): every figure still waiting says why. */
   fail(e) {
     const message = e?.message || String(e);
@@ -72,7 +79,7 @@ export class NotebookPage {
   }
 
   #ctx() {
-    return { info: this.nb.info, tokens: this.tokens };
+    return { info: this.nb.info, tokens: this.tokens, picks: this.picks };
   }
 
   // Computes `figures` in order (cheapest first), all marked loading at once so no figure of
@@ -102,7 +109,8 @@ export class NotebookPage {
   async #read(f, ctx, calls) {
     const tokens = f.follows === 'input' ? [ctx.tokens] : undefined;
     const out = {};
-    for (const [name, read] of Object.entries(f.reads ?? {})) {
+    for (const [name, r] of Object.entries(f.reads ?? {})) {
+      const read = typeof r.request === 'function' ? { ...r, request: r.request(ctx) } : r;
       const key = readKey(read, tokens);
       if (!calls.has(key)) {
         const call = read.op === 'task_label' ? this.nb.label(tokens) : this.nb.analyze(read.analysis, { tokens, request: read.request });

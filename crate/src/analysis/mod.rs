@@ -40,6 +40,7 @@ pub mod linalg;
 pub mod ln_stack;
 pub mod logit_attrs;
 pub mod metrics;
+pub mod neuron_scan;
 pub mod neurons;
 pub mod ov_diag;
 pub mod patching;

@@ -60,6 +60,13 @@ pub const ROWS: &[Analysis] = &[
         &[Opt::Layer, Opt::Neurons, Opt::Head, Opt::Ablation],
         ablated_predictions,
     ),
+    row(
+        "neuron_ablation_scan",
+        Targets,
+        "each neuron ablated alone (--ablation): loss and accuracy [neuron], ranked by the loss increase",
+        &[Opt::Layer, Opt::Ablation],
+        neuron_ablation_scan,
+    ),
 ];
 
 fn running_counts(c: &Ctx) -> Result<Value> {
@@ -90,6 +97,10 @@ fn neuron_sum(c: &Ctx) -> Result<Value> {
 fn ablate_neurons(c: &Ctx) -> Result<Value> {
     let target = Target::Neurons { layer: c.opts().layer, neurons: c.neurons()?.to_vec() };
     json(c.run()?.ablate(&target, c.opts().ablation, c.targets()?)?)
+}
+
+fn neuron_ablation_scan(c: &Ctx) -> Result<Value> {
+    json(c.run()?.neuron_ablation_scan(c.opts().layer, c.opts().ablation, c.targets()?)?)
 }
 
 fn ablated_predictions(c: &Ctx) -> Result<Value> {

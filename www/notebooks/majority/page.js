@@ -1,0 +1,230 @@
+// The majority_element notebook page as data: every figure once (see ../declare.js for the
+// fields). The notebook reads its circuits and runs its ablation on TL-processed weights
+// (LayerNorm folded, writing weights and unembedding centred), so every analysis here asks for
+// process 'tl'; the prose and the figures' places are in index.html.
+import { standardFigures } from '../declare.js';
+import * as v from './views.js';
+
+const TASK = 'majority';
+const TL = { process: 'tl' };
+// The held-out figures read the first SUBSET of the 410 held-out sequences (8192 positions):
+// ranking all 256 neurons on them takes about a second in the page.
+export const SUBSET = 64;
+const HELD_OUT = { process: 'tl', limit: SUBSET };
+// The neurons the engine ranks costliest on the pretrained model's final checkpoint
+// (`toylens analyze majority --what neuron_ablation_scan --process tl --limit 64`): the page's
+// default pick. The notebook's own model needed 93, 103, 117 and 206.
+export const CRITICAL = [93, 216, 75, 135];
+const a = (analysis, request = TL) => ({ analysis, request });
+const picked = (analysis, base) => ({ analysis, request: ({ picks }) => ({ ...base, opts: { neurons: picks.neurons } }) });
+const LABELS = { op: 'task_label' };
+
+export default {
+  task: TASK,
+  title: 'Majority element: counting with uniform attention',
+  // The notebook's validation example (its batch index 5): 2 takes the lead at position 29.
+  example: [
+    1, 5, 3, 6, 0, 9, 6, 4, 2, 3, 7, 5, 2, 0, 6, 8, 8, 1, 1, 4, 0, 6, 1, 3, 9, 3, 2, 6, 2, 2, 5, 3, 7, 3, 2, 5, 0, 8, 2, 6, 8, 1, 0, 6, 3, 7, 4, 6,
+    2, 2, 0, 5, 7, 6, 8, 2, 2, 3, 8, 9, 4, 0, 4, 6, 7, 5, 5, 5, 2, 3, 9, 2, 4, 9, 4, 6, 5, 8, 9, 1, 0, 7, 6, 4, 0, 1, 0, 9, 3, 6, 2, 0, 6, 1, 8, 2,
+    9, 2, 7, 1, 9, 0, 0, 3, 7, 3, 3, 3, 9, 7, 1, 2, 4, 7, 1, 9, 8, 2, 6, 7, 8, 7, 1, 8, 8, 4, 0, 4,
+  ],
+  picks: { neurons: CRITICAL, value: 'auto' },
+  test: {
+    // The notebook's first inference example (its majority is 5).
+    edit:
+      '6 7 3 5 9 8 0 7 1 5 3 0 9 4 2 5 4 6 5 9 9 0 6 2 7 1 3 5 8 4 5 5 8 7 7 4 5 7 1 9 1 7 9 7 1 5 4 9 9 0 4 0 4 7 5 1 0 4 5 6 1 1 8 7 7 9 5 4 9 3 0 2 ' +
+      '8 7 0 9 1 3 2 0 1 0 4 5 9 3 8 1 6 6 9 2 5 4 1 5 5 8 2 4 1 6 5 0 3 1 7 6 7 0 7 9 8 2 6 6 0 6 5 6 4 1 2 9 3 6 0 4',
+    number: {
+      key: 'ablation-loss',
+      args: ['--what', 'ablate_neurons', '--process', 'tl', '--limit', String(SUBSET), '--neurons', CRITICAL.join(',')],
+      value: (j) => j.ablated.loss,
+    },
+  },
+  figures: [
+    // ---- static ----
+    { view: `${TASK}/input`, widget: 'token-input', claim: 'The sequence every input figure reads: up to 128 values 0..9; edit it.' },
+    ...standardFigures(TASK, { config: 'One block: two heads of 32, 256 SoLU neurons with their LayerNorm, LayerNorm before each part.' }),
+    {
+      view: `${TASK}/pretrained-curves`,
+      widget: 'lines',
+      show: async () => {
+        const r = await fetch(new URL('../../models/majority/metrics.jsonl', import.meta.url));
+        if (!r.ok) throw new Error(`metrics.jsonl: HTTP ${r.status}`);
+        return v.pretrainedCurves(await r.text());
+      },
+      claim: 'Training and held-out loss of the pretrained run fall together: the model does not overfit its 1638 sequences.',
+    },
+
+    // ---- the edited sequence (cheapest first) ----
+    {
+      view: `${TASK}/prediction`,
+      widget: 'text',
+      follows: 'input',
+      reads: { labels: LABELS, probs: a('probs') },
+      show: ({ labels, probs }) => v.predictionText(probs, labels),
+      claim: 'The model tracks the running majority at nearly every position.',
+      checks: 'example-right',
+    },
+    {
+      view: `${TASK}/running`,
+      widget: 'lines',
+      follows: 'input',
+      reads: { labels: LABELS, probs: a('probs') },
+      show: ({ labels, probs }) => v.runningView(probs, labels),
+      claim: 'The prediction follows the running majority as it changes hands.',
+      checks: 'example-right',
+    },
+    {
+      view: `${TASK}/attention`,
+      widget: 'attention',
+      follows: 'input',
+      reads: { pattern: a('attention_pattern') },
+      show: ({ pattern }, { info, tokens }) => v.attentionView(pattern, info.vocab, tokens),
+      live: ({ pattern }) => {
+        const r = v.lastRowAttention(pattern, 0);
+        return { 'attn-last-max': r.max, 'attn-last-min': r.min, 'attn-uniform': 1 / r.n };
+      },
+      claim: 'Both heads spread their attention evenly over every earlier position.',
+      checks: 'attn-last-max',
+    },
+    {
+      view: `${TASK}/logit-contributions`,
+      widget: 'lines',
+      follows: 'input',
+      reads: { labels: LABELS, dla: a('dla') },
+      show: ({ labels, dla }) => v.logitContributionsView(v.logitContributions(dla, labels)),
+      live: ({ labels, dla }) => {
+        const [embed, attn, mlp] = v.logitContributions(dla, labels).map((s) => v.meanOf(s.y));
+        return { 'dla-embed': embed, 'dla-attn': attn, 'dla-mlp': mlp };
+      },
+      claim: 'The MLP writes most of the true token’s logit; the embedding and attention add little directly.',
+      checks: 'dla-mlp',
+    },
+    {
+      view: `${TASK}/neuron-acts`,
+      widget: 'heatmap',
+      follows: 'input',
+      reads: { acts: a('neuron_acts') },
+      show: ({ acts }) => v.neuronActsView(acts),
+      claim: 'Most neurons quieten once one value leads; a few stay on.',
+    },
+    {
+      view: `${TASK}/neuron-lines`,
+      widget: 'lines',
+      follows: 'input',
+      picks: true,
+      reads: { labels: LABELS, acts: a('neuron_acts'), counts: a('running_counts') },
+      show: ({ labels, acts, counts }, { picks }) => v.neuronLinesView(acts, counts, picks.neurons, v.chosenValue(picks, labels)),
+      live: ({ labels, acts, counts }, { picks }) => {
+        const value = v.chosenValue(picks, labels);
+        return { 'lines-value': value, 'sum-count-corr': v.sumCountCorrelation(acts, counts, picks.neurons, value) };
+      },
+      claim: 'The picked neurons’ activations move with the running count of the chosen value.',
+      checks: 'sum-count-corr',
+    },
+    {
+      view: `${TASK}/ablation-example`,
+      widget: 'lines',
+      follows: 'input',
+      picks: true,
+      reads: { labels: LABELS, pred: picked('ablated_predictions', TL) },
+      show: ({ labels, pred }, { picks }) => v.ablatedView(pred, labels, picks.neurons),
+      claim: 'On one sequence the picked neurons’ ablation changes only a few predictions.',
+      checks: 'example-ablation-loss',
+    },
+    {
+      view: `${TASK}/ablation-example-loss`,
+      widget: 'stats',
+      follows: 'input',
+      picks: true,
+      reads: { r: picked('ablate_neurons', TL) },
+      show: ({ r }) => ({ rows: v.ablationRows(r, 'example-ablation') }),
+      claim: 'On the edited sequence, the loss with and without the picked neurons.',
+      checks: 'example-ablation-loss',
+    },
+
+    // ---- the model (weights first, then the held-out subset) ----
+    {
+      view: `${TASK}/held-out`,
+      widget: 'stats',
+      follows: 'timeline',
+      reads: { loss: a('loss', HELD_OUT) },
+      show: ({ loss }) => ({
+        rows: [
+          ['positions scored', loss.n_scored],
+          ['cross-entropy loss', loss.loss, 'held-out-loss'],
+          ['accuracy', loss.accuracy, 'held-out-accuracy'],
+          ['median P(correct)', loss.median_prob],
+        ],
+      }),
+      live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy }),
+      claim: `On the first ${SUBSET} held-out sequences the model is nearly always right.`,
+      checks: 'held-out-accuracy',
+    },
+    {
+      view: `${TASK}/full-qk-h0`,
+      widget: 'heatmap',
+      follows: 'timeline',
+      reads: { qk: a('full_qk') },
+      show: ({ qk }) => v.qkView(qk, 0),
+      live: ({ qk }) => ({ 'qk-max': v.maxAbs(qk) }),
+      claim: 'The full QK circuit is close to zero: no value attracts more attention than another.',
+      checks: 'qk-max',
+    },
+    {
+      view: `${TASK}/full-qk-h1`,
+      widget: 'heatmap',
+      follows: 'timeline',
+      reads: { qk: a('full_qk') },
+      show: ({ qk }) => v.qkView(qk, 1),
+      claim: 'The second head’s full QK circuit is as flat as the first’s.',
+      checks: 'qk-max',
+    },
+    {
+      view: `${TASK}/ov-neurons-h0`,
+      widget: 'heatmap',
+      follows: 'timeline',
+      reads: { ov: a('ov_to_neurons') },
+      show: ({ ov }) => v.ovNeuronsView(ov, 0),
+      claim: 'Each attended value drives its own set of neurons through head 0.',
+    },
+    {
+      view: `${TASK}/ov-neurons-h1`,
+      widget: 'heatmap',
+      follows: 'timeline',
+      reads: { ov: a('ov_to_neurons') },
+      show: ({ ov }) => v.ovNeuronsView(ov, 1),
+      claim: 'Head 1 feeds the neurons too, with its own pattern.',
+    },
+    {
+      view: `${TASK}/ov-neuron-lines`,
+      widget: 'lines',
+      follows: 'timeline',
+      picks: true,
+      reads: { ov: a('ov_to_neurons') },
+      show: ({ ov }, { picks }) => v.ovNeuronLinesView(ov, picks.neurons),
+      claim: 'A picked neuron’s input from the heads depends on which value was attended.',
+    },
+    {
+      view: `${TASK}/neuron-scan`,
+      widget: 'bars',
+      follows: 'timeline',
+      reads: { scan: a('neuron_ablation_scan', HELD_OUT) },
+      show: ({ scan }) => v.scanView(scan, 16, SUBSET),
+      live: ({ scan }) => ({ 'scan-top': scan.ranking.slice(0, 4).join(', '), 'scan-top-loss': scan.loss.values[scan.ranking[0]], 'scan-baseline': scan.baseline.loss }),
+      claim: 'A handful of neurons matter far more than the rest: zeroing any one of them alone raises the loss the most.',
+      checks: 'scan-top',
+    },
+    {
+      view: `${TASK}/ablation`,
+      widget: 'stats',
+      follows: 'timeline',
+      picks: true,
+      reads: { r: picked('ablate_neurons', HELD_OUT) },
+      show: ({ r }) => ({ rows: v.ablationRows(r, 'ablation') }),
+      live: ({ r }, { picks }) => ({ 'ablation-neurons': picks.neurons.join(', '), 'ablation-before': r.baseline.loss, 'ablation-after': r.ablated.loss }),
+      claim: 'Zeroing the critical neurons together costs the model much of its skill on held-out sequences.',
+      checks: 'ablation-loss',
+    },
+  ],
+};

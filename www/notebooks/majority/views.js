@@ -1,0 +1,260 @@
+// majority: analysis JSON (as `toylens analyze` prints it) -> widget data and the numbers the
+// text quotes. Pure functions: page.js declares which figure reads what.
+import { labelsOf, sub } from '../common.js';
+
+const xs = (n) => Array.from({ length: n }, (_, i) => i);
+
+/** Argmax of each row of a [rows, k] slice of `values` starting at row 0. */
+function argmaxRows(values, rows, k) {
+  return Array.from({ length: rows }, (_, r) => {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (values[r * k + j] > values[r * k + best]) best = j;
+    return best;
+  });
+}
+
+/** probs [1, pos, 10] and the running majority -> {predicted, right, pLast}. */
+export function predictions(probs, labels) {
+  const [, n, k] = probs.shape;
+  const predicted = argmaxRows(probs.values, n, k);
+  const right = predicted.filter((p, i) => p === labels[i]).length;
+  return { predicted, right, n, pLast: probs.values[(n - 1) * k + predicted[n - 1]] };
+}
+
+/** The value the overlays follow: the reader's pick, else the sequence's majority. */
+export function chosenValue(picks, labels) {
+  return picks.value === 'auto' || picks.value == null ? labels.at(-1) : Number(picks.value);
+}
+
+/** The sentence under the editor (<tl-text> data). */
+export function predictionText(probs, labels) {
+  const p = predictions(probs, labels);
+  const last = labels.at(-1);
+  const ok = p.predicted[p.n - 1] === last;
+  return {
+    className: ok ? 'pass' : 'fail',
+    parts: [
+      `Majority of all ${p.n} values: ${last}. The model says `,
+      { value: p.predicted[p.n - 1] },
+      ' at the last position (probability ',
+      { value: p.pLast },
+      `), and matches the running majority at `,
+      { value: p.right, key: 'example-right' },
+      ` of ${p.n} positions.`,
+    ],
+  };
+}
+
+/** The running majority and the model's answer, position by position (<tl-lines>). */
+export function runningView(probs, labels) {
+  const p = predictions(probs, labels);
+  return {
+    series: [
+      { name: 'running majority (the label)', x: xs(p.n), y: labels },
+      { name: 'model’s prediction', x: xs(p.n), y: p.predicted },
+    ],
+    xLabel: 'position',
+    yLabel: 'value',
+    yDomain: [0, 9],
+    title: 'The majority so far, and what the model says',
+  };
+}
+
+export function attentionView(pattern, vocab, tokens) {
+  return { tokens: tokens.map((t) => vocab[t]), patterns: sub(pattern, 0), headLabels: labelsOf(pattern, 'head').map((h) => `L0 ${h}`) };
+}
+
+const COMPONENTS = [
+  ['embed', 'token embedding'],
+  ['0_attn_out', 'attention'],
+  ['0_mlp_out', 'MLP'],
+];
+
+/**
+ * dla [component, 1, pos, vocab] -> each component's logit for the true token (the running
+ * majority) at each position, centred over the vocabulary as the notebook does.
+ */
+export function logitContributions(dla, labels) {
+  const comps = labelsOf(dla, 'component');
+  const [, , n, k] = dla.shape;
+  return COMPONENTS.map(([key, name]) => {
+    const c = comps.indexOf(key);
+    if (c < 0) throw new Error(`dla has no component ${key} (it has ${comps.join(', ')})`);
+    const m = sub(dla, c, 0).values;
+    const y = labels.map((t, p) => {
+      let mean = 0;
+      for (let j = 0; j < k; j++) mean += m[p * k + j] / k;
+      return m[p * k + t] - mean;
+    });
+    return { name, x: xs(n), y };
+  });
+}
+
+export function logitContributionsView(series) {
+  return { series, xLabel: 'position', yLabel: 'logit of the running majority (centred)', title: 'Direct logit contribution of each component to the true token' };
+}
+
+export const meanOf = (ys) => ys.reduce((a, b) => a + b, 0) / ys.length;
+
+/** neuron_acts [pos, neuron] as a heatmap: positions down, neurons across. */
+export function neuronActsView(acts) {
+  return {
+    values: acts,
+    scale: 'diverging',
+    yLabel: 'position',
+    xLabel: 'neuron',
+    title: 'MLP neuron activations (hook_post) at every position',
+  };
+}
+
+/** Column `n` of a [rows, cols] matrix. */
+const col = (m, n) => {
+  const [r, c] = m.shape;
+  return Array.from({ length: r }, (_, i) => m.values[i * c + n]);
+};
+
+/**
+ * The picked neurons' activations along the sequence, with the running count of `value`
+ * (how often it occurred before each position) on the same axis, scaled to fit.
+ */
+export function neuronLinesView(acts, counts, neurons, value) {
+  const [n] = acts.shape;
+  const series = neurons.map((k) => ({ name: `neuron ${k}`, x: xs(n), y: col(acts, k) }));
+  const count = col(sub(counts, 0), value);
+  const top = Math.max(1e-9, ...series.flatMap((s) => s.y.map(Math.abs)));
+  const scale = niceScale(top / Math.max(1, ...count));
+  series.push({ name: `count of ${value} so far × ${scale}`, x: xs(n), y: count.map((c) => c * scale) });
+  return { series, xLabel: 'position', yLabel: 'activation', title: `Picked neurons and the running count of ${value}` };
+}
+
+/** A round factor (1, 2 or 5 × 10^k) at most `x`. */
+function niceScale(x) {
+  const e = 10 ** Math.floor(Math.log10(x));
+  return [5, 2, 1].map((m) => m * e).find((s) => s <= x) ?? e;
+}
+
+/** Pearson correlation of two equal-length arrays. */
+export function correlation(a, b) {
+  const ma = meanOf(a);
+  const mb = meanOf(b);
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  a.forEach((x, i) => {
+    sab += (x - ma) * (b[i] - mb);
+    saa += (x - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
+  });
+  return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
+}
+
+/** Σ of the picked neurons' activations, correlated with the running count of `value`. */
+export function sumCountCorrelation(acts, counts, neurons, value) {
+  const [n] = acts.shape;
+  const sum = xs(n).map((p) => neurons.reduce((s, k) => s + acts.values[p * acts.shape[1] + k], 0));
+  return correlation(sum, col(sub(counts, 0), value));
+}
+
+/** ablated_predictions {baseline, ablated} [1, pos] next to the running majority. */
+export function ablatedView(pred, labels, neurons) {
+  const n = labels.length;
+  return {
+    series: [
+      { name: 'running majority (the label)', x: xs(n), y: labels },
+      { name: 'model', x: xs(n), y: Array.from(pred.baseline.values) },
+      { name: `neurons ${neurons.join(', ')} ablated`, x: xs(n), y: Array.from(pred.ablated.values) },
+    ],
+    xLabel: 'position',
+    yLabel: 'value',
+    yDomain: [0, 9],
+    title: 'Predictions with and without the picked neurons',
+  };
+}
+
+/** ablate_neurons as <tl-stats> rows; keyed rows only when `key` is given. */
+export function ablationRows(r, key) {
+  return [
+    ['positions scored', r.baseline.n_scored],
+    ['loss, as trained', r.baseline.loss, key && `${key}-before`],
+    ['loss, neurons ablated', r.ablated.loss, key && `${key}-loss`],
+    ['accuracy, as trained', r.baseline.accuracy],
+    ['accuracy, neurons ablated', r.ablated.accuracy, key && `${key}-accuracy`],
+  ].map((row) => (row[2] ? row : row.slice(0, 2)));
+}
+
+/** neuron_ablation_scan -> the `top` neurons whose ablation costs most, as bars of the loss increase. */
+export function scanView(scan, top, subset) {
+  const ns = scan.ranking.slice(0, top);
+  return {
+    labels: ns.map((n) => `n${n}`),
+    series: [{ name: 'loss increase', values: ns.map((n) => scan.loss.values[n] - scan.baseline.loss) }],
+    yLabel: 'loss increase',
+    title: `Each neuron zeroed alone: the ${top} costliest (first ${subset} held-out sequences)`,
+  };
+}
+
+/** ov_to_neurons [head, token, neuron] -> one head's [token, neuron] heatmap. */
+export function ovNeuronsView(ov, head) {
+  return {
+    values: sub(ov, head),
+    rowLabels: labelsOf(ov, 'token'),
+    scale: 'diverging',
+    yLabel: 'attended value',
+    xLabel: 'neuron',
+    title: `Full OV circuit into the MLP, head ${head}: W_E·W_OV·W_in`,
+  };
+}
+
+/** The picked neurons' columns of the OV-to-neuron circuit, per head, over the ten values. */
+export function ovNeuronLinesView(ov, neurons) {
+  const [h, v] = ov.shape;
+  const series = [];
+  for (let head = 0; head < h; head++) {
+    const m = sub(ov, head);
+    for (const n of neurons) series.push({ name: `H${head} → n${n}`, x: xs(v), y: col(m, n) });
+  }
+  return { series, xLabel: 'attended value', yLabel: 'input to the neuron', title: 'What each head, attending to a value, feeds the picked neurons' };
+}
+
+export function qkView(qk, head) {
+  return {
+    values: sub(qk, head),
+    rowLabels: labelsOf(qk, 'query_token'),
+    colLabels: labelsOf(qk, 'key_token'),
+    scale: 'diverging',
+    yLabel: 'query value',
+    xLabel: 'key value',
+    title: `Full QK circuit, head ${head}: W_E·W_QK·W_Eᵀ`,
+  };
+}
+
+/** The largest |entry| of a LabeledTensor (e.g. of the full QK circuit over both heads). */
+export function maxAbs(t) {
+  let m = 0;
+  for (const x of t.values) m = Math.max(m, Math.abs(x));
+  return m;
+}
+
+/** Attention from the last position of head `h`: {max, min, n} (uniform would be 1/n each). */
+export function lastRowAttention(pattern, h) {
+  const [, , n] = pattern.shape;
+  const row = sub(pattern, 0, h).values.slice((n - 1) * n, n * n);
+  return { max: Math.max(...row), min: Math.min(...row), n };
+}
+
+/** The pretrained run's metrics.jsonl -> training loss per step and held-out loss (<tl-lines>). */
+export function pretrainedCurves(text) {
+  const rows = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const train = rows.filter((r) => r.loss != null);
+  const evals = rows.filter((r) => r.eval_loss != null);
+  return {
+    series: [
+      { name: 'training loss (batch of 256)', x: train.map((r) => r.step), y: train.map((r) => r.loss) },
+      { name: 'held-out loss (410 sequences)', x: evals.map((r) => r.step), y: evals.map((r) => r.eval_loss) },
+    ],
+    xLabel: 'step',
+    yLabel: 'cross-entropy',
+    logY: true,
+    title: 'The pretrained run, as the CLI recorded it',
+  };
+}
