@@ -52,7 +52,7 @@ export default {
         if (!r.ok) throw new Error(`metrics.jsonl: HTTP ${r.status}`);
         return v.pretrainedCurves(await r.text());
       },
-      claim: 'Training and held-out loss of the pretrained run fall together: the model does not overfit its 1638 sequences.',
+      claim: 'Training and held-out loss of the pretrained run fall together; at the end held-out sits a little above training.',
     },
 
     // ---- the edited sequence (cheapest first) ----
@@ -119,7 +119,7 @@ export default {
         const value = v.chosenValue(picks, labels);
         return { 'lines-value': value, 'sum-count-corr': v.sumCountCorrelation(acts, counts, picks.neurons, value) };
       },
-      claim: 'The picked neurons’ activations move with the running count of the chosen value.',
+      claim: 'A critical neuron fires while its own value leads and falls quiet once another value is ahead.',
       checks: 'sum-count-corr',
     },
     {
@@ -203,7 +203,9 @@ export default {
       picks: true,
       reads: { ov: a('ov_to_neurons') },
       show: ({ ov }, { picks }) => v.ovNeuronLinesView(ov, picks.neurons),
-      claim: 'A picked neuron’s input from the heads depends on which value was attended.',
+      live: ({ ov }, { picks }) => ({ 'neuron-values': v.neuronValues(ov, picks.neurons).map((x) => `n${x.neuron} ← ${x.value}`).join(', ') }),
+      claim: 'Each of the costliest neurons is fed by the heads mainly when they attend to one particular value.',
+      checks: 'neuron-values',
     },
     {
       view: `${TASK}/neuron-scan`,

@@ -216,6 +216,15 @@ export function ovNeuronLinesView(ov, neurons) {
   return { series, xLabel: 'attended value', yLabel: 'input to the neuron', title: 'What each head, attending to a value, feeds the picked neurons' };
 }
 
+/** For each picked neuron, the value whose attention feeds it most (summed over the heads). */
+export function neuronValues(ov, neurons) {
+  const [h, v, m] = ov.shape;
+  return neurons.map((n) => {
+    const input = xs(v).map((t) => xs(h).reduce((s, head) => s + ov.values[(head * v + t) * m + n], 0));
+    return { neuron: n, value: input.indexOf(Math.max(...input)) };
+  });
+}
+
 export function qkView(qk, head) {
   return {
     values: sub(qk, head),
