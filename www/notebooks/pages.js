@@ -2,5 +2,6 @@
 import cumsum from './cumsum/page.js';
 import majority from './majority/page.js';
 import min from './min/page.js';
+import sorting from './sorting/page.js';
 
-export default [cumsum, min, majority];
+export default [cumsum, min, majority, sorting];

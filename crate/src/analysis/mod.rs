@@ -47,6 +47,7 @@ pub mod patching;
 pub mod process;
 pub mod request;
 pub mod run;
+pub mod sorting_example;
 pub mod spectra;
 pub mod stacks;
 pub mod weights;

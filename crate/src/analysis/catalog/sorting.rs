@@ -4,8 +4,7 @@
 use serde_json::Value;
 
 use super::Needs::{Targets, Weights};
-use super::{Analysis, Ctx, Opt, filled, json, nan_where_unscored, row};
-use crate::analysis::run::Positions;
+use super::{Analysis, Ctx, Opt, json, row};
 use crate::analysis::{circuits, metrics};
 use crate::error::Result;
 
@@ -38,6 +37,13 @@ pub const ROWS: &[Analysis] = &[
         &[],
         logit_attrs,
     ),
+    row(
+        "sorting_example",
+        Targets,
+        "the page's per-edit figures in one pass: predictions, logit_attrs and attention_pattern together",
+        &[Opt::Layer],
+        sorting_example,
+    ),
 ];
 
 fn full_ov_pos(c: &Ctx) -> Result<Value> {
@@ -53,10 +59,11 @@ fn predictions(c: &Ctx) -> Result<Value> {
 }
 
 fn logit_attrs(c: &Ctx) -> Result<Value> {
-    let run = c.run()?;
-    let (fill, scored) = filled(c.targets()?);
-    let s = run.full_resid_decomposition(None, false, false, &Positions::All)?;
-    let comps = s.labels.clone();
-    let a = c.names.read(run.logit_attrs(s, &fill, None)?, &["component", "batch", "pos"])?.label("component", comps);
-    json(nan_where_unscored(a, &scored))
+    json(c.run()?.target_logit_attrs(c.targets()?)?)
+}
+
+fn sorting_example(c: &Ctx) -> Result<Value> {
+    let mut e = c.run()?.sorting_example(c.targets()?, c.opts().layer)?;
+    e.attention = c.names.annotate(e.attention);
+    json(e)
 }

@@ -1,0 +1,167 @@
+// The sorting notebook page as data: every figure once (see ../declare.js for the fields).
+// Analyses read the raw weights (the notebook processes nothing); the prose and the figures'
+// places are in index.html. The edited input is one whole sequence (sorting.js builds it
+// from the 20 values the reader types); the batch figures read the first 16 held-out
+// sequences, the notebook's batch size, which the example picker steps through.
+import { standardFigures } from '../declare.js';
+import * as v from './views.js';
+
+const TASK = 'sorting';
+export const BATCH = 16;
+const HELD_OUT_BATCH = { analysis: 'predictions', request: { limit: BATCH } };
+// Every figure of the reader's list reads this one analysis: one engine call per edit.
+const EXAMPLE = { ex: { analysis: 'sorting_example' } };
+
+// The pretrained run's training log, recorded by `toylens train sorting` (models/sorting/).
+let log = null;
+function pretrainedLog() {
+  log ??= fetch(new URL(`../../models/${TASK}/metrics.jsonl`, import.meta.url)).then(async (r) => {
+    if (!r.ok) throw new Error(`metrics.jsonl: HTTP ${r.status}`);
+    return v.trainingLog(await r.text());
+  });
+  return log;
+}
+
+export default {
+  task: TASK,
+  title: 'Sorting a list of 20 numbers',
+  // Twenty values with three repeats (the hard case: the model must emit a value twice).
+  example: v.sequenceOf([5, 3, 8, 1, 0, 29, 12, 12, 7, 4, 22, 17, 9, 2, 26, 15, 11, 6, 19, 3]),
+  test: {
+    edit: '29 0 15 15 7 22 3 3 18 11 26 5 9 1 20 14 27 8 12 2',
+    number: { key: 'sorting-accuracy', args: ['--what', 'loss'], value: (j) => j.accuracy },
+  },
+  figures: [
+    // ---- static ----
+    { view: `${TASK}/input`, widget: 'token-input', claim: 'The 20 values every example figure reads; the sorted half follows them.' },
+    ...standardFigures(TASK, { config: 'One attention head and nothing else: no MLP, no LayerNorm; 32 tokens, 42 positions.' }),
+    {
+      view: `${TASK}/pretrained-loss`,
+      widget: 'lines',
+      show: async () => v.curveView(await pretrainedLog(), 'loss', { title: 'Training loss of the pretrained run', yLabel: 'loss', logY: true }),
+      claim: 'The pretrained run’s loss falls over 50 000 steps of batches of 16.',
+    },
+    {
+      view: `${TASK}/pretrained-accuracy`,
+      widget: 'lines',
+      show: async () => v.curveView(await pretrainedLog(), 'accuracy', { title: 'Training accuracy of the pretrained run', yLabel: 'accuracy' }),
+      claim: 'The pretrained run’s accuracy on its training batches climbs to nearly 1.',
+    },
+
+    // ---- the reader's list (cheapest first) ----
+    {
+      view: `${TASK}/sorted`,
+      widget: 'text',
+      follows: 'input',
+      reads: EXAMPLE,
+      show: ({ ex }) => v.sortedText(ex.predictions),
+      live: ({ ex }) => ({ 'example-right': v.predictedVsTarget(ex.predictions).right }),
+      claim: 'The trained model writes the sorted list token by token.',
+      checks: 'example-right',
+    },
+    {
+      view: `${TASK}/prediction`,
+      widget: 'lines',
+      follows: 'input',
+      reads: EXAMPLE,
+      show: ({ ex }) => v.predictionLines(ex.predictions),
+      claim: 'Predicted and true next tokens lie on one rising staircase.',
+      checks: 'example-right',
+    },
+    {
+      view: `${TASK}/dla`,
+      widget: 'heatmap',
+      follows: 'input',
+      reads: EXAMPLE,
+      show: ({ ex }) => v.dlaView(ex.logit_attrs),
+      live: ({ ex }) => ({ 'dla-head-share': v.headShare(ex.logit_attrs) }),
+      claim: 'The head writes nearly all of the correct token’s logit; embeddings and bias add next to nothing.',
+      checks: 'dla-head-share',
+    },
+    {
+      view: `${TASK}/attention`,
+      widget: 'attention',
+      follows: 'input',
+      reads: EXAMPLE,
+      show: ({ ex }, { info, tokens }) => v.attentionView(ex.attention, info.vocab, tokens),
+      live: ({ ex }, { tokens }) => ({ 'attention-above': v.attentionAboveShare(ex.attention, tokens) }),
+      claim: 'From each sorted slot the head looks back at the unsorted values just above the last one written.',
+      checks: 'attention-above',
+    },
+
+    // ---- the model (cheapest first) ----
+    {
+      view: `${TASK}/held-out`,
+      widget: 'stats',
+      follows: 'timeline',
+      reads: { loss: { analysis: 'loss' } },
+      show: ({ loss }, { info }) => ({
+        rows: [
+          ['held-out sequences', info.held_out],
+          ['sorted tokens scored', loss.n_scored],
+          ['cross-entropy loss', loss.loss],
+          ['accuracy', loss.accuracy, 'sorting-accuracy'],
+          ['median P(correct)', loss.median_prob],
+        ],
+      }),
+      live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy }),
+      claim: 'On 1000 held-out lists the model gets nearly every sorted token right.',
+      checks: 'sorting-accuracy',
+    },
+    {
+      view: `${TASK}/batch-logit`,
+      widget: 'heatmap',
+      follows: 'timeline',
+      reads: { pred: HELD_OUT_BATCH },
+      show: ({ pred }) => v.batchHeatmap(pred, 'logit', 'Logit of the correct next token'),
+      live: ({ pred }) => {
+        const m = v.slotMeans(pred, 'logit');
+        return { 'logit-first': m[0], 'logit-middle': Math.min(...m) };
+      },
+      claim: 'The correct token’s logit is largest at the first slot and smallest in the middle of the list.',
+      checks: 'logit-first',
+    },
+    {
+      view: `${TASK}/batch-centred`,
+      widget: 'heatmap',
+      follows: 'timeline',
+      reads: { pred: HELD_OUT_BATCH },
+      show: ({ pred }) => v.batchHeatmap(pred, 'centered_logit', 'Centred logit of the correct next token (minus the mean logit)'),
+      claim: 'Centring removes little: the correct token stands far above the mean logit everywhere.',
+      checks: 'logit-first',
+    },
+    {
+      view: `${TASK}/batch-logprob`,
+      widget: 'heatmap',
+      follows: 'timeline',
+      reads: { pred: HELD_OUT_BATCH },
+      show: ({ pred }) => v.batchHeatmap(pred, 'log_prob', 'Log-probability of the correct next token'),
+      live: ({ pred }) => ({ 'unsure-count': v.unsureCount(pred), 'batch-n': pred.log_prob.shape[0] * v.LIST_LEN }),
+      claim: 'Nearly every correct token gets a log-probability near 0; the few exceptions stand out.',
+      checks: 'unsure-count',
+    },
+    {
+      view: `${TASK}/full-qk-pos`,
+      widget: 'heatmap',
+      follows: 'timeline',
+      reads: { qk: { analysis: 'full_qk_pos' } },
+      show: ({ qk }) => v.qkView(qk),
+      live: ({ qk }) => ({ 'qk-above': v.qkAboveShare(qk), 'qk-gap': v.qkMeanGap(qk) }),
+      claim: 'In the token block, each query value scores the key values just above it highest.',
+      checks: 'qk-above',
+    },
+    {
+      view: `${TASK}/full-ov-pos`,
+      widget: 'heatmap',
+      follows: 'timeline',
+      reads: { ov: { analysis: 'full_ov_pos' } },
+      show: ({ ov }, { info }) => v.ovView(ov, info.vocab_out),
+      live: ({ ov }) => {
+        const s = v.ovSlopes(ov);
+        return { 'ov-below': s.below, 'ov-above': s.above, 'ov-input-pos': s.inputPositions };
+      },
+      claim: 'An attended value raises the outputs up to itself and leaves those above it flat; the input positions tilt every output down.',
+      checks: 'ov-below',
+    },
+  ],
+};
