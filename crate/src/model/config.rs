@@ -155,12 +155,12 @@ impl HookedTransformerConfig {
         for (k, v) in user {
             m.insert(k, v);
         }
-        if let Some(p) = m.get("positional_embedding_type") {
-            if p.as_str() != Some("standard") {
-                return Err(Error::Config(format!(
-                    "positional_embedding_type: unsupported value {p} (supported: \"standard\")"
-                )));
-            }
+        if let Some(p) = m.get("positional_embedding_type")
+            && p.as_str() != Some("standard")
+        {
+            return Err(Error::Config(format!(
+                "positional_embedding_type: unsupported value {p} (supported: \"standard\")"
+            )));
         }
         for (k, unsupported_when_true) in [
             ("parallel_attn_mlp", true),
@@ -195,10 +195,10 @@ impl HookedTransformerConfig {
                 return Err(Error::Config(format!("{k}: is not supported")));
             }
         }
-        if let Some(Value::String(a)) = m.get("attention_dir") {
-            if a != "causal" {
-                return Err(Error::Config(format!("attention_dir: {a:?} is not supported (only \"causal\")")));
-            }
+        if let Some(Value::String(a)) = m.get("attention_dir")
+            && a != "causal"
+        {
+            return Err(Error::Config(format!("attention_dir: {a:?} is not supported (only \"causal\")")));
         }
         if let Some(Value::String(a)) = m.get("original_architecture") {
             return Err(Error::Config(format!(

@@ -43,7 +43,7 @@ impl PosEmbed {
     /// Broadcast over the batch, as TL's `PosEmbed` returns it: [batch, pos, d_model].
     pub fn forward(&self, batch: usize, pos: usize) -> Tensor<3> {
         let d = self.W_pos.val().dims()[1];
-        self.W_pos.val().slice([0..pos]).reshape([1, pos, d]).expand([batch, pos, d])
+        self.W_pos.val().narrow(0, 0, pos).reshape([1, pos, d]).expand([batch, pos, d])
     }
 }
 

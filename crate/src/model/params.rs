@@ -21,11 +21,14 @@ pub trait ParamSource {
     fn param<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Param<Tensor<D>>>;
 }
 
+/// A standard deviation for each parameter (by TL name and shape) of a fresh model.
+pub type StdRule = Box<dyn Fn(&str, &[usize]) -> Option<f64> + Send>;
+
 /// Draws every parameter from its `Init` on a device (seed the device first).
 pub struct InitSource {
     pub device: Device,
     /// Overrides the std of named weight matrices (e.g. the addition notebook's own init).
-    pub std_override: Option<Box<dyn Fn(&str, &[usize]) -> Option<f64> + Send>>,
+    pub std_override: Option<StdRule>,
 }
 
 impl InitSource {

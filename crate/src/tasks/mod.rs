@@ -94,8 +94,7 @@ pub trait Task: Send + Sync {
     }
 }
 
-/// A standard deviation for each parameter (by TL name and shape) of a fresh model.
-pub type StdRule = Box<dyn Fn(&str, &[usize]) -> Option<f64> + Send>;
+pub use crate::model::params::StdRule;
 
 /// Checks every token of every sequence: `rule(position, token)` names what belongs at that
 /// position when the token is wrong. One message format for every task's labeller.
@@ -116,17 +115,31 @@ pub(crate) fn check_tokens(
     Ok(())
 }
 
-pub const TASK_IDS: [&str; 5] = ["cumsum", "min", "addition", "majority", "sorting"];
+type MakeTask = fn() -> Box<dyn Task>;
+
+/// Every task, by id, in the order the site lists the notebooks: the one table `by_id`,
+/// `TASK_IDS` and so the CLI, the page and the tests read.
+const TASKS: [(&str, MakeTask); 5] = [
+    ("cumsum", || Box::new(cumsum::Cumsum)),
+    ("min", || Box::new(min::MinOfTwo)),
+    ("addition", || Box::new(addition::Addition)),
+    ("majority", || Box::new(majority::Majority)),
+    ("sorting", || Box::new(sorting::Sorting)),
+];
+
+pub const TASK_IDS: [&str; 5] = {
+    let mut ids = [""; 5];
+    let mut i = 0;
+    while i < ids.len() {
+        ids[i] = TASKS[i].0;
+        i += 1;
+    }
+    ids
+};
 
 pub fn by_id(id: &str) -> Result<Box<dyn Task>> {
-    Ok(match id {
-        "cumsum" => Box::new(cumsum::Cumsum::default()),
-        "min" => Box::new(min::MinOfTwo::default()),
-        "addition" => Box::new(addition::Addition::default()),
-        "majority" => Box::new(majority::Majority::default()),
-        "sorting" => Box::new(sorting::Sorting::default()),
-        other => {
-            return Err(Error::Config(format!("unknown task {other:?} (one of: {})", TASK_IDS.join(", "))));
-        }
-    })
+    match TASKS.iter().find(|(name, _)| *name == id) {
+        Some((_, make)) => Ok(make()),
+        None => Err(Error::Config(format!("unknown task {id:?} (one of: {})", TASK_IDS.join(", ")))),
+    }
 }

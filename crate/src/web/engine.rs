@@ -1,12 +1,14 @@
 //! A loaded model on one backend: forward passes, activation caches, analyses and its weights.
 
+use std::cell::RefCell;
+
 use burn::tensor::Device;
 use js_sys::Object;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::{device_for, js_err, read_back, set, tensor_obj, weights_bytes};
-use crate::analysis::request::{self, Request};
+use crate::analysis::request::{self, Process, Request};
 use crate::error::Error;
 use crate::io::safetensors::{read_metadata, read_state_dict};
 use crate::model::params::StateDict;
@@ -21,6 +23,9 @@ pub struct Engine {
     model: Option<HookedTransformer>,
     /// The loaded weights on the host: analyses that process weights start from them.
     sd: Option<StateDict>,
+    /// Processed models of the loaded weights, by (task, processing): an input edit re-runs
+    /// analyses many times on one model, and rebuilding it each time was most of their cost.
+    processed: RefCell<Vec<((String, Process), HookedTransformer)>>,
 }
 
 /// The weights in a file: a TL state dict, or the model part of a toylens training state.
@@ -38,7 +43,7 @@ impl Engine {
     /// `backend`: "cpu" (burn's Flex) or "webgpu" (burn-wgpu on the browser's WebGPU).
     pub async fn create(backend: String) -> Result<Engine, JsValue> {
         let device = device_for(&backend).await?;
-        Ok(Engine { backend, device, model: None, sd: None })
+        Ok(Engine { backend, device, model: None, sd: None, processed: RefCell::default() })
     }
 
     #[wasm_bindgen(getter)]
@@ -53,6 +58,7 @@ impl Engine {
         let sd = weights_of(weights).map_err(js_err)?;
         self.model = Some(HookedTransformer::from_state_dict(&cfg, &sd, &self.device).map_err(js_err)?);
         self.sd = Some(sd);
+        self.processed.borrow_mut().clear();
         Ok(())
     }
 
@@ -138,7 +144,16 @@ impl Engine {
         };
         let task = tasks::by_id(task).map_err(js_err)?;
         let cfg = &self.model.as_ref().ok_or_else(|| js_err(Error::Config("no model loaded".into())))?.cfg;
-        let model = request::model(task.as_ref(), cfg, sd, req.process, &self.device).map_err(js_err)?;
+        let key = (task.id().to_string(), req.process);
+        let cached = self.processed.borrow().iter().find(|(k, _)| *k == key).map(|(_, m)| m.clone());
+        let model = match cached {
+            Some(m) => m,
+            None => {
+                let m = request::model(task.as_ref(), cfg, sd, req.process, &self.device).map_err(js_err)?;
+                self.processed.borrow_mut().push((key, m.clone()));
+                m
+            }
+        };
         let toks = tokens.map(|t| tokens_of(t, batch, pos)).transpose()?;
         let out = request::run(task.as_ref(), &model, what, toks, &req).map_err(js_err)?;
         // As JSON text (the CLI's exact output), parsed by the worker: building the JS value
