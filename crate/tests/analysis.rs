@@ -702,3 +702,42 @@ fn neuron_ablation_scan_agrees_with_ablate_neurons() {
         }
     }
 }
+
+/// attention_entropy against a brute-force entropy of TransformerLens' own cached patterns
+/// (the fixtures' `hook_pattern`), on one head (cumsum) and on two layers of four (ln2_gelu).
+#[test]
+fn attention_entropy_matches_a_brute_force_on_tl_patterns() {
+    use toylens::analysis::catalog::{self, Inputs, Options};
+    for name in ["cumsum", "ln2_gelu"] {
+        let f = load(name, &Device::flex());
+        for layer in 0..f.cfg.n_layers {
+            let inputs = Inputs {
+                tokens: Some(f.tokens.clone()),
+                opts: Options { layer, ..Options::default() },
+                ..Inputs::default()
+            };
+            let got = catalog::run("attention_entropy", &f.model, &inputs).unwrap();
+            let got: Vec<f32> = serde_json::from_value(got["values"].clone()).unwrap();
+            let tl = &f.expected[&format!("blocks.{layer}.attn.hook_pattern")];
+            let (b, h, q, k) = (tl.shape[0], tl.shape[1], tl.shape[2], tl.shape[3]);
+            let p = tl.to_f32();
+            let mut want = vec![0f32; h * q];
+            for hi in 0..h {
+                for qi in 0..q {
+                    let mut e = 0f64;
+                    for bi in 0..b {
+                        for ki in 0..k {
+                            let x = p[((bi * h + hi) * q + qi) * k + ki] as f64;
+                            if x > 0.0 {
+                                e -= x * x.ln();
+                            }
+                        }
+                    }
+                    let max = ((qi + 1) as f64).ln();
+                    want[hi * q + qi] = if max > 0.0 { (e / b as f64 / max) as f32 } else { 1.0 };
+                }
+            }
+            assert!(diff(&got, &want) <= 1e-4, "{name} layer {layer}: {got:?} vs {want:?}");
+        }
+    }
+}

@@ -26,6 +26,28 @@ impl CachedRun<'_> {
     }
 }
 
+impl CachedRun<'_> {
+    /// How spread each head's attention is: the entropy of each query's pattern averaged over
+    /// the batch, divided by its largest possible value ln(query + 1) (uniform over the keys a
+    /// causal query sees), so 1 means uniform and 0 means one key. Query 0 sees one key: 1.
+    /// [n_heads, query]
+    pub fn attention_entropy(&self, layer: usize) -> Result<LabeledTensor> {
+        let p = self.pattern(layer)?;
+        let [_, h, q, k] = p.dims();
+        // 0·ln 0 is 0: masked keys carry exactly zero attention.
+        let plogp = p.clone() * p.clamp_min(1e-30).log();
+        let entropy = to_vec(plogp.sum_dim(3).mean_dim(0).reshape([h, q]).neg())?;
+        let offset = k - q; // keys a query sees beyond its own position (0 without a cache)
+        let ratio = (0..h * q)
+            .map(|i| {
+                let max = ((i % q + offset + 1) as f32).ln();
+                if max > 0.0 { entropy[i] / max } else { 1.0 }
+            })
+            .collect();
+        Ok(LabeledTensor::new(vec![h, q], ratio, &["head", "query"]))
+    }
+}
+
 /// Attention from the last position to each of the first two, over every sequence
 /// `[a, b, eq_token]` with a, b in 0..n_values: [n_heads, 2 (to a, to b), a, b].
 /// Runs in chunks so that large grids stay within memory (also in the browser).

@@ -183,6 +183,22 @@ export default {
       checks: 'held-out-accuracy',
     },
     {
+      view: `${TASK}/attention-entropy`,
+      widget: 'lines',
+      follows: 'timeline',
+      reads: { e: a('attention_entropy', HELD_OUT) },
+      show: ({ e }) => ({
+        series: [{ name: 'L0 H0', x: Array.from({ length: e.shape[1] }, (_, q) => q), y: sub(e, 0).values }],
+        xLabel: 'query position',
+        yLabel: 'entropy / ln(position + 1)',
+        yDomain: [0, 1.05],
+        title: 'How evenly the head spreads its attention (1 = uniform over the positions it sees)',
+      }),
+      live: ({ e }) => ({ 'entropy-min': Math.min(...Array.from(e.values).slice(1)) }),
+      claim: 'At every position the head spreads its attention almost as evenly as it can.',
+      checks: 'entropy-min',
+    },
+    {
       view: `${TASK}/uniform-attention`,
       widget: 'stats',
       follows: 'timeline',

@@ -5,7 +5,7 @@ use burn::tensor::Tensor;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Needs::{Targets, Weights};
+use super::Needs::{Targets, Tokens, Weights};
 use super::{Analysis, Ctx, Opt, annotate_spectrum, json, row};
 use crate::analysis::ablation::Target;
 use crate::analysis::labeled::LabeledTensor;
@@ -66,6 +66,13 @@ pub const ROWS: &[Analysis] = &[
         "neuron activations grouped by label: mean and std [label, neuron]",
         &[Opt::Layer],
         neurons_by_label,
+    ),
+    row(
+        "attention_entropy",
+        Tokens,
+        "how uniform each head's attention is: mean entropy / ln(query+1) per query [head, query] (1 = uniform)",
+        &[Opt::Layer],
+        attention_entropy,
     ),
     row(
         "uniform_attention",
@@ -137,6 +144,10 @@ fn neurons_by_label(c: &Ctx) -> Result<Value> {
 struct Uniform {
     baseline: LossAccuracy,
     uniform: LossAccuracy,
+}
+
+fn attention_entropy(c: &Ctx) -> Result<Value> {
+    json(c.names.annotate(c.run()?.attention_entropy(c.opts().layer)?))
 }
 
 fn uniform_attention(c: &Ctx) -> Result<Value> {
