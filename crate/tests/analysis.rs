@@ -505,7 +505,7 @@ fn catalog_runs_every_analysis() {
         };
         for e in catalog::all() {
             let skip = match e.name {
-                "addition_losses" => name != "addition",
+                a if a.starts_with("addition_") => name != "addition",
                 "min_attention_grid" => name != "min",
                 _ => false,
             };
@@ -701,6 +701,70 @@ fn neuron_ablation_scan_agrees_with_ablate_neurons() {
             }
         }
     }
+}
+
+/// The addition page's per-digit analyses on the addition fixture: with nothing ablated the
+/// per-digit loss is addition_losses'; averaged over the digits, each ablated row is
+/// `ablate`'s loss and accuracy for the same head or component; the logit lens' right-digit
+/// logit is logit_lens_attrs' (TL's accumulated residual attributed to the target); each
+/// kind's example is of that kind, with its own attention pattern.
+#[test]
+fn addition_digit_views_agree_with_the_general_analyses() {
+    use toylens::analysis::catalog::{self, Inputs};
+    let f = load("addition", &Device::flex());
+    let targets = toylens::tasks::by_id("addition").unwrap().label(&f.tokens).unwrap();
+    let run = CachedRun::new(&f.model, &f.tokens).unwrap();
+    let (b, p) = (f.tokens.batch, f.tokens.pos);
+    let losses = addition::addition_losses(run.logits.clone(), &f.tokens, 5).unwrap();
+    let row_mean = |t: &LabeledTensor, i: usize| t.values[i * 6..(i + 1) * 6].iter().sum::<f32>() / 6.0;
+    for kind in [Ablation::Zero, Ablation::Mean] {
+        let t = addition::digit_ablation(&run, &targets, kind, 5, 0).unwrap();
+        let rows = &t.loss.labels["ablated"];
+        assert_eq!(rows[..3], ["none", "L0 attn", "L0H0"]);
+        assert!(diff(&t.loss.values[..6], &losses.per_token) <= TOL, "none = addition_losses");
+        for (i, r) in rows.iter().enumerate().skip(1) {
+            let target = match r.strip_prefix("L0H") {
+                Some(h) => Target::Head { layer: 0, head: h.parse().unwrap() },
+                None if r == "L0 attn" => Target::Component { hook: "blocks.0.hook_attn_out".into() },
+                None => Target::Component { hook: "blocks.0.hook_mlp_out".into() },
+            };
+            let want = run.ablate(&target, kind, &targets).unwrap().ablated;
+            assert!((row_mean(&t.loss, i) - want.loss).abs() <= TOL, "{kind:?} {r}: loss");
+            assert!((row_mean(&t.accuracy, i) - want.accuracy).abs() <= 1e-5, "{kind:?} {r}: accuracy");
+        }
+    }
+    let lens = addition::logit_lens_digits(&run, &targets, 5, 0).unwrap();
+    let inputs = Inputs { tokens: Some(f.tokens.clone()), targets: Some(targets.clone()), ..Inputs::default() };
+    let attrs = catalog::run("logit_lens_attrs", &f.model, &inputs).unwrap();
+    let a: Vec<f32> =
+        attrs["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap_or(f64::NAN) as f32).collect();
+    let points = lens.logit.shape[0];
+    assert_eq!(points, 3, "embeddings, after attention, after the MLP");
+    for i in 0..points {
+        for k in 0..6 {
+            let want = (0..b).map(|e| a[(i * b + e) * p + 11 + k]).sum::<f32>() / b as f32;
+            assert!((lens.logit.values[i * 6 + k] - want).abs() <= 1e-3, "lens point {i} digit {k}");
+        }
+    }
+    let ex = addition::category_examples(&run, 0, 5, 0).unwrap();
+    let cats = addition::categories(&f.tokens, 5).unwrap();
+    let pattern = to_vec(run.act::<4>("blocks.0.attn.hook_pattern").unwrap()).unwrap();
+    let per = ex.pattern.values.len() / ex.rows.len();
+    let is = |kind: &str, e: usize| match kind {
+        "random" => true,
+        "BaseAdd only" => cats.base_add_only[e],
+        "UseCarry1, no UseSum9" => cats.use_carry1_only[e],
+        "UseSum9" => cats.use_sum9[e],
+        other => panic!("unknown kind {other}"),
+    };
+    for (i, (kind, &r)) in ex.categories.iter().zip(&ex.rows).enumerate() {
+        assert!(is(kind, r) && (i > 0 || r == 0), "{kind}: row {r}");
+        let unseen = (0..b).any(|e| is(kind, e) && !ex.rows[..i].contains(&e));
+        assert!(!unseen || !ex.rows[..i].contains(&r), "{kind}: row {r} shown before, though another is left");
+        assert_eq!(ex.tokens[i], f.tokens.ids[r * p..(r + 1) * p]);
+        assert_eq!(ex.pattern.values[i * per..(i + 1) * per], pattern[r * per..(r + 1) * per]);
+    }
+    assert_eq!(ex.counts.iter().skip(1).sum::<usize>(), b, "the three kinds partition the batch");
 }
 
 /// attention_entropy against a brute-force entropy of TransformerLens' own cached patterns

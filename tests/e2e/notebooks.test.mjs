@@ -164,28 +164,30 @@ for (const [task, spec] of Object.entries(PAGES)) {
     });
 
     test('a short training run draws its curves and adds timeline entries', async () => {
+      // The page's own short run (spec.train) where its model is slow to train.
+      const { steps = 20, batch = 64 } = spec.train ?? {};
       const panel = b.page.locator('tl-train-panel');
-      await panel.locator('[data-ref="steps"]').fill('20');
-      await panel.locator('[data-ref="batch"]').fill('64');
+      await panel.locator('[data-ref="steps"]').fill(String(steps));
+      await panel.locator('[data-ref="batch"]').fill(String(batch));
       await panel.locator('[data-ref="start"]').click();
       await b.page.waitForSelector('tl-train-panel[data-status="done"]', { timeout: 120_000 });
       const points = await b.page.$$eval(`[data-view="${task}/training-loss"], [data-view="${task}/training-accuracy"]`,
         (els) => els.map((e) => e.pointCount(e.dataset.view.endsWith('loss') ? 'training loss' : 'training accuracy')));
       assert.ok(points.every((n) => n > 0), `curve points: ${points}`);
       const run = await b.page.$eval('tl-timeline', (t) => t.sources.run);
-      assert.ok(run.length > 0 && run.at(-1) === 20, `timeline entries of the run: ${run}`);
+      assert.ok(run.length > 0 && run.at(-1) === steps, `timeline entries of the run: ${run}`);
       // The reader picks the run on the timeline (it was scrubbed back, so it does not follow
       // by itself): every figure shows the run's last checkpoint, and the printed number is
       // the CLI's for those weights.
       await b.page.selectOption('tl-timeline [data-ref="source"]', 'run');
-      await b.page.waitForFunction(() => document.documentElement.dataset.model === 'run:20', null, { timeout: SETTLE_MS });
+      await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `run:${steps}`, { timeout: SETTLE_MS });
       await waitReady(b.page, [...spec.input, ...spec.weights]);
-      const bytes = await b.page.evaluate(() => Array.from(new Uint8Array(window.__notebook.session.weightsAt(20))));
-      const file = path.join(site.extraDir, `${task}-run-20.safetensors`);
+      const bytes = await b.page.evaluate((n) => Array.from(new Uint8Array(window.__notebook.session.weightsAt(n))), steps);
+      const file = path.join(site.extraDir, `${task}-run-${steps}.safetensors`);
       fs.writeFileSync(file, Uint8Array.from(bytes));
       const want = cliNumber(task, file, spec.number);
       const got = await printed(b.page, spec.number.key);
-      assert.ok(Math.abs(got - want) <= TOL, `your run, step 20: page ${got}, CLI ${want}`);
+      assert.ok(Math.abs(got - want) <= TOL, `your run, step ${steps}: page ${got}, CLI ${want}`);
       assertCleanRun(b.log);
     });
   });

@@ -6,7 +6,7 @@
 // Events (all CustomEvent, detail shown):
 //   status   {status, backend, step, total}      idle | running | paused | done | error
 //   progress {step, total, logs, stepsPerSec, etaSeconds}
-//   eval     {step, loss, accuracy}
+//   eval     {step, loss, accuracy, figures}         figures: the task's eval figures (Task::figures)
 //   checkpoint {step, timeline}                  a new entry in the timeline
 //   fallback {from, to, reason, resumedAt}       the GPU was lost; resumed on the CPU
 //   error    {message}
@@ -73,6 +73,8 @@ export class TrainingSession extends EventTarget {
     this.run = null;
     this.info = null; // task_info
     this.recipe = null; // the recipe of the current run (or the defaults before one)
+    this.config = null; // the TL config of the current run (null: none yet)
+    this.variant = null; // a name for a run of another config than the task's (e.g. 'smaller model')
     this.status = 'idle';
     this.step = 0;
     this.curves = { train: [], eval: [] };
@@ -115,6 +117,7 @@ export class TrainingSession extends EventTarget {
       this.lastState = saved.state;
       this.lastStateStep = saved.step;
       this.fallbacks = saved.fallbacks ?? [];
+      this.variant = saved.variant ?? null;
       await this.#restore(this.backend, saved.state);
       this.#setStatus(saved.step >= this.total ? 'done' : 'paused');
       return { restored: true, step: this.step };
@@ -129,6 +132,7 @@ export class TrainingSession extends EventTarget {
     this.step = r.step;
     this.backend = backend;
     this.recipe = r.settings.recipe;
+    this.config = r.settings.config;
   }
 
   /** Seed, steps, lr and batch of the run that would start now. */
@@ -136,12 +140,17 @@ export class TrainingSession extends EventTarget {
     return settingsOf(this.info.recipe);
   }
 
-  /** A fresh run with these settings (the old one is discarded). */
-  async create(settings = {}) {
+  /**
+   * A fresh run with these settings (the old one is discarded). `config`: a TL config other
+   * than the task's (named `variant` wherever the run is shown); the task's when absent.
+   */
+  async create(settings = {}, { config = null, variant = null } = {}) {
     await this.#drop();
     this.recipe = applySettings(this.info.recipe, settings);
-    const r = await this.client.call('train_create', { backend: this.backend, task: this.task, recipe: this.recipe });
+    const r = await this.client.call('train_create', { backend: this.backend, task: this.task, recipe: this.recipe, config: config ?? undefined });
     this.run = r.run;
+    this.config = r.settings.config;
+    this.variant = config ? variant ?? 'another config' : null;
     this.step = 0;
     this.curves = { train: [], eval: [] };
     this.timeline = [{ step: 0, weights: await this.client.call('train_weights', { run: this.run }) }];
@@ -192,6 +201,8 @@ export class TrainingSession extends EventTarget {
     this.lastState = null;
     this.step = 0;
     this.recipe = this.info.recipe;
+    this.config = null;
+    this.variant = null;
     this.#setStatus('idle');
   }
 
@@ -209,14 +220,17 @@ export class TrainingSession extends EventTarget {
       let n = 1;
       // The engine's schedule, as the CLI's timeline: log-spaced, sized to the budget.
       const marks = await this.client.call('checkpoint_steps', { task: this.task, total: this.total });
+      // Held-out evaluations also every recipe.eval_every steps, as the CLI's metrics have them.
+      const every = this.recipe.eval_every > 0 ? this.recipe.eval_every : this.total;
       while (!this.#stopRequested && this.step < this.total) {
-        const next = marks.find((s) => s > this.step) ?? this.total;
+        const next = Math.min(marks.find((s) => s > this.step) ?? this.total, (Math.floor(this.step / every) + 1) * every);
         try {
           const r = await this.#steps(Math.max(1, Math.min(n, next - this.step)));
           // Size the next call to about SLICE_MS.
           const per = r.ms / Math.max(1, r.logs.length);
           n = Math.max(1, Math.min(1000, Math.round(SLICE_MS / Math.max(per, 0.01))));
           if (marks.includes(this.step)) await this.#checkpoint();
+          else if (this.step % every === 0) await this.#evaluate();
           else if (performance.now() - this.#lastSave > SAVE_EVERY_MS) await this.#checkpointState();
         } catch (e) {
           // Any GPU failure (a step, a read-back of weights or state) moves the run to the CPU.
@@ -247,11 +261,17 @@ export class TrainingSession extends EventTarget {
     const weights = await this.client.call('train_weights', { run: this.run });
     const entries = this.timeline.filter((t) => t.step !== this.step).concat([{ step: this.step, weights }]).sort((a, b) => a.step - b.step);
     this.timeline = thinTimeline(entries, this.info.timeline.budget_bytes);
-    const ev = await this.client.call('train_evaluate', { run: this.run, limit: EVAL_LIMIT });
-    this.curves.eval.push({ step: ev.step, loss: ev.loss, accuracy: ev.accuracy });
-    this.#emit('eval', { step: ev.step, loss: ev.loss, accuracy: ev.accuracy });
+    await this.#evaluate();
     this.#emit('checkpoint', { step: this.step, timeline: this.timeline });
     await this.#checkpointState();
+  }
+
+  // Loss, accuracy and the task's figures on the held-out set, kept in the curves.
+  async #evaluate() {
+    const ev = await this.client.call('train_evaluate', { run: this.run, limit: EVAL_LIMIT });
+    const point = { step: ev.step, loss: ev.loss, accuracy: ev.accuracy, figures: ev.figures };
+    this.curves.eval.push(point);
+    this.#emit('eval', point);
   }
 
   // The resumable state, kept here and in IndexedDB: what a reload or a lost GPU resumes from.
@@ -263,6 +283,7 @@ export class TrainingSession extends EventTarget {
       task: this.task,
       step: this.step,
       recipe: this.recipe,
+      variant: this.variant,
       state: this.lastState,
       curves: this.curves,
       timeline: this.timeline,

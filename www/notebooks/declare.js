@@ -4,12 +4,14 @@
 //   view     'task/name': its stable name (data-view, embeds, tests)
 //   widget   which <tl-…> element shows it (WIDGETS below)
 //   follows  'input' (the edited input and the timeline), 'timeline', or absent (static)
-//   reads    {name: {analysis, request?} | {op: 'task_label'}}: what it asks the engine for;
+//   reads    {name: {analysis, request?} | {op: 'task_label'} | {op: 'curves'}}: what it asks the
+//            engine for (curves: the selected model's training run, see Notebook.curves);
 //            a figure that follows the input passes the input's tokens with every read;
 //            request may be a function of ctx (e.g. of the page's picks)
 //   picks    true: it also reads ctx.picks (the reader's choices outside the input, set by
 //            the page's script with NotebookPage.setPicks) and is computed again when they change
-//   show     (results by read name, ctx {info, tokens, picks}) -> the widget's data
+//   show     (results by read name, ctx {info, tokens, picks, model}) -> the widget's data
+//            (model: the selected checkpoint, {source, step, label})
 //   live     optional (results, ctx) -> {name: value}: numbers the prose quotes (data-live)
 //   claim    what the figure shows, in a sentence; checks: the live number (data-live or
 //            data-value key) that checks the claim
@@ -45,7 +47,7 @@ export function checkPage(page) {
     if (!FOLLOWS.includes(f.follows)) throw new Error(`${at}: follows must be 'input', 'timeline' or absent`);
     if (f.follows && typeof f.show !== 'function') throw new Error(`${at}: a computed figure needs show()`);
     for (const [name, r] of Object.entries(f.reads ?? {})) {
-      if (!(typeof r.analysis === 'string' || r.op === 'task_label')) throw new Error(`${at}: read ${name} needs an analysis name or op: 'task_label'`);
+      if (!(typeof r.analysis === 'string' || ['task_label', 'curves'].includes(r.op))) throw new Error(`${at}: read ${name} needs an analysis name or op: 'task_label' | 'curves'`);
     }
     if (f.picks && !f.follows) throw new Error(`${at}: a figure of the picks must follow 'input' or 'timeline'`);
     if (typeof f.claim !== 'string' || !f.claim) throw new Error(`${at}: no claim`);

@@ -25,6 +25,7 @@ export class Notebook extends EventTarget {
     this.pending = null;
     this.busy = null;
     this.weightsCache = new Map(); // pretrained step -> ArrayBuffer
+    this.metrics = null; // the pretrained run's curves (models/<task>/metrics.jsonl), fetched once
     this.imported = null;
     // Embedded as one figure (`?view=NAME`, see www/embed.js): the page shows only that
     // figure, the timeline and (for figures of the edited input) the input's controls; the
@@ -183,8 +184,31 @@ export class Notebook extends EventTarget {
     } else {
       weights = this.imported;
     }
-    // The reader's run trains the task's own config, the one the pretrained model has.
-    await this.client.call('load', { backend: 'cpu', config: this.configJson, weights: weights.slice(0) });
+    // A run trains the task's own config (the pretrained model's) unless the reader chose another.
+    const config = sel.source === 'run' ? this.session.config ?? this.configJson : this.configJson;
+    await this.client.call('load', { backend: 'cpu', config, weights: weights.slice(0) });
+  }
+
+  /**
+   * The training curves of the selected model's run, {train: [{step, loss, accuracy}], eval:
+   * [{step, loss, accuracy, figures}]}: the pretrained run's from its metrics.jsonl (one fetch),
+   * the reader's run's as the session recorded them while it trained, none for imported weights.
+   */
+  async curves() {
+    const source = this.current?.source;
+    if (source === 'run') return this.session.curves;
+    if (source !== 'pretrained') return { train: [], eval: [] };
+    this.metrics ??= fetch(new URL(`models/${this.model.metrics}`, ROOT))
+      .then((r) => {
+        if (!r.ok) throw new Error(`models/${this.model.metrics}: HTTP ${r.status}`);
+        return r.text();
+      })
+      .then(parseMetrics)
+      .catch((e) => {
+        this.metrics = null;
+        throw e;
+      });
+    return this.metrics;
   }
 
   async #import({ name, bytes }) {
@@ -208,4 +232,17 @@ export class Notebook extends EventTarget {
   label(tokens) {
     return this.client.call('task_label', { task: this.task, tokens });
   }
+}
+
+/** metrics.jsonl as the CLI writes it (a line per step, eval lines with eval_* and figures) -> curves. */
+export function parseMetrics(text) {
+  const train = [];
+  const evals = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const m = JSON.parse(line);
+    if ('eval_loss' in m) evals.push({ step: m.step, loss: m.eval_loss, accuracy: m.eval_accuracy, figures: m.figures ?? null });
+    else if ('loss' in m) train.push({ step: m.step + 1, loss: m.loss, accuracy: m.accuracy });
+  }
+  return { train, eval: evals };
 }

@@ -52,6 +52,11 @@ export class NotebookPage {
     return this.#run(computed(this.page).filter((f) => f.picks));
   }
 
+  /** Computes `views` again for the selected model (e.g. curves after the reader's run evaluated). */
+  refresh(views) {
+    return this.#run(computed(this.page).filter((f) => views.includes(f.view)));
+  }
+
   /** The page could not start (no engine, no model): every figure still waiting says why. */
   fail(e) {
     const message = e?.message || String(e);
@@ -79,7 +84,7 @@ export class NotebookPage {
   }
 
   #ctx() {
-    return { info: this.nb.info, tokens: this.tokens, picks: this.picks };
+    return { info: this.nb.info, tokens: this.tokens, picks: this.picks, model: this.nb.current };
   }
 
   // Computes `figures` in order (cheapest first), all marked loading at once so no figure of
@@ -113,7 +118,7 @@ export class NotebookPage {
       const read = typeof r.request === 'function' ? { ...r, request: r.request(ctx) } : r;
       const key = readKey(read, tokens);
       if (!calls.has(key)) {
-        const call = read.op === 'task_label' ? this.nb.label(tokens) : this.nb.analyze(read.analysis, { tokens, request: read.request });
+        const call = read.op === 'task_label' ? this.nb.label(tokens) : read.op === 'curves' ? this.nb.curves() : this.nb.analyze(read.analysis, { tokens, request: read.request });
         calls.set(key, call);
       }
       out[name] = await calls.get(key);

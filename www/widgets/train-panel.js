@@ -3,6 +3,8 @@
 // resume, step and reset, live loss and accuracy curves, steps/s and ETA, an estimate before
 // a long run, and weight import/export (TL-named safetensors; drop a file on the panel).
 // Fires `import` with detail {name, bytes} for a dropped or chosen weights file.
+// `el.smaller = {label, config, settings}` (optional): a smaller model (a TL config, with its
+// own seed/steps/lr/batch) offered instead when the estimate says the full run is long.
 
 import { settingsOf } from '../engine/session.js';
 
@@ -133,15 +135,22 @@ export class TrainPanel extends HTMLElement {
   async #start() {
     const s = this.s;
     await s.create(this.#settings());
+    this.#variantShown();
     this.#redrawCurves();
     this.#say('Measuring the speed of this machine…');
     const est = await s.estimate(3);
     if (est.seconds > LONG_RUN_S) {
       const fit = Math.max(s.step + 1, Math.floor((60 / est.secondsPerStep) || 1));
+      const small = this.smaller;
       const choice = await this.#ask(
         `This run would take about ${fmtTime(est.seconds)} on ${est.backend === 'cpu' ? 'the CPU' : 'WebGPU'} ` +
           `(${est.secondsPerStep.toFixed(2)} s per step). The pretrained model on this page was trained the same way.`,
-        [['train', 'Train anyway'], ['short', `Train ${fit} steps (about a minute)`], ['cancel', 'Keep the pretrained model']],
+        [
+          ['train', 'Train anyway'],
+          ['short', `Train ${fit} steps (about a minute)`],
+          ...(small ? [['smaller', `Train ${small.label} instead (${small.settings.steps} steps)`]] : []),
+          ['cancel', 'Keep the pretrained model'],
+        ],
       );
       if (choice === 'cancel') {
         await s.reset();
@@ -151,6 +160,12 @@ export class TrainPanel extends HTMLElement {
       if (choice === 'short') {
         this.inputs.steps.value = fit;
         await s.create({ ...this.#settings(), steps: fit });
+        this.#redrawCurves();
+      }
+      if (choice === 'smaller') {
+        for (const [k, v] of Object.entries(small.settings)) this.inputs[k].value = v;
+        await s.create(small.settings, { config: small.config, variant: small.label });
+        this.#variantShown();
         this.#redrawCurves();
       }
     }
@@ -174,8 +189,14 @@ export class TrainPanel extends HTMLElement {
     });
   }
 
+  // Which model the run trains, when it is not the task's own.
+  #variantShown() {
+    this.dataset.variant = this.s.variant ?? '';
+  }
+
   async #reset() {
     await this.s.reset();
+    this.#variantShown();
     for (const [k, v] of Object.entries(this.s.defaults())) this.inputs[k].value = v;
     this.#redrawCurves();
   }
@@ -239,6 +260,7 @@ export class TrainPanel extends HTMLElement {
     const eta = d.etaSeconds ?? (rate ? (s.total - s.step) / rate : NaN);
     this.statusLine.textContent =
       `${st} · step ${s.step} / ${s.total} · ${s.backend === 'cpu' ? 'CPU' : 'WebGPU'}` +
+      (s.variant ? ` · ${s.variant}` : '') +
       (rate ? ` · ${rate.toFixed(rate < 10 ? 2 : 0)} steps/s · ETA ${fmtTime(eta)}` : '');
     this.dataset.stepsPerSec = rate ?? '';
   }

@@ -10,9 +10,12 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::labeled::to_vec;
+use super::ablation::{Ablation, Target};
+use super::labeled::{LabeledTensor, to_vec};
+use super::run::{CachedRun, Positions};
 use crate::error::{Error, Result};
-use crate::model::Tokens;
+use crate::model::{NameFilter, Tokens};
+use crate::tasks::addition::argmax;
 
 /// The notebook generator's per-example attributes, [batch][num_digits] each.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -171,6 +174,194 @@ pub fn addition_losses(logits: Tensor<3>, tokens: &Tokens, num_digits: usize) ->
         uc1_perdigit_cases: uc1_cases,
         us9_perdigit_cases: us9_cases,
         categories: cat,
+    })
+}
+
+/// Mean loss, accuracy and logit of the right digit at each answer position of `logits`
+/// [batch, pos, vocab] (reading order: "tok 0", the carry, … "tok 5", the units), against the
+/// task's targets (one per (batch, pos), −1 where unscored), with the argmax at those positions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DigitScores {
+    pub loss: Vec<f32>,
+    pub accuracy: Vec<f32>,
+    pub logit: Vec<f32>,
+    /// [batch][answer token]
+    pub predicted: Vec<Vec<i64>>,
+}
+
+/// The answer tokens' names, most significant first: "100000s" … "1s".
+pub fn digit_names(num_digits: usize) -> Vec<String> {
+    (0..=num_digits).rev().map(|k| format!("{}s", 10u64.pow(k as u32))).collect()
+}
+
+pub fn digit_scores(logits: Tensor<3>, targets: &[i64], num_digits: usize) -> Result<DigitScores> {
+    let [b, p, v] = logits.dims();
+    let na = num_digits + 1;
+    if p < na + 1 || targets.len() != b * p {
+        return Err(Error::Tokens(format!(
+            "addition: {} targets for {b}×{p} positions of {na} answer digits",
+            targets.len()
+        )));
+    }
+    let first = p - na - 1;
+    let host = to_vec(logits.slice([0..b, first..first + na]))?;
+    let (mut loss, mut acc, mut logit, mut n) = (vec![0f64; na], vec![0f64; na], vec![0f64; na], vec![0usize; na]);
+    let mut predicted = vec![vec![0i64; na]; b];
+    for e in 0..b {
+        for k in 0..na {
+            let row = &host[(e * na + k) * v..(e * na + k + 1) * v];
+            let best = argmax(row);
+            predicted[e][k] = best as i64;
+            let t = targets[e * p + first + k];
+            if t < 0 || t as usize >= v {
+                continue;
+            }
+            let m = row.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x)) as f64;
+            let lse = m + row.iter().map(|&x| (x as f64 - m).exp()).sum::<f64>().ln();
+            loss[k] += lse - row[t as usize] as f64;
+            logit[k] += row[t as usize] as f64;
+            acc[k] += (best as i64 == t) as u8 as f64;
+            n[k] += 1;
+        }
+    }
+    let mean =
+        |s: Vec<f64>| s.iter().zip(&n).map(|(x, &c)| if c == 0 { f32::NAN } else { (x / c as f64) as f32 }).collect();
+    Ok(DigitScores { loss: mean(loss), accuracy: mean(acc), logit: mean(logit), predicted })
+}
+
+/// A table of scores [row, answer digit] (loss, accuracy, logit of the right digit), rows named.
+#[derive(Clone, Debug, Serialize)]
+pub struct DigitTable {
+    pub loss: LabeledTensor,
+    pub accuracy: LabeledTensor,
+    pub logit: LabeledTensor,
+    /// The argmax digits of batch row `example` [row, answer digit].
+    pub predicted: LabeledTensor,
+}
+
+impl DigitTable {
+    pub fn new(axis: &str, rows: Vec<String>, scores: &[DigitScores], num_digits: usize, example: usize) -> Self {
+        let (r, na) = (rows.len(), num_digits + 1);
+        let t = |f: &dyn Fn(&DigitScores) -> Vec<f32>| {
+            LabeledTensor::new(vec![r, na], scores.iter().flat_map(f).collect(), &[axis, "digit"])
+                .label(axis, rows.clone())
+                .label("digit", digit_names(num_digits))
+        };
+        let pick = |s: &DigitScores| {
+            s.predicted.get(example).map_or(vec![f32::NAN; na], |p| p.iter().map(|&d| d as f32).collect())
+        };
+        Self {
+            loss: t(&|s| s.loss.clone()),
+            accuracy: t(&|s| s.accuracy.clone()),
+            logit: t(&|s| s.logit.clone()),
+            predicted: t(&pick),
+        }
+    }
+}
+
+/// The logit lens per answer digit: the accumulated residual stream after the embeddings,
+/// after each attention layer and after each MLP, read through the unembedding: how well each
+/// point alone would already answer. Rows as `logit_lens` labels them (`0_pre`, `0_mid`, …).
+pub fn logit_lens_digits(run: &CachedRun, targets: &[i64], num_digits: usize, example: usize) -> Result<DigitTable> {
+    let s = run.logit_lens(run.cfg().has_mlp(), &Positions::All)?;
+    let [c, b, p, v] = s.t.dims();
+    let scores = (0..c)
+        .map(|i| digit_scores(s.t.clone().slice([i..i + 1, 0..b, 0..p, 0..v]).reshape([b, p, v]), targets, num_digits))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(DigitTable::new("point", s.labels.clone(), &scores, num_digits, example))
+}
+
+/// Each answer digit's loss and accuracy with nothing ablated (row `none`), then with each
+/// layer's whole attention output, each head (its `hook_z`) and each MLP output ablated in turn.
+pub fn digit_ablation(
+    run: &CachedRun,
+    targets: &[i64],
+    kind: Ablation,
+    num_digits: usize,
+    example: usize,
+) -> Result<DigitTable> {
+    let cfg = run.cfg();
+    let mut parts = vec![];
+    for layer in 0..cfg.n_layers {
+        parts.push((format!("L{layer} attn"), Target::Component { hook: format!("blocks.{layer}.hook_attn_out") }));
+        parts.extend((0..cfg.n_heads).map(|head| (format!("L{layer}H{head}"), Target::Head { layer, head })));
+        if cfg.has_mlp() {
+            parts.push((format!("L{layer} mlp"), Target::Component { hook: format!("blocks.{layer}.hook_mlp_out") }));
+        }
+    }
+    let mut rows = vec!["none".to_string()];
+    let mut scores = vec![digit_scores(run.logits.clone(), targets, num_digits)?];
+    for (name, target) in parts {
+        let (logits, _) = run.model.run_with_hooks(&run.tokens, &[run.ablation(&target, kind)?], NameFilter::None)?;
+        scores.push(digit_scores(logits, targets, num_digits)?);
+        rows.push(name);
+    }
+    Ok(DigitTable::new("ablated", rows, &scores, num_digits, example))
+}
+
+/// Example sums of each kind the notebook shows attention for: any sum, one where no column
+/// uses a carry (BaseAdd only), one that uses a carry but never into a column summing to 9
+/// (UseCarry1), and one where a carry cascades through a 9 (UseSum9); the `example`-th of
+/// each kind in the batch (among the sums not already shown for an earlier kind), with its
+/// attention patterns in `layer`.
+#[derive(Clone, Debug, Serialize)]
+pub struct CategoryExamples {
+    pub categories: Vec<String>,
+    /// How many sums of each kind the batch holds.
+    pub counts: Vec<usize>,
+    /// The batch row shown for each kind.
+    pub rows: Vec<usize>,
+    pub tokens: Vec<Vec<i64>>,
+    /// [example, head, query, key]
+    pub pattern: LabeledTensor,
+    /// The pattern averaged over the whole batch [head, query, key].
+    pub mean_pattern: LabeledTensor,
+}
+
+pub fn category_examples(run: &CachedRun, layer: usize, num_digits: usize, example: usize) -> Result<CategoryExamples> {
+    let cat = categories(&run.tokens, num_digits)?;
+    let b = run.tokens.batch;
+    let kinds: [(&str, &dyn Fn(usize) -> bool); 4] = [
+        ("random", &|_| true),
+        ("BaseAdd only", &|e| cat.base_add_only[e]),
+        ("UseCarry1, no UseSum9", &|e| cat.use_carry1_only[e]),
+        ("UseSum9", &|e| cat.use_sum9[e]),
+    ];
+    let (mut names, mut counts, mut rows) = (vec![], vec![], vec![]);
+    for (name, keep) in kinds {
+        let of: Vec<usize> = (0..b).filter(|&e| keep(e)).collect();
+        if of.is_empty() {
+            continue;
+        }
+        names.push(name.to_string());
+        counts.push(of.len());
+        // A sum not shown for an earlier kind, when the batch has one.
+        let fresh: Vec<usize> = of.iter().copied().filter(|r| !rows.contains(r)).collect();
+        let pool = if fresh.is_empty() { &of } else { &fresh };
+        rows.push(pool[example.min(pool.len() - 1)]);
+    }
+    let pattern: Tensor<4> = run.act(&format!("blocks.{layer}.attn.hook_pattern"))?;
+    let [_, h, q, k] = pattern.dims();
+    let heads: Vec<String> = (0..h).map(|i| format!("H{i}")).collect();
+    let mean = to_vec(pattern.clone().mean_dim(0))?;
+    let idx = Tensor::<1, Int>::from_data(
+        TensorData::new(rows.iter().map(|&r| r as i32).collect(), [rows.len()]),
+        &pattern.device(),
+    );
+    let values = to_vec(pattern.select(0, idx))?;
+    let p = run.tokens.pos;
+    Ok(CategoryExamples {
+        categories: names,
+        counts,
+        tokens: rows.iter().map(|&r| run.tokens.ids[r * p..(r + 1) * p].to_vec()).collect(),
+        rows,
+        pattern: LabeledTensor::new(
+            vec![values.len() / (h * q * k), h, q, k],
+            values,
+            &["example", "head", "query", "key"],
+        )
+        .label("head", heads.clone()),
+        mean_pattern: LabeledTensor::new(vec![h, q, k], mean, &["head", "query", "key"]).label("head", heads),
     })
 }
 

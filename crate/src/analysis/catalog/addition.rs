@@ -21,6 +21,27 @@ pub const ROWS: &[Analysis] = &[
         addition_losses,
     ),
     row(
+        "addition_examples",
+        Tokens,
+        "addition: a sum of each kind (random, BaseAdd only, UseCarry1, UseSum9) with its attention [example, head, query, key]",
+        &[Opt::Layer, Opt::Example, Opt::NumDigits],
+        addition_examples,
+    ),
+    row(
+        "addition_digit_ablation",
+        Targets,
+        "addition: loss, accuracy and prediction per answer digit with each attention layer, head and MLP ablated [ablated, digit]",
+        &[Opt::Ablation, Opt::Example, Opt::NumDigits],
+        addition_digit_ablation,
+    ),
+    row(
+        "addition_logit_lens",
+        Targets,
+        "addition: the logit lens per answer digit: loss, accuracy and right-digit logit at each point [point, digit]",
+        &[Opt::Example, Opt::NumDigits],
+        addition_logit_lens,
+    ),
+    row(
         "logit_lens",
         Tokens,
         "accumulated residual through the final LN and W_U [point, batch, pos, d_vocab_out]",
@@ -73,6 +94,29 @@ pub const ROWS: &[Analysis] = &[
 
 fn addition_losses(c: &Ctx) -> Result<Value> {
     json(crate::analysis::addition::addition_losses(c.run()?.logits.clone(), c.tokens()?, c.opts().num_digits)?)
+}
+
+fn addition_examples(c: &Ctx) -> Result<Value> {
+    let o = c.opts();
+    json(crate::analysis::addition::category_examples(c.run()?, o.layer, o.num_digits, o.example)?)
+}
+
+fn addition_digit_ablation(c: &Ctx) -> Result<Value> {
+    let o = c.opts();
+    let table = crate::analysis::addition::digit_ablation(c.run()?, c.targets()?, o.ablation, o.num_digits, o.example)?;
+    json(DigitAblation { kind: o.ablation, table })
+}
+
+#[derive(Serialize)]
+struct DigitAblation {
+    kind: ablation::Ablation,
+    #[serde(flatten)]
+    table: crate::analysis::addition::DigitTable,
+}
+
+fn addition_logit_lens(c: &Ctx) -> Result<Value> {
+    let o = c.opts();
+    json(crate::analysis::addition::logit_lens_digits(c.run()?, c.targets()?, o.num_digits, o.example)?)
 }
 
 fn logit_lens(c: &Ctx) -> Result<Value> {

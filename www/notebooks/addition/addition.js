@@ -1,0 +1,59 @@
+// The five-digit addition page: its figures are declared in page.js; this wires the two
+// operands (number fields and the token editor stay in step), the column picker and the
+// smaller model the training panel offers on a slow machine.
+import { NotebookPage } from '../runtime.js';
+import page from './page.js';
+
+const DIGITS = 5;
+const PLUS = 10;
+const EQUALS = 11;
+const fieldA = document.querySelector('[data-ref="a"]');
+const fieldB = document.querySelector('[data-ref="b"]');
+const column = document.querySelector('[data-ref="column"]');
+
+const number = (ds) => ds.reduce((n, d) => n * 10 + d, 0);
+const digitsOf = (n, k) => String(n).padStart(k, '0').split('').map(Number);
+/** XXXXX+YYYYY=ZZZZZZ with the true sum: the tokens the model reads (teacher forcing). */
+const sumTokens = (x, y) => [...digitsOf(x, DIGITS), PLUS, ...digitsOf(y, DIGITS), EQUALS, ...digitsOf(x + y, DIGITS + 1)];
+
+fieldA.value = number(page.example.slice(0, DIGITS));
+fieldB.value = number(page.example.slice(DIGITS + 1, 2 * DIGITS + 1));
+const nbPage = new NotebookPage(page, { tokens: page.example, picks: { column: column.value } });
+window.__notebook = nbPage.nb;
+const input = nbPage.el(`${page.task}/input`);
+
+function readFields() {
+  const ok = (x) => Number.isInteger(x) && x >= 0 && x < 10 ** DIGITS;
+  const x = Number(fieldA.value);
+  const y = Number(fieldB.value);
+  fieldA.setCustomValidity(ok(x) ? '' : 'a number from 0 to 99999');
+  fieldB.setCustomValidity(ok(y) ? '' : 'a number from 0 to 99999');
+  if (!ok(x) || !ok(y)) return;
+  const tokens = sumTokens(x, y);
+  input.tokens = tokens;
+  nbPage.setTokens(tokens);
+}
+
+input.addEventListener('change', (e) => {
+  const t = e.detail.tokens;
+  fieldA.value = number(t.slice(0, DIGITS));
+  fieldB.value = number(t.slice(DIGITS + 1, 2 * DIGITS + 1));
+  nbPage.setTokens(t);
+});
+fieldA.addEventListener('input', readFields);
+fieldB.addEventListener('input', readFields);
+column.addEventListener('change', () => nbPage.setPicks({ column: column.value }));
+
+if (await nbPage.start()) {
+  const { info } = nbPage.nb;
+  input.data = { vocab: info.vocab, tokens: nbPage.tokens, length: 3 * DIGITS + 3, fixed: { [DIGITS]: '+', [2 * DIGITS + 1]: '=' } };
+  // The smaller model: the task's config at a quarter of the width (derived fields left to the engine).
+  const config = { ...info.config, ...page.smaller.config };
+  for (const derived of ['attn_scale', 'initializer_range', 'n_params']) delete config[derived];
+  document.querySelector('tl-train-panel').smaller = { ...page.smaller, config };
+  // The curves of the reader's run grow at every evaluation, not only at its checkpoints.
+  const curveViews = page.figures.filter((f) => Object.values(f.reads ?? {}).some((r) => r.op === 'curves')).map((f) => f.view);
+  nbPage.nb.session.addEventListener('eval', () => {
+    if (nbPage.nb.current?.source === 'run') nbPage.refresh(curveViews);
+  });
+}
