@@ -33,7 +33,7 @@ export function digitCurves(curves, model, { logY = false } = {}) {
     xLabel: 'step',
     yLabel: logY ? 'loss (log scale)' : 'loss',
     logY,
-    title: `Loss per answer digit, held-out (${model?.label ?? ''})`,
+    title: `Loss per answer digit, held-out${logY ? ', log scale' : ''} (${model?.label ?? ''})`,
   };
 }
 
@@ -188,7 +188,8 @@ export function ablationHeatmap(abl, what) {
     rowLabels: rows,
     colLabels: digitsOf(abl),
     scale: 'sequential',
-    domain: [0, Math.max(2.5, ...Array.from(abl.loss.values).filter(Number.isFinite))],
+    // One colour range for the zero and the mean figure (wider only when a loss is beyond it).
+    domain: [0, Math.max(6, ...Array.from(abl.loss.values).filter(Number.isFinite))],
     xLabel: 'answer digit',
     yLabel: `${what}-ablated`,
     title: `Held-out loss per answer digit, ${what}-ablating each part`,
