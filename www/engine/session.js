@@ -238,6 +238,9 @@ export class TrainingSession extends EventTarget {
           await this.#fallback(e);
         }
       }
+      // A run no longer than the estimate's probe steps ends before the loop: its last step
+      // still joins the timeline.
+      if (this.step >= this.total && this.timeline.at(-1)?.step !== this.step) await this.#checkpoint();
       await this.#checkpointState();
       this.#setStatus(this.step >= this.total ? 'done' : 'paused');
     } catch (e) {
