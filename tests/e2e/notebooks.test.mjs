@@ -206,3 +206,36 @@ describe('notebooks on the automatic backend (WebGPU when the self-test passes)'
     });
   }
 });
+
+// Training on WebGPU, generated for every page like the rest: SwiftShader here (about a step a
+// second at small batches, after a shader warm-up), so the run is two steps of a small batch.
+// The analyses stay on the CPU engine; the run's weights must reach the timeline and the curves.
+describe('a short in-page run on WebGPU', () => {
+  for (const task of Object.keys(PAGES)) {
+    test(`${task}: two WebGPU steps draw the curves and join the timeline`, { timeout: 900_000 }, async (t) => {
+      const b = await launchBrowser();
+      t.after(() => b.close());
+      await b.page.goto(new URL(`notebooks/${task}/?backend=webgpu`, base).href);
+      await b.page.waitForFunction(() => document.documentElement.dataset.model, null, { timeout: SETTLE_MS, polling: 100 });
+      const panel = b.page.locator('tl-train-panel');
+      await panel.locator('[data-ref="steps"]').fill('2');
+      await panel.locator('[data-ref="batch"]').fill('8');
+      const t0 = Date.now();
+      await panel.locator('[data-ref="start"]').click();
+      await b.page.waitForSelector('tl-train-panel[data-status="done"]', { timeout: 840_000 });
+      // The last checkpoint is read back from the GPU after the run ends.
+      await b.page.waitForFunction(() => window.__notebook.session.timeline.at(-1)?.step === 2, null, { timeout: 120_000 }).catch(() => {});
+      const s = await b.page.evaluate(() => {
+        const x = window.__notebook.session;
+        return { backend: x.backend, step: x.step, run: x.timeline.map((e) => e.step) };
+      });
+      console.log(`# ${task}: 2 WebGPU steps (batch 8) done ${Date.now() - t0} ms after start, warm-up included`);
+      assert.equal(s.backend, 'webgpu', 'the run trained on WebGPU (no fallback)');
+      assert.equal(s.step, 2);
+      assert.ok(s.run.at(-1) === 2, `timeline entries of the run: ${JSON.stringify(s)}`);
+      const points = await b.page.$eval(`[data-view="${task}/training-loss"]`, (e) => e.pointCount('training loss'));
+      assert.equal(points, 2, 'one loss point per step');
+      assertCleanRun(b.log);
+    });
+  }
+});

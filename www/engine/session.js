@@ -41,6 +41,9 @@ export function settingsOf(recipe) {
 const SLICE_MS = 150; // one worker call's target length: the pause button answers this fast
 const SAVE_EVERY_MS = 5000;
 const EVAL_LIMIT = 1024;
+// On a software WebGPU adapter (SwiftShader) a held-out evaluation of 1024 addition sums takes
+// minutes: evaluations there use fewer examples.
+export const SOFTWARE_EVAL_LIMIT = 128;
 
 // Drops entries (never the first or the last) from the densest stretch until the weights fit
 // `budget` bytes (task_info's timeline.budget_bytes: they live in memory and IndexedDB).
@@ -61,12 +64,13 @@ export class TrainingSession extends EventTarget {
   /**
    * client: an EngineClient; key: the IndexedDB record name (e.g. "cumsum");
    * task: task id; backend: "cpu" | "webgpu"; makeClient: () => EngineClient, used when the
-   * worker has to be replaced after a GPU crash.
+   * worker has to be replaced after a GPU crash; evalLimit: held-out examples per evaluation.
    */
-  constructor({ client, task, key = task, backend = 'cpu', makeClient = null }) {
+  constructor({ client, task, key = task, backend = 'cpu', makeClient = null, evalLimit = EVAL_LIMIT }) {
     super();
     this.client = client;
     this.makeClient = makeClient;
+    this.evalLimit = evalLimit;
     this.task = task;
     this.key = key;
     this.backend = backend;
@@ -271,7 +275,7 @@ export class TrainingSession extends EventTarget {
 
   // Loss, accuracy and the task's figures on the held-out set, kept in the curves.
   async #evaluate() {
-    const ev = await this.client.call('train_evaluate', { run: this.run, limit: EVAL_LIMIT });
+    const ev = await this.client.call('train_evaluate', { run: this.run, limit: this.evalLimit });
     const point = { step: ev.step, loss: ev.loss, accuracy: ev.accuracy, figures: ev.figures };
     this.curves.eval.push(point);
     this.#emit('eval', point);

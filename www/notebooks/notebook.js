@@ -5,7 +5,7 @@
 // whatever backend trains). Model changes are serialised: a figure never mixes two models.
 import { EngineClient } from '../engine/client.js';
 import { chooseBackend } from '../engine/backend.js';
-import { TrainingSession } from '../engine/session.js';
+import { SOFTWARE_EVAL_LIMIT, TrainingSession } from '../engine/session.js';
 
 const ROOT = new URL('../', import.meta.url); // the site's root
 
@@ -88,6 +88,7 @@ export class Notebook extends EventTarget {
       key: `notebook:${this.task}`,
       backend: this.choice.backend,
       makeClient: () => new EngineClient(),
+      evalLimit: this.choice.backend === 'webgpu' && this.choice.webgpu?.adapter?.isFallbackAdapter ? SOFTWARE_EVAL_LIMIT : undefined,
     });
     this.session.addEventListener('fallback', (e) => {
       this.client = this.session.client; // a replaced worker, if the old one crashed
