@@ -112,6 +112,10 @@ for (const [task, spec] of Object.entries(PAGES)) {
       const ms = await openCold(b.page, task);
       console.log(`# ${task}: first figure ready ${ms} ms after navigation (cold, CPU)`);
       const t0 = Date.now();
+      // html[data-model] is what scripts wait on: it is set only once every figure has followed.
+      await b.page.waitForFunction(() => document.documentElement.dataset.model, null, { timeout: SETTLE_MS, polling: 20 });
+      const behind = await b.page.evaluate((vs) => vs.filter((v) => document.querySelector(`[data-view="${v}"]`).dataset.state !== 'ready'), [...spec.input, ...spec.weights]);
+      assert.deepEqual(behind, [], 'figures still computing when html[data-model] was set');
       await waitReady(b.page, [...spec.static, ...spec.input, ...spec.weights]);
       console.log(`# ${task}: every figure ready after ${ms + Date.now() - t0} ms`);
       const states = await b.page.$$eval('[data-view]', (els) => els.filter((e) => e.dataset.state !== 'ready').map((e) => `${e.dataset.view}: ${e.dataset.state}`));

@@ -63,7 +63,12 @@ export class Notebook extends EventTarget {
     return document.querySelector(sel);
   }
 
-  async start() {
+  /**
+   * Starts the engine, the backend choice, the pretrained model and the session; then selects
+   * the first model (the reader's restored run, else the pretrained one) unless `select` is
+   * false, in which case the caller registers its figures and calls selectFirst() itself.
+   */
+  async start({ select = true } = {}) {
     if (this.only) this.#embedLayout();
     const status = this.q('tl-backend');
     this.client = new EngineClient();
@@ -118,8 +123,13 @@ export class Notebook extends EventTarget {
         this.select({ source: 'pretrained', step: this.finalStep });
       }
     });
+    if (select) await this.selectFirst();
+  }
+
+  /** Selects the reader's restored run if there is one, else the pretrained model. */
+  selectFirst() {
     const restoredRun = this.session.timeline.length > 0;
-    await this.select(restoredRun ? { source: 'run', step: this.session.timeline.at(-1).step } : { source: 'pretrained', step: this.finalStep });
+    return this.select(restoredRun ? { source: 'run', step: this.session.timeline.at(-1).step } : { source: 'pretrained', step: this.finalStep });
   }
 
   #syncTimeline() {

@@ -28,7 +28,7 @@ export class NotebookPage {
   /** Starts the engine and the figures; false (every figure showing why) if it cannot. */
   async start() {
     try {
-      await this.nb.start();
+      await this.nb.start({ select: false });
       this.#bindElements();
     } catch (e) {
       this.fail(e);
@@ -36,7 +36,11 @@ export class NotebookPage {
     }
     const ctx = this.#ctx();
     for (const f of drawnOnce(this.page)) this.el(f.view).fill(() => f.show({}, ctx));
+    // Registered before the first model is selected, so html[data-model] (set once every
+    // listener has followed a model) means "every figure computed" on a cold load too. Not
+    // awaited: the page's own controls are drawn meanwhile.
     this.nb.onModel(() => this.#run(computed(this.page)));
+    this.nb.selectFirst();
     return true;
   }
 
