@@ -9,7 +9,8 @@ cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 WASM_TARGET=wasm32-unknown-unknown
-DIST="$ROOT/dist"
+# TOYLENS_DIST: another output dir (e.g. one per working copy of the site during page work).
+DIST="${TOYLENS_DIST:-$ROOT/dist}"
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -57,7 +58,7 @@ build_site() {
   log "static site -> dist/"
   # One writer at a time: two builds copying into dist/ at once collide file by file.
   mkdir -p "$DIST"
-  exec 9>"$ROOT/.dist.lock"
+  exec 9>"$DIST.lock"
   flock 9
   # Everything but the wasm package is rebuilt from www/, fixtures and models.
   find "$DIST" -mindepth 1 -maxdepth 1 ! -name pkg -exec rm -rf {} +
