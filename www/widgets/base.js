@@ -20,7 +20,10 @@ export class ToylensFigure extends HTMLElement {
     this._width = 0;
     this.errorMessage = '';
     this.lastRenderMs = NaN;
-    this._onScheme = () => this.redraw();
+    this._onScheme = () => {
+      this._colors = null;
+      this.redraw();
+    };
   }
 
   connectedCallback() {
@@ -29,6 +32,10 @@ export class ToylensFigure extends HTMLElement {
     if (!this.dataset.state) this.setLoading();
     this._skeleton();
     this._resize ??= new ResizeObserver(() => {
+      // Layout is clean inside this callback, so reading the width here costs nothing; draws
+      // reuse it instead of forcing a layout of the whole page each (an input edit redraws
+      // several figures in a row: those forced layouts were most of their time).
+      this._knownWidth = Math.floor(this.clientWidth);
       // Only a width change redraws: the draw itself changes the height.
       if (this._model && this._measureWidth() !== this._width) this.redraw();
     });
@@ -127,7 +134,7 @@ export class ToylensFigure extends HTMLElement {
 
   // Before it is laid out (not yet in the page) an element draws at a default width.
   _measureWidth() {
-    return Math.floor(this.clientWidth) || 640;
+    return (this._knownWidth ?? Math.floor(this.clientWidth)) || 640;
   }
 
   _setState(s) {
@@ -154,8 +161,11 @@ export class ToylensFigure extends HTMLElement {
 
   /** A CSS custom property of this element (theme colours for canvas pixels). */
   cssColor(name, fallback) {
-    const v = getComputedStyle(this).getPropertyValue(name).trim();
-    return v || fallback;
+    // Cached until the colour scheme changes: getComputedStyle after a DOM change forces a
+    // style recalculation, and a redraw asks for the same colours every time.
+    this._colors ??= new Map();
+    if (!this._colors.has(name)) this._colors.set(name, getComputedStyle(this).getPropertyValue(name).trim());
+    return this._colors.get(name) || fallback;
   }
 }
 
