@@ -3,7 +3,7 @@
 // times (tests/e2e/redraw.mjs), and on the kit page the time from an input edit to the
 // dependent figures redrawn with the engine's new numbers. Measures only; asserts nothing.
 //   node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu]
-//     [--parts training,redraw,edit]   (a part not run keeps its previous result in OUT.json)
+//     [--parts training,redraw,edit,page-edit]   (a part not run keeps its previous result in OUT.json)
 import fs from 'node:fs';
 import { startServer } from './static-server.mjs';
 import { launchBrowser } from './browser.mjs';
@@ -11,7 +11,7 @@ import { measureRedraws } from './redraw.mjs';
 
 function args(argv) {
   const [dist, out, ...rest] = argv;
-  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit'] };
+  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit', 'page-edit'] };
   for (let i = 0; i < rest.length; i += 2) {
     const v = rest[i + 1];
     if (rest[i] === '--seconds') o.seconds = Number(v);
@@ -20,7 +20,7 @@ function args(argv) {
     else if (rest[i] === '--parts') o.parts = v.split(',');
     else throw new Error(`unknown flag ${rest[i]}`);
   }
-  if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu] [--parts training,redraw,edit]');
+  if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu] [--parts training,redraw,edit,page-edit]');
   return o;
 }
 
@@ -57,6 +57,38 @@ async function trainingSpeed(page, task, backend, seconds) {
   );
 }
 
+// A notebook page on the CPU engine: change one free token of its input, time until every
+// figure that follows the input (from the page's declaration) has drawn again. The page
+// targets: well under a second for majority (128 tokens), under a frame for sorting.
+async function pageEdit(page, base, task) {
+  await page.goto(new URL(`notebooks/${task}/?backend=cpu`, base).href);
+  await page.waitForFunction(() => document.documentElement.dataset.model, null, { timeout: 300_000 });
+  return page.evaluate(async (task) => {
+    const { computed } = await import(new URL('../declare.js', location.href).href);
+    const { default: decl } = await import(new URL('page.js', location.href).href);
+    const figs = computed(decl).filter((f) => f.follows === 'input').map((f) => document.querySelector(`[data-view="${f.view}"]`));
+    const input = document.querySelector(`[data-view="${task}/input"]`);
+    const free = input.tokens.map((_, i) => i).filter((i) => input.fixed?.[i] === undefined);
+    const n = Math.min(input.vocab.length, 10); // ids every position of these tasks accepts
+    const rows = [];
+    for (let i = 0; i < 15; i++) {
+      const toks = [...input.tokens];
+      const at = free[(i * 7) % free.length];
+      toks[at] = (toks[at] + 1) % n;
+      const drawn = figs.map((el) => new Promise((r) => el.addEventListener('toylens-render', r, { once: true })));
+      const t0 = performance.now();
+      input.tokens = toks;
+      input.dispatchEvent(new CustomEvent('change', { detail: { tokens: toks } }));
+      const ok = await Promise.race([Promise.all(drawn).then(() => true), new Promise((r) => setTimeout(() => r(false), 10_000))]);
+      if (!ok) return { task, error: `edit ${i}: not every input figure drew within 10 s` };
+      rows.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    rows.sort((a, b) => a - b);
+    return { task, figures: figs.length, edits: rows.length, median_ms: rows[rows.length >> 1], min_ms: rows[0], max_ms: rows.at(-1) };
+  }, task);
+}
+
 // Kit page: edit the input, time until the dependent figures have redrawn with new data.
 async function inputEdit(page, base, backend) {
   await page.goto(new URL(`kit/?task=cumsum&backend=${backend}`, base).href);
@@ -84,7 +116,7 @@ async function inputEdit(page, base, backend) {
 export async function benchBrowser(o, previous = {}) {
   const server = await startServer(o.dist);
   const b = await launchBrowser();
-  const result = { training: previous.training ?? [], redraw: previous.redraw ?? [], input_edit: previous.input_edit ?? [] };
+  const result = { training: previous.training ?? [], redraw: previous.redraw ?? [], input_edit: previous.input_edit ?? [], page_edit: previous.page_edit ?? [] };
   // Each part on a fresh page: a page that spent minutes in SwiftShader can be slow to leave.
   const fresh = async () => {
     const page = await b.context.newPage();
@@ -116,6 +148,16 @@ export async function benchBrowser(o, previous = {}) {
       for (const backend of o.backends) {
         const page = await fresh();
         result.input_edit.push({ backend, ...(await inputEdit(page, server.url, backend)) });
+        await page.close();
+      }
+    }
+    if (o.parts.includes('page-edit')) {
+      result.page_edit = [];
+      for (const task of o.tasks) {
+        const page = await fresh();
+        const r = await pageEdit(page, server.url, task);
+        console.error(JSON.stringify(r));
+        result.page_edit.push(r);
         await page.close();
       }
     }
