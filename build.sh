@@ -79,6 +79,10 @@ build_site() {
   mkdir -p "$DIST/vendor/idb"
   cp node_modules/idb/build/index.js node_modules/idb/LICENSE "$DIST/vendor/idb/"
   models_index > "$DIST/models/index.json"
+  # Last, on the finished tree: the service worker's manifest (every file's hash and the
+  # build's version, written into sw.js), then .br and .gz next to each compressible file.
+  node tools/precache.mjs "$DIST"
+  node tools/precompress.mjs "$DIST"
 }
 
 models_index() {

@@ -15,7 +15,7 @@ export default [
     languageOptions: { globals: { ...globals.worker } },
   },
   {
-    files: ['tests/**/*.mjs', 'tests/**/*.js', 'eslint.config.js'],
+    files: ['tests/**/*.mjs', 'tests/**/*.js', 'tools/**/*.mjs', 'eslint.config.js'],
     languageOptions: { ecmaVersion: 2024, sourceType: 'module', globals: { ...globals.node } },
   },
   {

@@ -25,9 +25,11 @@ export const CHROMIUM_ARGS = [
 /**
  * Launches Chromium on a fresh temporary profile and opens one page.
  * Returns {context, page, log, close}; log = {consoleErrors, pageErrors, requests, console}.
+ * Service workers are blocked unless asked for ('allow'): the site's (www/sw.js) would
+ * precache 30 MB behind every test; tests/e2e/offline.test.mjs is the one that needs it.
  * Each array is live: it fills as the page runs.
  */
-export async function launchBrowser({ headless = true, timeout = 60_000 } = {}) {
+export async function launchBrowser({ headless = true, timeout = 60_000, serviceWorkers = 'block' } = {}) {
   const userDataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'toylens-chromium-'));
   let context;
   try {
@@ -37,6 +39,7 @@ export async function launchBrowser({ headless = true, timeout = 60_000 } = {}) 
       headless,
       args: CHROMIUM_ARGS,
       timeout,
+      serviceWorkers,
     });
   } catch (e) {
     await fs.rm(userDataDir, { recursive: true, force: true });

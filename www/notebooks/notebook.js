@@ -6,14 +6,10 @@
 import { EngineClient } from '../engine/client.js';
 import { chooseBackend } from '../engine/backend.js';
 import { SOFTWARE_EVAL_LIMIT, TrainingSession } from '../engine/session.js';
+import '../offline.js'; // the site offline after this first visit (service worker)
+import { engineClient, reportToHost } from '../embed/frame.js';
 
 const ROOT = new URL('../', import.meta.url); // the site's root
-
-async function fetchOk(url, as) {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return as === 'json' ? r.json() : r.arrayBuffer();
-}
 
 export class Notebook extends EventTarget {
   /** inputViews: the views that follow the edited input (embedded, they keep the editor). */
@@ -24,19 +20,22 @@ export class Notebook extends EventTarget {
     this.current = null;
     this.pending = null;
     this.busy = null;
-    this.weightsCache = new Map(); // pretrained step -> ArrayBuffer
     this.metrics = null; // the pretrained run's curves (models/<task>/metrics.jsonl), fetched once
     this.imported = null;
-    // Embedded as one figure (`?view=NAME`, see www/embed.js): the page shows only that
-    // figure, the timeline and (for figures of the edited input) the input's controls; the
-    // backend status stays on the full page.
+    // Embedded as one figure (`?view=NAME`, see www/embed.js and www/embed/frame.js): the page
+    // shows only that figure, the timeline and (for figures of the edited input) the input's
+    // controls; the backend status stays on the full page.
     this.only = new URLSearchParams(location.search).get('view');
     this.inputViews = inputViews;
   }
 
   #embedLayout() {
     const fig = document.querySelector(`[data-view="${CSS.escape(this.only)}"], [view="${CSS.escape(this.only)}"]`);
-    if (!fig) throw new Error(`this page has no view ${JSON.stringify(this.only)}`);
+    if (!fig) {
+      const error = `this page has no view ${JSON.stringify(this.only)}`;
+      reportToHost(this.only, null, error);
+      throw new Error(error);
+    }
     document.documentElement.dataset.embed = this.only;
     const keep = [fig, this.q('tl-timeline')];
     if (this.inputViews.includes(this.only)) keep.push(...document.querySelectorAll('tl-token-input, .nb-inputs'));
@@ -49,14 +48,10 @@ export class Notebook extends EventTarget {
       }
     };
     hide(document.body);
+    // The page's bottom margin (room after the last section) would be an empty band in a frame.
+    document.body.style.padding = '.5rem';
     // The embedding page sizes its frame from these messages (and shows the figure's state).
-    if (window.parent !== window) {
-      const post = () =>
-        window.parent.postMessage({ toylens: 'embed', view: this.only, height: document.documentElement.scrollHeight, state: fig.dataset.state ?? 'ready', error: fig.errorMessage ?? '' }, '*');
-      new ResizeObserver(post).observe(document.body);
-      new MutationObserver(post).observe(fig, { attributes: true, attributeFilter: ['data-state'] });
-      post();
-    }
+    reportToHost(this.only, fig);
   }
 
   q(sel) {
@@ -71,15 +66,15 @@ export class Notebook extends EventTarget {
   async start({ select = true } = {}) {
     if (this.only) this.#embedLayout();
     const status = this.q('tl-backend');
-    this.client = new EngineClient();
+    this.client = await engineClient();
     try {
       this.choice = await chooseBackend(this.client);
       if (status) status.choice = this.choice;
       this.info = await this.client.call('task_info', { task: this.task });
-      const index = await fetchOk(new URL('models/index.json', ROOT), 'json');
+      const index = await this.#fetch('models/index.json', 'json');
       this.model = index[this.task];
       if (!this.model) throw new Error(`no pretrained model for ${this.task} in models/index.json`);
-      this.configJson = await fetchOk(new URL(`models/${this.model.config}`, ROOT), 'json');
+      this.configJson = await this.#fetch(`models/${this.model.config}`, 'json');
     } catch (e) {
       status?.setError(`The engine could not start: ${e.message}`);
       throw e;
@@ -183,12 +178,8 @@ export class Notebook extends EventTarget {
   async #load(sel) {
     let weights;
     if (sel.source === 'pretrained') {
-      weights = this.weightsCache.get(sel.step);
-      if (!weights) {
-        const file = sel.step === this.finalStep ? this.model.weights : `${this.task}/checkpoints/step_${sel.step}.safetensors`;
-        weights = await fetchOk(new URL(`models/${file}`, ROOT));
-        this.weightsCache.set(sel.step, weights);
-      }
+      const file = sel.step === this.finalStep ? this.model.weights : `${this.task}/checkpoints/step_${sel.step}.safetensors`;
+      weights = await this.#fetch(`models/${file}`);
     } else if (sel.source === 'run') {
       weights = this.session.weightsAt(sel.step);
       if (!weights) throw new Error(`your run has no checkpoint at step ${sel.step}`);
@@ -209,17 +200,21 @@ export class Notebook extends EventTarget {
     const source = this.current?.source;
     if (source === 'run') return this.session.curves;
     if (source !== 'pretrained') return { train: [], eval: [] };
-    this.metrics ??= fetch(new URL(`models/${this.model.metrics}`, ROOT))
-      .then((r) => {
-        if (!r.ok) throw new Error(`models/${this.model.metrics}: HTTP ${r.status}`);
-        return r.text();
-      })
+    this.metrics ??= this.#fetch(`models/${this.model.metrics}`, 'text')
       .then(parseMetrics)
       .catch((e) => {
         this.metrics = null;
         throw e;
       });
     return this.metrics;
+  }
+
+  /**
+   * A site file (path from the site's root) through the engine worker, which fetches each URL
+   * once and keeps it: embedded figures sharing a worker download a model once between them.
+   */
+  #fetch(path, as = 'bytes') {
+    return this.client.call('fetch', { url: new URL(path, ROOT).href, as });
   }
 
   async #import({ name, bytes }) {
