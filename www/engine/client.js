@@ -1,6 +1,8 @@
 // Page-side handle on the engine worker (./worker.js): request ids, promises, and the
 // protocol version check. Usage:
-//   const client = new EngineClient();
+//   const client = new EngineClient();           // starts its own worker
+//   const shared = new EngineClient({ port });   // or talks to a worker another page started,
+//                                                // through a port it `connect`ed (www/embed/)
 //   await client.call('init', {backend: 'cpu'});
 // Every failure rejects with an Error whose message says what went wrong; errors the worker
 // reports outside any request are dispatched as 'error' events (event.message).
@@ -11,9 +13,12 @@
 export const PROTOCOL_VERSION = 1;
 
 export class EngineClient extends EventTarget {
-  constructor() {
+  /** port: a MessagePort the worker serves (see the worker's `connect`); none: a new worker. */
+  constructor({ port = null } = {}) {
     super();
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    this.port = port;
+    // A port has the same postMessage/message interface as the worker (and no 'error' event).
+    this.worker = port ?? new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.nextId = 1;
     this.pending = new Map(); // id -> {resolve, reject, op}
     this.failure = null; // set once the worker is unusable: every later call rejects with it
@@ -32,6 +37,7 @@ export class EngineClient extends EventTarget {
       if (!this.started) this.#fail(new Error(`engine worker failed to start: ${why}`));
       else this.#emitError(`engine worker error: ${why}`);
     });
+    port?.start();
 
     // Handshake first; every call waits for it, so a version mismatch fails them all clearly.
     this.ready = this.#send('hello', {}, []).then((r) => {
@@ -52,9 +58,17 @@ export class EngineClient extends EventTarget {
     return this.#send(op, args, transfer);
   }
 
-  /** Stops the worker; pending and later calls reject. */
+  /**
+   * Stops the worker; pending and later calls reject. On a port: the worker (shared with
+   * others) stays, and frees this client's engines and runs.
+   */
   terminate() {
-    this.worker.terminate();
+    if (this.port) {
+      this.port.postMessage({ v: PROTOCOL_VERSION, id: null, op: 'disconnect', args: {} });
+      this.port.close();
+    } else {
+      this.worker.terminate();
+    }
     this.#fail(new Error('engine worker terminated'));
   }
 

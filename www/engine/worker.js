@@ -1,14 +1,24 @@
 // The toylens engine worker: every wasm call and every bulk computation runs here, off the
-// page's thread. One Engine per backend, created on first use.
+// page's thread. One wasm instance; each client has its own Engine per backend (its own
+// loaded model), created on first use.
+//
+// Clients: the page that started the worker, and any MessagePort handed over with `connect`
+// (embedded figures share one worker this way: www/embed.js, www/embed/engine.js). Each
+// client's `load` replaces only its own model, so one figure never changes another's analyses.
 //
 // Protocol v1. Request {v:1, id, op, args}; reply {v:1, id, ok:true, result} or
-// {v:1, id, ok:false, error:"message"}. Requests run one at a time in arrival order (a load
-// never races a forward on the same engine). Typed arrays in a result are transferred, not
-// copied. Errors not tied to a request are posted with id:null. (Why no RPC library: see
-// client.js.)
+// {v:1, id, ok:false, error:"message"}. Requests of every client run one at a time in arrival
+// order (a load never races a forward), except hello, connect and fetch, which touch no
+// engine and so never wait behind one. Typed arrays in a result are transferred, not copied. Errors not tied to
+// a request are posted with id:null. (Why no RPC library: see client.js.)
 //
 // Ops (args -> result):
 //   hello                          -> {protocol, ops}
+//   connect {port: MessagePort}    -> {clients}: serves the port as one more client (transfer it)
+//   disconnect {}                  -> no reply: frees this client's engines and runs (a port
+//                                     client sends it as its page goes away)
+//   fetch {url, as?: 'bytes'|'json'|'text'} -> the file (bytes: ArrayBuffer); each URL is
+//                                     fetched once per worker, whichever client asks (model files)
 //   backends                       -> {cpu: {available, reason}, webgpu: {available, reason, adapter?}}
 //   init {backend}                 -> {backend, version, adapter?}
 //   load {backend, config, weights: ArrayBuffer} -> {backend}
@@ -29,6 +39,7 @@
 //   task_held_out {task, limit?}   -> the same, from the fixed held-out set
 //   task_label {task, tokens}      -> Int32Array targets (-1 unscored); bad tokens are errors
 //   selftest {tol?}                -> {ok, maxAbsDiff, ms, reason}: a forward on WebGPU vs CPU
+//                                     (run once per tolerance: a property of the device)
 //   train_create {backend, task, recipe?, config?} -> {run, backend, step, settings}
 //   train_restore {backend, state: ArrayBuffer}    -> the same, resumed from train_state bytes
 //   train_steps {run, n}           -> {step, logs: [{step, epoch, loss, accuracy, lr}], ms}
@@ -46,10 +57,23 @@ const CPU_REASON = 'burn Flex backend on WebAssembly (always available)';
 
 let wasm = null; // {mod, memory} once the package is loaded
 let poisoned = null; // message of a wasm trap: the instance cannot be trusted afterwards
-const engines = new Map(); // backend -> Engine
 let webgpu = null; // cached WebGPU probe
+const selftests = new Map(); // tol -> Promise of the self-test's result
 const runs = new Map(); // run id -> TrainingRun
 let nextRun = 1;
+const fetched = new Map(); // absolute URL -> Promise<ArrayBuffer>
+
+/**
+ * @typedef {object} Client  one page (or embedded figure) talking to this worker
+ * @property {(msg: object, transfer?: Transferable[]) => void} post  sends a reply
+ * @property {Map<string, any>} engines  backend -> its Engine (its own loaded model)
+ * @property {Set<number>} runs  ids of the training runs it created
+ */
+
+/** @returns {Client} */
+const newClient = (post) => ({ post, engines: new Map(), runs: new Set() });
+const own = newClient((msg, transfer) => self.postMessage(msg, transfer)); // the page that started the worker
+const clients = new Set([own]);
 const gpuDevices = []; // every GPUDevice created here, so lose_device can destroy them
 
 // burn creates its GPUDevice inside wasm; keep a handle on it so a test can simulate the
@@ -122,6 +146,42 @@ async function probeWebgpu() {
   return webgpu;
 }
 
+// A fresh min-of-two model, the same weights on both backends, forwards on each: WebGPU
+// is used only when it agrees with the CPU (and, see backend.js, is not slower in software).
+async function selftest(tol) {
+  const p = await probeWebgpu();
+  if (!p.available) return { ok: false, reason: p.reason };
+  const t0 = performance.now();
+  const { mod } = await loadWasm();
+  const run = await mod.TrainingRun.create('cpu', 'min', undefined, undefined);
+  const weights = await run.weights();
+  const cfg = JSON.stringify(run.settings().config);
+  run.free();
+  const sample = mod.task_sample('min', 7n, 256);
+  const out = {};
+  const ms = {};
+  for (const b of ['cpu', 'webgpu']) {
+    const e = await mod.Engine.create(b);
+    e.load(cfg, weights);
+    out[b] = await e.forward(sample.values, sample.shape[0], sample.shape[1]);
+    // Timed after the first call (shader compilation, first allocations).
+    const t = performance.now();
+    for (let k = 0; k < 3; k++) await e.forward(sample.values, sample.shape[0], sample.shape[1]);
+    ms[b] = (performance.now() - t) / 3;
+    e.free();
+  }
+  const d = maxAbsDiff(out.webgpu.values, out.cpu.values);
+  const ok = d <= tol;
+  return {
+    ok,
+    maxAbsDiff: d,
+    ms: performance.now() - t0,
+    forwardMs: ms,
+    software: Boolean(p.adapter?.isFallbackAdapter),
+    reason: ok ? `${p.reason}; self-test matched the CPU (max |diff| ${d.toExponential(1)})` : `WebGPU self-test disagreed with the CPU by ${d} (> ${tol})`,
+  };
+}
+
 function checkBackend(backend) {
   if (backend !== 'cpu' && backend !== 'webgpu') {
     throw new Error(`unknown backend ${JSON.stringify(backend)} (expected "cpu" or "webgpu")`);
@@ -129,9 +189,9 @@ function checkBackend(backend) {
   return backend;
 }
 
-async function engine(backend) {
+async function engine(backend, client) {
   checkBackend(backend);
-  const have = engines.get(backend);
+  const have = client.engines.get(backend);
   if (have) return have;
   const { mod } = await loadWasm();
   if (backend === 'webgpu') {
@@ -139,8 +199,47 @@ async function engine(backend) {
     if (!p.available) throw new Error(`WebGPU unavailable: ${p.reason}`);
   }
   const e = await mod.Engine.create(backend);
-  engines.set(backend, e);
+  client.engines.set(backend, e);
   return e;
+}
+
+// Serves `port` like the worker's own page: same protocol, its own engines.
+function connect(port) {
+  const client = newClient((msg, transfer) => port.postMessage(msg, transfer));
+  client.close = () => port.close();
+  clients.add(client);
+  port.addEventListener('message', (ev) => receive(ev.data, client));
+  port.start();
+  return { clients: clients.size };
+}
+
+function disconnect(client) {
+  for (const e of client.engines.values()) e.free();
+  client.engines.clear();
+  for (const id of client.runs) runs.get(id)?.free();
+  for (const id of client.runs) runs.delete(id);
+  clients.delete(client);
+  client.close?.();
+}
+
+// A file by URL, fetched once per worker: however many figures read a model, it crosses the
+// network once. A failed fetch is forgotten, so a later call tries again.
+async function fetchOnce(url, as = 'bytes') {
+  let p = fetched.get(url);
+  if (!p) {
+    p = fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+      return r.arrayBuffer();
+    });
+    fetched.set(url, p);
+    p.catch(() => fetched.delete(url));
+  }
+  const buf = await p;
+  if (as === 'bytes') return buf.slice(0); // the caller's own copy (it is transferred)
+  const text = new TextDecoder().decode(buf);
+  if (as === 'text') return text;
+  if (as === 'json') return JSON.parse(text);
+  throw new Error(`fetch: as must be 'bytes', 'json' or 'text', not ${JSON.stringify(as)}`);
 }
 
 // tokens: number[][] (rows of equal length), or {shape:[batch,pos], values} with values an
@@ -215,35 +314,45 @@ const OPS = {
   // Protocol handshake: the client checks `protocol` before its first real call.
   hello: async () => ({ protocol: PROTOCOL_VERSION, ops: Object.keys(OPS) }),
 
+  connect: async ({ port }) => {
+    if (!(port instanceof MessagePort)) throw new Error('connect: port must be a MessagePort (in the transfer list)');
+    return connect(port);
+  },
+
+  fetch: async ({ url, as }) => {
+    if (typeof url !== 'string') throw new Error('fetch: url must be a string');
+    return fetchOnce(new URL(url, self.location.href).href, as);
+  },
+
   // Which backends can run here, and why (not) WebGPU.
   backends: async () => ({
     cpu: { available: true, reason: CPU_REASON },
     webgpu: await probeWebgpu(),
   }),
 
-  init: async ({ backend }) => {
-    const e = await engine(backend);
+  init: async ({ backend }, client) => {
+    const e = await engine(backend, client);
     const out = { backend: e.backend, version: wasm.mod.version() };
     if (backend === 'webgpu') out.adapter = webgpu?.adapter;
     return out;
   },
 
-  load: async ({ backend, config, weights }) => {
-    const e = await engine(backend);
+  load: async ({ backend, config, weights }, client) => {
+    const e = await engine(backend, client);
     if (config == null) throw new Error('load: config is missing');
     const json = typeof config === 'string' ? config : JSON.stringify(config);
     e.load(json, bytesOf(weights, 'load: weights'));
     return { backend: e.backend };
   },
 
-  forward: async ({ backend, tokens }) => {
-    const e = await engine(backend);
+  forward: async ({ backend, tokens }, client) => {
+    const e = await engine(backend, client);
     const t = toTokens(tokens);
     return await e.forward(t.values, t.batch, t.pos);
   },
 
-  cache: async ({ backend, tokens, names }) => {
-    const e = await engine(backend);
+  cache: async ({ backend, tokens, names }, client) => {
+    const e = await engine(backend, client);
     const t = toTokens(tokens);
     return await e.run_with_cache(t.values, t.batch, t.pos, names ?? undefined);
   },
@@ -256,12 +365,12 @@ const OPS = {
 
   compare: async (args) => compare(args),
 
-  weights: async ({ backend }) => bufferOf(await (await engine(backend)).weights()),
+  weights: async ({ backend }, client) => bufferOf(await (await engine(backend, client)).weights()),
 
-  config: async ({ backend }) => JSON.parse((await engine(backend)).config()),
+  config: async ({ backend }, client) => JSON.parse((await engine(backend, client)).config()),
 
-  analyze: async ({ task, what, tokens, request }) => {
-    const e = await engine('cpu');
+  analyze: async ({ task, what, tokens, request }, client) => {
+    const e = await engine('cpu', client);
     const t = tokens == null ? null : toTokens(tokens);
     const req = request == null ? undefined : JSON.stringify(request);
     return JSON.parse(e.analyze(task, what, t?.values, t?.batch ?? 0, t?.pos ?? 0, req));
@@ -276,45 +385,19 @@ const OPS = {
     return (await loadWasm()).mod.task_label(task, t.values, t.batch, t.pos);
   },
 
-  // A fresh min-of-two model, the same weights on both backends, forwards on each: WebGPU
-  // is used only when it agrees with the CPU (and, see backend.js, is not slower in software).
+  // Asked by every page (and every embedded figure) choosing its backend: computed once.
   selftest: async ({ tol = 1e-3 } = {}) => {
-    const p = await probeWebgpu();
-    if (!p.available) return { ok: false, reason: p.reason };
-    const t0 = performance.now();
-    const { mod } = await loadWasm();
-    const run = await mod.TrainingRun.create('cpu', 'min', undefined, undefined);
-    const weights = await run.weights();
-    const cfg = JSON.stringify(run.settings().config);
-    run.free();
-    const sample = mod.task_sample('min', 7n, 256);
-    const out = {};
-    const ms = {};
-    for (const b of ['cpu', 'webgpu']) {
-      const e = await mod.Engine.create(b);
-      e.load(cfg, weights);
-      out[b] = await e.forward(sample.values, sample.shape[0], sample.shape[1]);
-      // Timed after the first call (shader compilation, first allocations).
-      const t = performance.now();
-      for (let k = 0; k < 3; k++) await e.forward(sample.values, sample.shape[0], sample.shape[1]);
-      ms[b] = (performance.now() - t) / 3;
-      e.free();
+    if (!selftests.has(tol)) {
+      const p = selftest(tol);
+      selftests.set(tol, p);
+      p.catch(() => selftests.delete(tol));
     }
-    const d = maxAbsDiff(out.webgpu.values, out.cpu.values);
-    const ok = d <= tol;
-    return {
-      ok,
-      maxAbsDiff: d,
-      ms: performance.now() - t0,
-      forwardMs: ms,
-      software: Boolean(p.adapter?.isFallbackAdapter),
-      reason: ok ? `${p.reason}; self-test matched the CPU (max |diff| ${d.toExponential(1)})` : `WebGPU self-test disagreed with the CPU by ${d} (> ${tol})`,
-    };
+    return selftests.get(tol);
   },
 
-  train_create: async ({ backend, task, recipe, config }) => {
+  train_create: async ({ backend, task, recipe, config }, client) => {
     checkBackend(backend);
-    await engine(backend); // probes WebGPU first, with its reason on failure
+    await engine(backend, client); // probes WebGPU first, with its reason on failure
     const { mod } = await loadWasm();
     const run = await mod.TrainingRun.create(
       backend,
@@ -322,14 +405,14 @@ const OPS = {
       recipe == null ? undefined : JSON.stringify(recipe),
       config == null ? undefined : JSON.stringify(config),
     );
-    return addRun(run);
+    return addRun(run, client);
   },
 
-  train_restore: async ({ backend, state }) => {
+  train_restore: async ({ backend, state }, client) => {
     checkBackend(backend);
-    await engine(backend);
+    await engine(backend, client);
     const { mod } = await loadWasm();
-    return addRun(await mod.TrainingRun.restore(backend, bytesOf(state, 'train_restore: state')));
+    return addRun(await mod.TrainingRun.restore(backend, bytesOf(state, 'train_restore: state')), client);
   },
 
   train_steps: async ({ run, n = 1 }) => {
@@ -343,8 +426,9 @@ const OPS = {
   train_state: async ({ run }) => bufferOf(await getRun(run).state()),
   train_weights: async ({ run }) => bufferOf(await getRun(run).weights()),
 
-  train_drop: async ({ run }) => {
+  train_drop: async ({ run }, client) => {
     const r = runs.get(run);
+    client.runs.delete(run);
     if (r) {
       runs.delete(run);
       r.free();
@@ -354,13 +438,15 @@ const OPS = {
 
   lose_device: async () => {
     for (const d of gpuDevices) d.destroy();
+    selftests.clear();
     return { destroyed: gpuDevices.length };
   },
 };
 
-function addRun(r) {
+function addRun(r, client) {
   const id = nextRun++;
   runs.set(id, r);
+  client.runs.add(id);
   return { run: id, backend: r.backend, step: r.step, task: r.task, settings: r.settings() };
 }
 
@@ -394,51 +480,58 @@ function transferables(value, out = new Set(), depth = 0) {
   return out;
 }
 
-function reply(msg, transfer = []) {
+function reply(client, msg, transfer = []) {
   try {
-    self.postMessage(msg, transfer);
+    client.post(msg, transfer);
   } catch (e) {
     // e.g. DataCloneError: still answer the request.
-    self.postMessage({ v: PROTOCOL_VERSION, id: msg.id, ok: false, error: `cannot send the reply: ${message(e)}` });
+    client.post({ v: PROTOCOL_VERSION, id: msg.id, ok: false, error: `cannot send the reply: ${message(e)}` });
   }
 }
 
-async function handle(req) {
+async function handle(req, client) {
   const id = req?.id ?? null;
   if (!req || typeof req !== 'object' || req.v !== PROTOCOL_VERSION) {
-    reply({ v: PROTOCOL_VERSION, id, ok: false, error: `protocol mismatch: the worker speaks v${PROTOCOL_VERSION}, got v${req?.v}` });
+    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `protocol mismatch: the worker speaks v${PROTOCOL_VERSION}, got v${req?.v}` });
     return;
   }
   const fn = Object.hasOwn(OPS, req.op) ? OPS[req.op] : null;
   if (!fn) {
-    reply({ v: PROTOCOL_VERSION, id, ok: false, error: `unknown op ${JSON.stringify(req.op)}` });
+    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `unknown op ${JSON.stringify(req.op)}` });
     return;
   }
   if (poisoned && req.op !== 'hello') {
-    reply({ v: PROTOCOL_VERSION, id, ok: false, error: `the engine crashed earlier (${poisoned}); reload the page` });
+    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `the engine crashed earlier (${poisoned}); reload the page` });
     return;
   }
   try {
-    const result = await fn(req.args ?? {});
-    reply({ v: PROTOCOL_VERSION, id, ok: true, result }, [...transferables(result)]);
+    const result = await fn(req.args ?? {}, client);
+    reply(client, { v: PROTOCOL_VERSION, id, ok: true, result }, [...transferables(result)]);
   } catch (e) {
     // A trap (panic, out of memory) leaves the wasm instance in an unknown state.
     if (e instanceof WebAssembly.RuntimeError) poisoned = message(e);
-    reply({ v: PROTOCOL_VERSION, id, ok: false, error: `${req.op}: ${message(e)}` });
+    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `${req.op}: ${message(e)}` });
   }
 }
 
 let queue = Promise.resolve();
-self.addEventListener('message', (ev) => {
-  queue = queue.then(() => handle(ev.data));
-});
+// Ops that touch no engine answer at once, never behind a long wasm call (e.g. the first
+// instantiation): a new figure connects and its model downloads meanwhile.
+const UNQUEUED = new Set(['hello', 'connect', 'fetch']);
+function receive(req, client) {
+  if (req?.op === 'disconnect') {
+    if (client !== own) queue = queue.then(() => disconnect(client));
+  } else if (UNQUEUED.has(req?.op)) handle(req, client);
+  else queue = queue.then(() => handle(req, client));
+}
+self.addEventListener('message', (ev) => receive(ev.data, own));
 
-// Anything that escapes the handlers is a bug: tell the client rather than lose it.
+// Anything that escapes the handlers is a bug: tell the clients rather than lose it.
 self.addEventListener('error', (ev) => {
   ev.preventDefault();
-  reply({ v: PROTOCOL_VERSION, id: null, ok: false, error: `worker error: ${ev.message || message(ev.error)}` });
+  for (const c of clients) reply(c, { v: PROTOCOL_VERSION, id: null, ok: false, error: `worker error: ${ev.message || message(ev.error)}` });
 });
 self.addEventListener('unhandledrejection', (ev) => {
   ev.preventDefault();
-  reply({ v: PROTOCOL_VERSION, id: null, ok: false, error: `worker: unhandled rejection: ${message(ev.reason)}` });
+  for (const c of clients) reply(c, { v: PROTOCOL_VERSION, id: null, ok: false, error: `worker: unhandled rejection: ${message(ev.reason)}` });
 });

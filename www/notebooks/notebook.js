@@ -43,8 +43,10 @@ export class Notebook extends EventTarget {
     const hide = (el) => {
       for (const c of el.children) {
         if (kept.includes(c) || c.tagName === 'SCRIPT') continue;
-        if (kept.some((k) => c.contains(k))) hide(c);
-        else c.hidden = true;
+        if (kept.some((k) => c.contains(k))) {
+          c.style.margin = '0'; // a section's margins would be empty bands around the figure
+          hide(c);
+        } else c.hidden = true;
       }
     };
     hide(document.body);
