@@ -328,9 +328,13 @@ export class TrainingSession extends EventTarget {
     return this.timeline.reduce((a, b) => (Math.abs(b.step - step) < Math.abs(a.step - step) ? b : a)).weights;
   }
 
-  /** The current weights as TL-named safetensors (for export). */
+  /**
+   * The run as TransformerLens reads it: {weights: ArrayBuffer of TL-named f32 safetensors,
+   * config: the TL config dict (cfg.to_dict()'s shape), step}.
+   */
   async exportWeights() {
     if (this.run == null) throw new Error('no run to export: train or import first');
-    return this.client.call('train_weights', { run: this.run });
+    const weights = await this.client.call('train_weights', { run: this.run });
+    return { weights, config: this.config, step: this.step };
   }
 }

@@ -18,6 +18,13 @@
 //   by       the element that draws it instead of the page (e.g. the training panel's curves)
 // Figures are computed in list order, cheapest first; figures with an equal read share one
 // engine call per model (the runtime keeps the results of a run).
+//
+// The page's state, all in its URL (permalink.js): the model (checkpoint=, run=), the edited
+// input (tokens=) and the picks. `state` declares what is page-specific:
+//   state.tokens  (ids, info) -> '' or why `ids` are not an input of this page (beyond the
+//                 vocabulary and the context, which every page checks)
+//   state.picks   {key: PickParam}: how each pick is written in the URL (its key is the
+//                 parameter's name) and which control shows it (permalink.js: oneOf, intList)
 
 import { configRows } from './common.js';
 
@@ -38,6 +45,11 @@ const FOLLOWS = ['input', 'timeline', undefined];
 /** Throws on a declaration that cannot work: the message names the figure and the field. */
 export function checkPage(page) {
   const seen = new Set();
+  if (page.state?.tokens !== undefined && typeof page.state.tokens !== 'function') throw new Error(`${page.task}: state.tokens must be a function (ids, info) -> problem`);
+  for (const [key, p] of Object.entries(page.state?.picks ?? {})) {
+    if (typeof p?.parse !== 'function' || typeof p?.format !== 'function') throw new Error(`${page.task}: state.picks.${key} needs parse() and format() (see permalink.js)`);
+    if (['view', 'backend', 'checkpoint', 'run', 'tokens'].includes(key)) throw new Error(`${page.task}: state.picks.${key}: the URL parameter ${key} is taken`);
+  }
   for (const f of page.figures) {
     const at = `${page.task}: figure ${JSON.stringify(f.view)}`;
     if (typeof f.view !== 'string' || !f.view.startsWith(`${page.task}/`)) throw new Error(`${at}: view must start with "${page.task}/"`);

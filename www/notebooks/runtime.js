@@ -3,16 +3,27 @@
 // static figures once, recomputes the figures that follow the timeline whenever the selected
 // model changes and those that follow the input when it is edited. Every figure goes through
 // the widget kit's one loading/error path (el.fill); numbers quoted in the prose follow.
+// The page's state (model, input, picks) lives in its URL (permalink.js): read once the
+// engine's facts are known, written back with history.replaceState on every change, and
+// offered as an embed snippet by each figure's toolbar.
 import { Notebook } from './notebook.js';
 import { WIDGETS, checkPage, computed, drawnOnce, readKey, viewsFollowing } from './declare.js';
+import { embedAttributes, readState, writeState } from './permalink.js';
 import { fmt } from '../widgets/scales.js';
 
+const EMBED_SCRIPT = new URL('../embed.js', import.meta.url);
+
 export class NotebookPage {
-  /** `page`: the declaration; `tokens`: the input the page starts with; `picks`: the reader's other choices. */
-  constructor(page, { tokens, picks = {} }) {
+  /**
+   * `page`: the declaration; `tokens`: the input the page starts with; `picks`: the reader's
+   * other choices; `controls({tokens, picks})`: puts a state restored from the URL into the
+   * page's own controls (number fields, selects), which the runtime does not know.
+   */
+  constructor(page, { tokens, picks = {}, controls = null }) {
     this.page = checkPage(page);
     this.tokens = tokens;
     this.picks = picks;
+    this.controls = controls;
     this.nb = new Notebook({ task: page.task, inputViews: viewsFollowing(page, 'input') });
     this.els = new Map();
     this.gens = new Map(); // view -> the newest fill's number (older results' numbers are dropped)
@@ -34,26 +45,69 @@ export class NotebookPage {
       this.fail(e);
       return false;
     }
+    const first = this.#restore(location.search);
     const ctx = this.#ctx();
     for (const f of drawnOnce(this.page)) this.el(f.view).fill(() => f.show({}, ctx));
     // Registered before the first model is selected, so html[data-model] (set once every
     // listener has followed a model) means "every figure computed" on a cold load too. Not
     // awaited: the page's own controls are drawn meanwhile.
     this.nb.onModel(() => this.#run(computed(this.page)));
-    this.nb.selectFirst();
+    this.nb.addEventListener('model', () => this.#writeUrl());
+    this.nb.timeline?.addEventListener('change', () => this.#clearNotes(['checkpoint', 'run']));
+    if (!this.nb.only) this.#offerEmbeds();
+    if (first) this.nb.select(first);
+    else this.nb.selectFirst();
     return true;
   }
 
   /** The reader edited the input: the figures that read it are computed again. */
   setTokens(tokens) {
     this.tokens = tokens;
+    this.#clearNotes(['tokens']);
+    this.#writeUrl();
     return this.#run(computed(this.page).filter((f) => f.follows === 'input'));
   }
 
   /** The reader changed a pick: the figures that declare `picks` are computed again. */
   setPicks(picks) {
     this.picks = { ...this.picks, ...picks };
+    this.#clearNotes(Object.keys(picks));
+    this.#writeUrl();
     return this.#run(computed(this.page).filter((f) => f.picks));
+  }
+
+  /**
+   * Applies the state in `search` (a query string, as a permalink has it) to the running page:
+   * the page's controls follow, and the figures are computed again. Resolves once they are.
+   */
+  async applyState(search) {
+    const model = this.#restore(search);
+    const cur = this.nb.current;
+    if (model && !(cur && cur.source === model.source && cur.step === model.step)) await this.nb.select(model);
+    else await this.#run(computed(this.page).filter((f) => f.follows === 'input' || f.picks));
+    this.#writeUrl();
+  }
+
+  /** The page's shareable state now: {model, tokens, picks} (see permalink.js). */
+  state() {
+    const cur = this.nb.current;
+    const linkable = cur && (cur.source === 'pretrained' || cur.source === 'run');
+    const hasInput = this.page.figures.some((f) => f.follows === 'input');
+    return { model: linkable ? { source: cur.source, step: cur.step } : null, tokens: hasInput ? this.tokens : null, picks: this.picks };
+  }
+
+  /**
+   * The embed snippet of `view` in the current state, {text, note}: one script tag and a
+   * <toylens-view> whose attributes are the state the figure reads; `note` says what a reader
+   * of the embed will not see (the reader's own run lives in this browser only).
+   */
+  embedSnippet(view) {
+    const f = this.page.figures.find((x) => x.view === view);
+    const state = this.state();
+    const attrs = Object.entries(embedAttributes(this.page, f, state)).map(([k, v]) => `${k}="${escapeAttr(v)}"`);
+    const text = `<script type="module" src="${escapeAttr(EMBED_SCRIPT.href)}"></script>\n<toylens-view ${attrs.join(' ')}></toylens-view>`;
+    const note = f.follows && state.model?.source === 'run' ? 'This figure shows your own run, which only this browser has: elsewhere the embed shows the pretrained model.' : '';
+    return { text, note };
   }
 
   /** Computes `views` again for the selected model (e.g. curves after the reader's run evaluated). */
@@ -84,6 +138,60 @@ export class NotebookPage {
     for (const e of document.querySelectorAll(`[data-view^="${this.page.task}/"], [view^="${this.page.task}/"]`)) {
       const v = e.dataset.view || e.getAttribute('view');
       if (!declared.has(v)) throw new Error(`${v}: the page shows it but ${this.page.task}/page.js does not declare it`);
+    }
+  }
+
+  // Reads the state in `search`: the input and picks are set (and the page's controls told),
+  // every parameter ignored says why next to its control; returns the model to select, or
+  // null for the page's default (the reader's restored run, else the pretrained model).
+  #restore(search) {
+    const s = readState(search, this.page, { info: this.nb.info, steps: this.nb.pretrainedSteps });
+    this.#clearNotes();
+    for (const p of s.problems) this.#note(p.key, p.message);
+    if (s.tokens) this.tokens = s.tokens;
+    this.picks = { ...this.picks, ...s.picks };
+    this.controls?.({ tokens: this.tokens, picks: this.picks });
+    const model = s.model;
+    if (model?.source === 'run' && !this.nb.session.timeline.some((t) => t.step === model.step)) {
+      this.#note('run', `This link shows step ${model.step} of a training run that this browser does not have (a run stays in the browser that trained it): the figures show the pretrained model.`);
+      return { source: 'pretrained', step: this.nb.finalStep };
+    }
+    return model;
+  }
+
+  #writeUrl() {
+    const search = writeState(location.search, this.page, this.state());
+    const url = `${location.pathname}${search ? `?${search}` : ''}${location.hash}`;
+    if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(history.state, '', url);
+  }
+
+  // A message about an ignored link parameter, next to the control it belongs to (embedded,
+  // where that control may be hidden, above the figure).
+  #note(key, message) {
+    const anchorOf = {
+      checkpoint: () => this.nb.timeline,
+      run: () => this.nb.timeline,
+      tokens: () => findView(`${this.page.task}/input`),
+    };
+    const control = (anchorOf[key] ?? (() => document.querySelector(this.page.state?.picks?.[key]?.control ?? null)))();
+    const p = Object.assign(document.createElement('p'), { className: 'nb-param-note', textContent: message });
+    p.dataset.param = key;
+    p.setAttribute('role', 'status');
+    const visible = control?.checkVisibility?.() ?? Boolean(control?.offsetParent);
+    if (control && visible) (control.closest('.nb-inputs, .nb-bar') ?? control).after(p);
+    else if (this.nb.only) findView(this.nb.only)?.before(p);
+    else document.querySelector('main')?.prepend(p);
+  }
+
+  #clearNotes(keys = null) {
+    for (const n of document.querySelectorAll('.nb-param-note')) if (!keys || keys.includes(n.dataset.param)) n.remove();
+  }
+
+  // Every figure the page computes offers its embed snippet (not the training panel's curves:
+  // an embed has no run of its own).
+  #offerEmbeds() {
+    for (const f of this.page.figures) {
+      if (!f.by) this.el(f.view).embedSnippet = () => this.embedSnippet(f.view);
     }
   }
 
@@ -134,6 +242,10 @@ export class NotebookPage {
 function viewSelector(view) {
   const v = CSS.escape(view);
   return `[data-view="${v}"], [view="${v}"]`;
+}
+
+function escapeAttr(v) {
+  return String(v).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 }
 
 function findView(view) {

@@ -99,6 +99,16 @@ export class AttentionPattern extends ToylensFigure {
     this.selectHead(this.selected);
   }
 
+  /** CSV: one row per head, query and key (masked keys are 0, as in the data). */
+  rows() {
+    const m = this._model;
+    const out = [['head', 'query', 'key', 'query token', 'key token', 'attention']];
+    for (let h = 0; h < m.heads; h++) {
+      for (let q = 0; q < m.n; q++) for (let k = 0; k < m.n; k++) out.push([m.headLabels[h], q, k, m.tokens[q], m.tokens[k], this.weight(h, q, k)]);
+    }
+    return out;
+  }
+
   /** The attention of query position q to key position k under head h. */
   weight(h, q, k) {
     const m = this._model;

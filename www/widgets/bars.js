@@ -128,6 +128,13 @@ export class Bars extends ToylensFigure {
       .attr('stroke', 'currentColor').attr('fill', 'none').attr('d', whisker);
   }
 
+  /** CSV: one row per label, a column per series (and its ± when it has errors). */
+  rows() {
+    const m = this._model;
+    const head = m.series.flatMap((s) => (s.errors ? [s.name, `${s.name} ±`] : [s.name]));
+    return [['label', ...head], ...m.labels.map((l, i) => [l, ...m.series.flatMap((s) => (s.errors ? [s.values[i], s.errors[i]] : [s.values[i]]))])];
+  }
+
   _hover(e, b) {
     const m = this._model;
     const err = b.e > 0 ? ` ± ${fmt(b.e)}` : '';

@@ -5,7 +5,10 @@
 // and draw(model, width) (synchronous; it may return a message: drawn, but in error, as an
 // editor with invalid input is). A bad `data` never throws out of the setter. Pages show a
 // computed figure with `el.fill(async () => data)` (loading, then drawn or its error).
+// Every figure has a toolbar to save it (PNG, SVG, CSV of rows(), JSON of data; export.js);
+// a page that can embed the figure sets `el.embedSnippet` and the toolbar offers Embed too.
 import { adoptStyles } from './style.js';
+import { buildTools } from './export.js';
 import { Tooltip } from './tooltip.js';
 
 const DARK = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
@@ -55,6 +58,22 @@ export class ToylensFigure extends HTMLElement {
 
   get data() {
     return this._data;
+  }
+
+  /** The figure's data as a table (rows of cells, the first row the header), for CSV. */
+  rows() {
+    throw new Error(`<${this.localName}> has no table of its data`);
+  }
+
+  /** () => {text, note}: the snippet that embeds this figure as it is now (null: no Embed button). */
+  get embedSnippet() {
+    return this._embedSnippet ?? null;
+  }
+
+  set embedSnippet(fn) {
+    this._embedSnippet = fn;
+    this._skeleton();
+    this.refs.tools.querySelector('[data-ref="save-embed"]').hidden = !fn;
   }
 
   set data(d) {
@@ -151,11 +170,12 @@ export class ToylensFigure extends HTMLElement {
       d.dataset.ref = ref;
       return d;
     };
-    this.refs = { title: part('tl-title', 'title'), body: part('tl-body', 'body'), error: part('tl-error', 'error') };
+    this.refs = { title: part('tl-title', 'title'), body: part('tl-body', 'body'), error: part('tl-error', 'error'), tools: buildTools(this) };
     this.refs.error.setAttribute('role', 'alert');
+    this.refs.tools.querySelector('[data-ref="save-embed"]').hidden = !this._embedSnippet;
     this.tooltip = new Tooltip(this);
     // Not this.append: <tl-lines> has its own append(name, x, y).
-    Element.prototype.append.call(this, this.refs.title, this.refs.body, this.refs.error, this.tooltip.node);
+    Element.prototype.append.call(this, this.refs.tools, this.refs.title, this.refs.body, this.refs.error, this.tooltip.node);
     this.build?.(this.refs.body);
   }
 

@@ -111,6 +111,13 @@ export class Heatmap extends ToylensFigure {
     if (this._marked) this.highlight(...this._marked);
   }
 
+  /** CSV: a header of the column labels, then each matrix row after its label. */
+  rows() {
+    const m = this._model;
+    const row = (i) => Array.prototype.slice.call(m.values, i * m.cols, (i + 1) * m.cols);
+    return [[`${m.yLabel || 'row'} \\ ${m.xLabel || 'col'}`, ...m.colLabels], ...m.rowLabels.map((r, i) => [r, ...row(i)])];
+  }
+
   /** Outlines cell (row, col); highlight(null) clears it. */
   highlight(row, col) {
     const m = this._model;

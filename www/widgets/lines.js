@@ -124,6 +124,12 @@ export class Lines extends ToylensFigure {
     this.scales = { x, y, keep };
   }
 
+  /** CSV: one row per point of each series. */
+  rows() {
+    const m = this._model;
+    return [['series', m.xLabel || 'x', m.yLabel || 'y'], ...m.series.flatMap((s) => s.x.map((x, k) => [s.name, x, s.y[k]]))];
+  }
+
   _hover(e) {
     const m = this._model;
     if (!m || !this.scales) return;

@@ -84,6 +84,12 @@ export class Scatter extends ToylensFigure {
     this.scales = { x, y };
   }
 
+  /** CSV: one row per point. */
+  rows() {
+    const m = this._model;
+    return [['label', 'group', m.xLabel || 'x', m.yLabel || 'y'], ...m.points.map((p) => [p.label, p.group, p.x, p.y])];
+  }
+
   _hover(e) {
     const m = this._model;
     if (!m?.points.length || !this.delaunay) return;

@@ -30,4 +30,9 @@ export class Stats extends ToylensFigure {
     }
     this.refs.body.replaceChildren(dl);
   }
+
+  /** CSV: one row per term. */
+  rows() {
+    return [['term', 'value'], ...this._model.map(([term, value]) => [term, value])];
+  }
 }

@@ -106,6 +106,28 @@ button.tl-chip:disabled { cursor: default; }
   border-radius: 4px;
 }
 [data-state="error"] .tl-token-text { border-color: var(--tl-bad); }
+/* The save toolbar (export.js): over the figure's top right corner, shown on hover or focus
+   (always on touch screens), only for a drawn figure. */
+.tl-tools {
+  position: absolute; top: 0; right: 0; z-index: 11;
+  display: flex; flex-wrap: wrap; justify-content: flex-end; gap: 2px; max-width: 100%;
+  font: 11px/1.2 system-ui, sans-serif;
+  opacity: 0; transition: opacity .12s;
+}
+:is(:hover, :focus-within) > .tl-tools { opacity: 1; }
+@media (hover: none) { .tl-tools { opacity: 1; } }
+:not([data-state="ready"]) > .tl-tools { display: none; }
+.tl-tools button {
+  font: inherit; padding: .1rem .35rem; cursor: pointer;
+  color: var(--tl-muted); background: var(--tl-bg); border: 1px solid var(--tl-line); border-radius: 3px;
+}
+.tl-tools button:is(:hover, :focus-visible) { color: inherit; border-color: var(--tl-accent); }
+.tl-tools button[hidden], .tl-tools-out[hidden] { display: none; }
+.tl-tools-out {
+  flex-basis: 100%; max-width: 26rem; padding: .25rem .4rem; text-align: left;
+  background: var(--tl-bg); border: 1px solid var(--tl-line); border-radius: 3px;
+}
+.tl-tools-out textarea { display: block; width: 24rem; max-width: 100%; margin-top: .25rem; font: 11px/1.3 ui-monospace, monospace; }
 `;
 
 let sheet;

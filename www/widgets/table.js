@@ -37,4 +37,9 @@ export class Table extends ToylensFigure {
     }
     this.refs.body.replaceChildren(table);
   }
+
+  /** CSV: the table as shown (row heading first), numbers at full precision. */
+  rows() {
+    return this._model.rows.map((r) => [r.head, ...r.cells]);
+  }
 }

@@ -21,4 +21,9 @@ export class Text extends ToylensFigure {
     p.append(...m.parts.map((x) => (typeof x === 'string' ? x : numberNode(x.value, x.key))));
     this.refs.body.replaceChildren(p);
   }
+
+  /** CSV: the line, its numbers at full precision. */
+  rows() {
+    return [['text'], [this._model.parts.map((x) => (typeof x === 'string' ? x : String(x.value))).join('')]];
+  }
 }

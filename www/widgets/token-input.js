@@ -146,6 +146,11 @@ export class TokenInput extends ToylensFigure {
     return null;
   }
 
+  /** CSV: one row per position of the last valid sequence. */
+  rows() {
+    return [['position', 'id', 'token'], ...this._tokens.map((id, k) => [k, id, this._model.vocab[id]])];
+  }
+
   _edited() {
     if (!this._config.vocab) return;
     const before = this._tokens.join(',');

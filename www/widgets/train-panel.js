@@ -1,12 +1,16 @@
 // <tl-train-panel>: "train it yourself". Bound to a TrainingSession (engine/session.js) with
 // `el.session = s`: seed / steps / lr / batch inputs (the notebook's defaults), start, pause,
 // resume, step and reset, live loss and accuracy curves, steps/s and ETA, an estimate before
-// a long run, and weight import/export (TL-named safetensors; drop a file on the panel).
+// a long run, and weight import/export: the run downloads as TL-named safetensors and its
+// TL config JSON, what HookedTransformer loads (docs/weights.html); two plain files, two
+// buttons (one click each: browsers hold back a second download started by the same click,
+// and a zip would be one more vendored library for one click less). Drop a file to import.
 // Fires `import` with detail {name, bytes} for a dropped or chosen weights file.
 // `el.smaller = {label, config, settings}` (optional): a smaller model (a TL config, with its
 // own seed/steps/lr/batch) offered instead when the estimate says the full run is long.
 
 import { settingsOf } from '../engine/session.js';
+import { download } from './export.js';
 
 const LONG_RUN_S = 120;
 
@@ -47,7 +51,8 @@ export class TrainPanel extends HTMLElement {
       resume: button('resume', 'Resume'),
       step: button('step', 'Step'),
       reset: button('reset', 'Reset'),
-      export: button('export', 'Export weights'),
+      export: button('export', 'Download weights'),
+      exportConfig: button('export-config', 'Download config'),
     };
     this.fileInput = ref(el('input', { type: 'file', accept: '.safetensors,.pt,.pth' }), 'import');
     this.statusLine = ref(el('p', { className: 'tl-status', role: 'status' }), 'status');
@@ -75,7 +80,8 @@ export class TrainPanel extends HTMLElement {
     this.buttons.resume.addEventListener('click', () => this.#act(() => this.s.start()));
     this.buttons.step.addEventListener('click', () => this.#act(() => this.s.stepOnce()));
     this.buttons.reset.addEventListener('click', () => this.#act(() => this.#reset()));
-    this.buttons.export.addEventListener('click', () => this.#act(() => this.#export()));
+    this.buttons.export.addEventListener('click', () => this.#act(() => this.#export('weights')));
+    this.buttons.exportConfig.addEventListener('click', () => this.#act(() => this.#export('config')));
     this.fileInput.addEventListener('change', () => this.fileInput.files[0] && this.#import(this.fileInput.files[0]));
     this.addEventListener('dragover', (e) => {
       e.preventDefault();
@@ -201,13 +207,12 @@ export class TrainPanel extends HTMLElement {
     this.#redrawCurves();
   }
 
-  async #export() {
-    const bytes = await this.s.exportWeights();
-    const a = el('a', { href: URL.createObjectURL(new Blob([bytes])), download: `${this.s.task}-step${this.s.step}.safetensors` });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  // The run's weights (.safetensors) or its config (.config.json), named after task and step.
+  async #export(what) {
+    const { weights, config, step } = await this.s.exportWeights();
+    const name = `${this.s.task}-step${step}`;
+    if (what === 'weights') download(`${name}.safetensors`, new Blob([weights], { type: 'application/octet-stream' }));
+    else download(`${name}.config.json`, new Blob([JSON.stringify(config, null, 1)], { type: 'application/json' }));
   }
 
   async #import(file) {
@@ -255,6 +260,7 @@ export class TrainPanel extends HTMLElement {
     this.buttons.step.disabled = running || st === 'done';
     this.buttons.reset.disabled = running;
     this.buttons.export.disabled = s.run == null;
+    this.buttons.exportConfig.disabled = s.run == null;
     for (const i of Object.values(this.inputs)) i.disabled = running;
     const rate = s.stepsPerSec;
     const eta = d.etaSeconds ?? (rate ? (s.total - s.step) / rate : NaN);

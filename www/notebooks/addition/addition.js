@@ -16,11 +16,17 @@ const digitsOf = (n, k) => String(n).padStart(k, '0').split('').map(Number);
 /** XXXXX+YYYYY=ZZZZZZ with the true sum: the tokens the model reads (teacher forcing). */
 const sumTokens = (x, y) => [...digitsOf(x, DIGITS), PLUS, ...digitsOf(y, DIGITS), EQUALS, ...digitsOf(x + y, DIGITS + 1)];
 
-fieldA.value = number(page.example.slice(0, DIGITS));
-fieldB.value = number(page.example.slice(DIGITS + 1, 2 * DIGITS + 1));
-const nbPage = new NotebookPage(page, { tokens: page.example, picks: { column: column.value } });
+// A sum and a column in the page's controls (the example at first, then a state from the URL).
+function showState({ tokens, picks }) {
+  fieldA.value = number(tokens.slice(0, DIGITS));
+  fieldB.value = number(tokens.slice(DIGITS + 1, 2 * DIGITS + 1));
+  input.tokens = tokens;
+  column.value = picks.column;
+}
+const nbPage = new NotebookPage(page, { tokens: page.example, picks: page.picks, controls: showState });
 window.__notebook = nbPage.nb;
 const input = nbPage.el(`${page.task}/input`);
+showState({ tokens: page.example, picks: page.picks });
 
 function readFields() {
   const ok = (x) => Number.isInteger(x) && x >= 0 && x < 10 ** DIGITS;

@@ -2,6 +2,7 @@
 // fields). Analyses read the raw weights; the prose and the figures' places are in index.html.
 import { labelsOf, sub } from '../common.js';
 import { standardFigures } from '../declare.js';
+import { oneOf } from '../permalink.js';
 import * as v from './views.js';
 
 const TASK = 'addition';
@@ -23,6 +24,16 @@ export default {
   task: TASK,
   title: 'Five-digit addition',
   example: EXAMPLE,
+  picks: { column: '100s' },
+  // The URL: tokens= is a sum XXXXX+YYYYY=ZZZZZZ (digits, + and = in their places; the answer
+  // digits need not be the true sum), column= the column of the per-column curves.
+  state: {
+    tokens: (ids) =>
+      ids.length === 18 && ids[5] === 10 && ids[11] === 11 && ids.every((t, k) => k === 5 || k === 11 || t < 10)
+        ? ''
+        : 'a sum is 18 tokens: five digits, + (10), five digits, = (11), six digits',
+    picks: { column: oneOf(['10s', '100s', '1000s', '10000s'], '[data-ref="column"]') },
+  },
   // A smaller model for a CPU without the patience for the full one (offered by the training
   // panel with its estimate): a quarter of the width, the same four heads, a higher lr.
   smaller: {

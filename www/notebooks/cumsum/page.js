@@ -20,6 +20,8 @@ export default {
   // The notebook's example (+0 +1 -3 -3 -2 +3), continued to the full 20 positions so that
   // the running sum crosses zero a few times.
   example: [5, 6, 2, 2, 3, 8, 9, 7, 4, 5, 10, 3, 4, 6, 5, 1, 7, 8, 4, 4],
+  // The URL's tokens= may be any sequence of the vocabulary up to n_ctx; no picks.
+  state: {},
   // What the browser tests do with the page: a new sequence for the editor (20 tokens, not
   // the example), and a printed number with how the native CLI computes it.
   test: {

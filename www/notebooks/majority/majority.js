@@ -4,12 +4,18 @@ import { NotebookPage } from '../runtime.js';
 import page, { CRITICAL } from './page.js';
 
 const MAX_LEN = 128; // the model's context
-const nbPage = new NotebookPage(page, { tokens: page.example, picks: page.picks });
-window.__notebook = nbPage.nb; // for tests and curious readers
-const input = nbPage.el(`${page.task}/input`);
 const neuronsBox = document.querySelector('[data-ref="neurons"]');
 const valueBox = document.querySelector('[data-ref="value"]');
 const note = document.querySelector('[data-ref="pick-note"]');
+// The sequence and the picks in the page's controls (defaults, then a state from the URL).
+function showState({ tokens, picks }) {
+  input.tokens = tokens;
+  neuronsBox.value = picks.neurons.join(', ');
+  valueBox.value = picks.value;
+}
+const nbPage = new NotebookPage(page, { tokens: page.example, picks: page.picks, controls: showState });
+window.__notebook = nbPage.nb; // for tests and curious readers
+const input = nbPage.el(`${page.task}/input`);
 
 input.addEventListener('change', (e) => {
   let tokens = e.detail.tokens;
@@ -46,6 +52,5 @@ document.querySelector('[data-ref="pick-top"]').addEventListener('click', () => 
   if (list.length) setNeurons(list);
 });
 
-neuronsBox.value = page.picks.neurons.join(', ');
-valueBox.value = page.picks.value;
-if (await nbPage.start()) input.data = { vocab: nbPage.nb.info.vocab, tokens: page.example };
+showState({ tokens: page.example, picks: page.picks });
+if (await nbPage.start()) input.data = { vocab: nbPage.nb.info.vocab, tokens: nbPage.tokens };

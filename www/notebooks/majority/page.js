@@ -3,6 +3,7 @@
 // (LayerNorm folded, writing weights and unembedding centred), so every analysis here asks for
 // process 'tl'; the prose and the figures' places are in index.html.
 import { standardFigures } from '../declare.js';
+import { intList, oneOf } from '../permalink.js';
 import * as v from './views.js';
 
 const TASK = 'majority';
@@ -29,6 +30,14 @@ export default {
     9, 2, 7, 1, 9, 0, 0, 3, 7, 3, 3, 3, 9, 7, 1, 2, 4, 7, 1, 9, 8, 2, 6, 7, 8, 7, 1, 8, 8, 4, 0, 4,
   ],
   picks: { neurons: CRITICAL, value: 'auto' },
+  // The URL: tokens= any sequence of digits up to n_ctx; neurons= the neurons followed and
+  // ablated; value= the value whose running count is overlaid ('auto': the majority).
+  state: {
+    picks: {
+      neurons: intList({ min: 0, max: 255, most: 32, what: 'neuron' }, '[data-ref="neurons"]'),
+      value: oneOf(['auto', ...Array.from({ length: 10 }, (_, d) => String(d))], '[data-ref="value"]'),
+    },
+  },
   test: {
     // The notebook's first inference example (its majority is 5).
     edit:

@@ -5,12 +5,15 @@ import page, { EQUALS } from './page.js';
 
 const numberA = document.querySelector('[data-ref="a"]');
 const numberB = document.querySelector('[data-ref="b"]');
-const [a0, b0] = page.example;
-numberA.value = a0;
-numberB.value = b0;
-const nbPage = new NotebookPage(page, { tokens: page.example });
+// The pair in both controls (the example at first, then a pair restored from the URL).
+function showPair(tokens) {
+  [numberA.value, numberB.value] = tokens;
+  input.tokens = tokens;
+}
+const nbPage = new NotebookPage(page, { tokens: page.example, controls: ({ tokens }) => showPair(tokens) });
 window.__notebook = nbPage.nb;
 const input = nbPage.el(`${page.task}/input`);
+showPair(page.example);
 
 function setPair(a, b, from) {
   const tokens = [a, b, EQUALS];

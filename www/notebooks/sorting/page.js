@@ -27,6 +27,15 @@ export default {
   title: 'Sorting a list of 20 numbers',
   // Twenty values with three repeats (the hard case: the model must emit a value twice).
   example: v.sequenceOf([5, 3, 8, 1, 0, 29, 12, 12, 7, 4, 22, 17, 9, 2, 26, 15, 11, 6, 19, 3]),
+  // The URL's tokens= is a whole sequence: START, 20 values (0 to 29), STOP, the values sorted
+  // (a held-out pick is its list's sequence).
+  state: {
+    tokens: (ids) => {
+      const values = v.valuesOf(ids);
+      const ok = values.length === v.LIST_LEN && values.every((x) => x < v.N_VALUES) && v.sequenceOf(values).join() === ids.join();
+      return ok ? '' : `a sequence is START (${v.START}), ${v.LIST_LEN} values from 0 to ${v.N_VALUES - 1}, STOP (${v.STOP}) and the values sorted`;
+    },
+  },
   test: {
     edit: '29 0 15 15 7 22 3 3 18 11 26 5 9 1 20 14 27 8 12 2',
     number: { key: 'sorting-accuracy', args: ['--what', 'loss'], value: (j) => j.accuracy },

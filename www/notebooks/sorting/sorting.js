@@ -11,7 +11,7 @@ const prev = document.querySelector('[data-ref="prev"]');
 const next = document.querySelector('[data-ref="next"]');
 const latency = document.querySelector('[data-ref="latency"]');
 
-const nbPage = new NotebookPage(page, { tokens: page.example });
+const nbPage = new NotebookPage(page, { tokens: page.example, controls: ({ tokens }) => (input.tokens = valuesOf(tokens)) });
 window.__notebook = nbPage.nb;
 const input = nbPage.el(`${page.task}/input`);
 let heldOut = []; // the first BATCH held-out lists' values
@@ -40,7 +40,7 @@ next.addEventListener('click', () => step(1));
 
 if (await nbPage.start()) {
   const info = nbPage.nb.info;
-  input.data = { vocab: info.vocab.slice(0, N_VALUES), tokens: valuesOf(page.example), length: LIST_LEN };
+  input.data = { vocab: info.vocab.slice(0, N_VALUES), tokens: valuesOf(nbPage.tokens), length: LIST_LEN };
   const batch = await nbPage.nb.client.call('task_held_out', { task: page.task, limit: BATCH });
   const [n, p] = batch.shape;
   heldOut = Array.from({ length: n }, (_, b) => valuesOf(Array.from(batch.values.slice(b * p, b * p + p))));
@@ -48,6 +48,7 @@ if (await nbPage.start()) {
     new Option('your list', '-1'),
     ...heldOut.map((vals, b) => new Option(`held-out #${b}: ${vals.slice(0, 6).join(' ')} …`, String(b))),
   );
-  picker.value = '-1';
+  // A held-out list restored from the URL shows as that pick.
+  picker.value = String(heldOut.findIndex((h) => sequenceOf(h).join() === nbPage.tokens.join()));
   for (const c of [picker, prev, next]) c.disabled = false;
 }
