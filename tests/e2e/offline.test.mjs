@@ -4,7 +4,8 @@
 //   that revalidates to 304;
 // - in one browser: the front page at 390 px draws its five live figures with no sideways
 //   scroll and saves the site for offline use ("ready offline"); with the network off, a
-//   notebook page never visited draws its figures and trains two steps on the CPU; back
+//   notebook page never visited draws its figures, follows its timeline to an earlier
+//   checkpoint and trains two steps on the CPU; back
 //   online, a rebuilt site (one changed file, so a new sw.js) installs next to the old one,
 //   the old page keeps its own version's files until the reader applies the update, then
 //   the new version's cache is the only one. Prints the precache size and time to ready.
@@ -136,6 +137,15 @@ test('front page on a phone, then the site offline (a new page, training include
   await page.goto(new URL('notebooks/cumsum/?backend=cpu', base).href);
   assert.ok(await page.evaluate(() => !!navigator.serviceWorker.controller), 'the page comes from the service worker');
   await page.waitForFunction(() => document.documentElement.dataset.model, null, { timeout: 300_000, polling: 250 });
+  // The timeline scrubs offline too: small models' checkpoints are saved on install.
+  const steps = JSON.parse(fs.readFileSync(path.join(DIST, 'models/index.json'), 'utf8')).cumsum.checkpoints;
+  const mid = Math.floor(steps.length / 2);
+  await page.$eval('tl-timeline [data-ref="range"]', (r, i) => {
+    r.value = String(i);
+    r.dispatchEvent(new Event('input'));
+    r.dispatchEvent(new Event('change'));
+  }, mid);
+  await page.waitForFunction((m) => document.documentElement.dataset.model === m, `pretrained:${steps[mid]}`, { timeout: 120_000 });
   await page.waitForFunction(() => {
     const figs = [...document.querySelectorAll('[data-view]')];
     const bad = figs.find((f) => f.dataset.state === 'error');
