@@ -54,13 +54,13 @@
 
   /**
    * Calls `onSilent()` unless `answered()` is true ANSWER_MS after `frame` loaded (or LOAD_MS
-   * after it was made, if it never loads). A frame from another origin cannot be looked into;
-   * its messages are the only sign it is ours.
+   * after it was made, if it never loads; not for a lazy frame, which loads when scrolled to).
+   * A frame from another origin cannot be looked into: its messages are the only sign it is ours.
    */
   function watch(frame, answered, onSilent) {
     const check = () => answered() || onSilent();
     frame.addEventListener('load', () => setTimeout(check, ANSWER_MS), { once: true });
-    setTimeout(check, LOAD_MS);
+    if (frame.loading !== 'lazy') setTimeout(check, LOAD_MS);
   }
 
   const blocked = (url) =>

@@ -3,7 +3,13 @@ import PAGES from '../notebooks/pages.js';
 import { WIDGETS } from '../notebooks/declare.js';
 
 const reads = (f) => Object.values(f.reads ?? {}).map((r) => (r.op ? r.op : r.request ? `${r.analysis} ${JSON.stringify(r.request)}` : r.analysis));
-const tbody = document.querySelector('[data-ref="views"] tbody');
+// The table goes into this page's [data-ref="views"] (the views page, the embedding guide).
+const table = document.createElement('table');
+table.createTHead().insertRow().append(
+  ...['view', 'widget', 'follows', 'engine reads', 'claim', 'checked by'].map((h) => Object.assign(document.createElement('th'), { textContent: h })),
+);
+const tbody = table.createTBody();
+document.querySelector('[data-ref="views"]').append(table);
 
 for (const page of PAGES) {
   for (const f of page.figures) {
