@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { launchBrowser } from './browser.mjs';
 import { CLI, DIST, assertCleanRun as assertClean, serveSite } from './site.mjs';
+import { snapshot, waitReady as waitFor } from './figures.mjs';
 import DECLARED from '../../www/notebooks/pages.js';
 import { viewsFollowing } from '../../www/notebooks/declare.js';
 
@@ -61,25 +62,8 @@ function cliNumber(task, stepOrFile, spec) {
   return spec.value(JSON.parse(out));
 }
 
-/** Waits until every listed view is ready (fails at once, with the message, if one errs). */
-async function waitReady(page, views, timeout = SETTLE_MS) {
-  await page.waitForFunction((vs) => {
-    const els = vs.map((v) => document.querySelector(`[data-view="${v}"]`));
-    const bad = els.find((e) => e?.dataset.state === 'error');
-    if (bad) throw new Error(`${bad.dataset.view}: ${bad.errorMessage || bad.textContent}`);
-    return els.every((e) => e && e.dataset.state === 'ready');
-  }, views, { timeout, polling: 100 });
-}
-
-/** A fingerprint of each view's drawn content: widget data (values), or a plain figure's text. */
-function snapshot(page, views) {
-  return page.evaluate((vs) => Object.fromEntries(vs.map((v) => {
-    const e = document.querySelector(`[data-view="${v}"]`);
-    const d = e.data;
-    const text = d === undefined ? e.textContent : JSON.stringify(d, (k, x) => (ArrayBuffer.isView(x) ? Array.from(x) : x));
-    return [v, text];
-  })), views);
-}
+/** Waits until every listed view is ready (SETTLE_MS unless told). */
+const waitReady = (page, views, timeout = SETTLE_MS) => waitFor(page, views, timeout);
 
 function changed(before, after) {
   return Object.keys(before).filter((v) => before[v] !== after[v]);

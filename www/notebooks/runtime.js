@@ -97,7 +97,7 @@ export class NotebookPage {
   }
 
   /**
-   * The embed snippet of `view` in the current state, {text, note}: one script tag and a
+   * The embed snippet of `view` in the current state, {text, note}: the embed.js script tag and a
    * <toylens-view> whose attributes are the state the figure reads; `note` says what a reader
    * of the embed will not see (the reader's own run lives in this browser only).
    */
@@ -105,7 +105,8 @@ export class NotebookPage {
     const f = this.page.figures.find((x) => x.view === view);
     const state = this.state();
     const attrs = Object.entries(embedAttributes(this.page, f, state)).map(([k, v]) => `${k}="${escapeAttr(v)}"`);
-    const text = `<script type="module" src="${escapeAttr(EMBED_SCRIPT.href)}"></script>\n<toylens-view ${attrs.join(' ')}></toylens-view>`;
+    // The classic-script form of embed.js: it runs on hosts that send no CORS headers too.
+    const text = `<script src="${escapeAttr(EMBED_SCRIPT.href)}" defer></script>\n<toylens-view ${attrs.join(' ')}></toylens-view>`;
     const note = f.follows && state.model?.source === 'run' ? 'This figure shows your own run, which only this browser has: elsewhere the embed shows the pretrained model.' : '';
     return { text, note };
   }
@@ -178,7 +179,11 @@ export class NotebookPage {
     p.dataset.param = key;
     p.setAttribute('role', 'status');
     const visible = control?.checkVisibility?.() ?? Boolean(control?.offsetParent);
-    if (control && visible) (control.closest('.nb-inputs, .nb-bar') ?? control).after(p);
+    if (control && visible) {
+      let at = control.closest('.nb-inputs, .nb-bar') ?? control;
+      while (at.nextElementSibling?.classList.contains('nb-param-note')) at = at.nextElementSibling; // in the link's order
+      at.after(p);
+    }
     else if (this.nb.only) findView(this.nb.only)?.before(p);
     else document.querySelector('main')?.prepend(p);
   }

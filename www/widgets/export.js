@@ -226,6 +226,7 @@ async function copyEmbed(host, say) {
   try {
     await navigator.clipboard.writeText(text);
     say(`copied${note ? ` · ${note}` : ''}`);
+    setTimeout(() => say(''), note ? 8000 : 3000);
   } catch {
     const box = Object.assign(document.createElement('textarea'), { readOnly: true, value: text, rows: 3 });
     box.setAttribute('aria-label', 'embed snippet');
