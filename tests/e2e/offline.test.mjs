@@ -110,6 +110,8 @@ test('front page on a phone, then the site offline (a new page, training include
   const readyMs = Date.now() - t0;
   const precacheMb = v1.files.filter((f) => !f.lazy).reduce((s, f) => s + f.size, 0) / 1e6;
   console.log(`# ready offline ${readyMs} ms after a cold navigation to the front page (precache ${precacheMb.toFixed(1)} MB, version ${v1.version})`);
+  // The figures' frames load when scrolled near: scroll through the page.
+  for (const v of await page.locator('.fp-notebook toylens-view').all()) await v.scrollIntoViewIfNeeded();
   await page.waitForFunction(() => {
     const views = [...document.querySelectorAll('.fp-notebook toylens-view')];
     const bad = views.find((v) => v.dataset.state === 'error');
