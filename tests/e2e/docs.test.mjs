@@ -37,7 +37,7 @@ test('every link of the docs index and the front page leads to a file of the bui
   for (const page of ['index.html', 'docs/index.html', 'docs/cli.html']) {
     const html = fs.readFileSync(path.join(DIST, page), 'utf8');
     const local = [...html.matchAll(/href="([^"#:]+)(#[^"]*)?"/g)].map((m) => m[1]);
-    assert.ok(local.length > 3, `${page}: ${local}`);
+    assert.ok(local.length > 0, `${page}: no links read`);
     const broken = local.filter((href) => {
       const target = path.join(DIST, path.dirname(page), href);
       return !fs.existsSync(href.endsWith('/') ? path.join(target, 'index.html') : target);
