@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import globals from 'globals';
 
 export default [
-  { ignores: ['dist/', 'node_modules/', 'target/', 'www/vendor/'] },
+  { ignores: ['dist/', 'node_modules/', 'target/', 'www/vendor/', 'bench/.venv/'] },
   js.configs.recommended,
   {
     files: ['www/**/*.js'],
