@@ -3,7 +3,7 @@
 // ignored with a message by its control while the page still draws; a figure saves as a
 // valid PNG (2x its size), SVG, CSV (its data's numbers) and JSON, and copies an embed
 // snippet of its state; the training panel's downloaded weights and config reload in the
-// engine with identical logits. Three page loads in all.
+// engine with identical logits, and a link to the reader's run restores it. Four page loads.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -166,12 +166,13 @@ describe('permalinks and export (majority page)', { timeout: 900_000 }, () => {
   });
 
   test('malformed link parameters are ignored with a message; the page still draws', async () => {
-    const page = await open('?backend=cpu&checkpoint=7777&tokens=1,2,x&neurons=300&value=twelve');
+    // run=999: a run this browser does not have (none yet): the pretrained model, with a note.
+    const page = await open('?backend=cpu&checkpoint=7777&run=999&tokens=1,2,x&neurons=300&value=twelve');
     const final = await page.$eval('tl-timeline', (t) => t.sources.pretrained.at(-1));
     assert.equal(await page.evaluate(() => document.documentElement.dataset.model), `pretrained:${final}`);
     const notes = await page.$$eval('.nb-param-note', (ns) => ns.map((n) => ({ key: n.dataset.param, text: n.textContent, shown: n.checkVisibility() })));
-    assert.deepEqual(notes.map((n) => n.key).sort(), ['checkpoint', 'neurons', 'tokens', 'value']);
-    for (const n of notes) assert.ok(n.shown && n.text.includes('was ignored'), JSON.stringify(n));
+    assert.deepEqual(notes.map((n) => n.key).sort(), ['checkpoint', 'neurons', 'run', 'tokens', 'value']);
+    for (const n of notes) assert.ok(n.shown && /was ignored|does not have/.test(n.text), JSON.stringify(n));
     assert.match(notes.find((n) => n.key === 'checkpoint').text, /7777 is not in the pretrained timeline/);
     assert.match(notes.find((n) => n.key === 'neurons').text, /300 is not a neuron/);
     // The note sits by its control: the neuron box's row, the timeline's bar.
@@ -213,6 +214,17 @@ describe('permalinks and export (majority page)', { timeout: 900_000 }, () => {
     }, { weights: [...weights.bytes], cfg, tokens });
     assert.deepEqual(logits.shape, [1, tokens.length, cfg.d_vocab_out]);
     assert.deepEqual(logits.back, logits.from, 'logits of the reloaded files');
+
+    // The run is in the URL, and a link to one of its checkpoints restores it in this browser
+    // (the run is kept in IndexedDB); step 0, not the page's default (the run's last step).
+    const url = new URL(page.url());
+    assert.equal(url.searchParams.get('run'), '2');
+    await page.close();
+    url.searchParams.set('run', '0');
+    const again = await open(url.search);
+    assert.equal(await again.evaluate(() => document.documentElement.dataset.model), 'run:0');
+    assert.deepEqual(await again.$eval('tl-timeline', (t) => [t.dataset.source, t.dataset.step]), ['run', '0']);
+    assert.equal(await again.locator('.nb-param-note').count(), 0);
     assertCleanRun(b.log, site.origin);
   });
 });

@@ -76,18 +76,6 @@ export class NotebookPage {
     return this.#run(computed(this.page).filter((f) => f.picks));
   }
 
-  /**
-   * Applies the state in `search` (a query string, as a permalink has it) to the running page:
-   * the page's controls follow, and the figures are computed again. Resolves once they are.
-   */
-  async applyState(search) {
-    const model = this.#restore(search);
-    const cur = this.nb.current;
-    if (model && !(cur && cur.source === model.source && cur.step === model.step)) await this.nb.select(model);
-    else await this.#run(computed(this.page).filter((f) => f.follows === 'input' || f.picks));
-    this.#writeUrl();
-  }
-
   /** The page's shareable state now: {model, tokens, picks} (see permalink.js). */
   state() {
     const cur = this.nb.current;
