@@ -61,21 +61,6 @@ fn name_filter_keeps_only_matching_hooks() {
     assert_eq!(names, vec!["blocks.0.attn.hook_pattern", "blocks.1.attn.hook_pattern"]);
 }
 
-#[test]
-fn pt_state_dict_equals_safetensors() {
-    use toylens::io::read_state_dict_file;
-    for name in ["min", "ln2_gelu"] {
-        let dir = fixtures_dir().join(name);
-        let a = read_state_dict_file(&dir.join("weights.pt")).unwrap();
-        let b = read_state_dict_file(&dir.join("weights.safetensors")).unwrap();
-        assert_eq!(a.tensors.keys().collect::<Vec<_>>(), b.tensors.keys().collect::<Vec<_>>(), "{name}");
-        for (k, (s, v)) in &a.tensors {
-            assert_eq!(s, &b.tensors[k].0, "{name}: {k}");
-            assert_eq!(v, &b.tensors[k].1, "{name}: {k}");
-        }
-    }
-}
-
 /// Facts the pages print come from the engine: each must equal what TransformerLens says for
 /// every fixture config (parameter counts; hook names in the order TL's hooks fire).
 #[test]

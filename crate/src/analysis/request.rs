@@ -1,6 +1,8 @@
 //! One analysis request as the CLI and the browser both make it: which weights processing,
 //! which tokens (given, or the task's held-out set), and the options. Sharing this is what
 //! makes the page print the same numbers as `toylens analyze` for the same checkpoint.
+//! Without a task (a checkpoint brought from elsewhere) the tokens must be given, tokens and
+//! outputs are named by their ids, and each position's target is the next token.
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
@@ -8,7 +10,7 @@ use serde_json::Value;
 
 use super::catalog::{self, Inputs, Needs, Options};
 use super::process;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::params::StateDict;
 use crate::model::{HookedTransformer, HookedTransformerConfig, Tokens};
 use crate::tasks::Task;
@@ -44,7 +46,7 @@ pub struct Request {
 
 /// The model the analysis reads: `sd` processed as asked, on `device`.
 pub fn model(
-    task: &dyn Task,
+    task: Option<&dyn Task>,
     cfg: &HookedTransformerConfig,
     sd: &StateDict,
     p: Process,
@@ -53,14 +55,17 @@ pub fn model(
     let (cfg, sd) = match p {
         Process::None => (cfg.clone(), sd.clone()),
         Process::Tl => process::process_weights(cfg, sd, process::Processing::TL_DEFAULT)?,
-        Process::Notebook => (cfg.clone(), task.notebook_processing(cfg, sd)?),
+        Process::Notebook => match task {
+            Some(task) => (cfg.clone(), task.notebook_processing(cfg, sd)?),
+            None => return Err(Error::Config("notebook processing needs a task (use --process tl or none)".into())),
+        },
     };
     HookedTransformer::from_state_dict(&cfg, &sd, device)
 }
 
 /// Inputs for analysis `what`: `tokens` labelled by the task, or else its held-out set.
 pub fn inputs(
-    task: &dyn Task,
+    task: Option<&dyn Task>,
     cfg: &HookedTransformerConfig,
     what: &str,
     tokens: Option<Tokens>,
@@ -68,21 +73,31 @@ pub fn inputs(
 ) -> Result<Inputs> {
     let entry = catalog::find(what)?;
     let mut inputs = Inputs {
-        vocab: Some((0..cfg.d_vocab as i64).map(|i| task.token_str(i)).collect()),
-        vocab_out: Some(task.class_names(cfg.d_vocab_out)),
+        vocab: task.map(|t| (0..cfg.d_vocab as i64).map(|i| t.token_str(i)).collect()),
+        vocab_out: task.map(|t| t.class_names(cfg.d_vocab_out)),
         opts: req.opts.clone(),
         corrupted: req.corrupted.clone(),
         ..Inputs::default()
     };
     if entry.needs != Needs::Weights {
-        let (toks, targets) = match tokens {
-            Some(t) => {
+        let (toks, targets) = match (task, tokens) {
+            (Some(task), Some(t)) => {
                 let targets = task.label(&t)?;
                 (t, targets)
             }
-            None => {
+            (Some(task), None) => {
                 let b = task.held_out();
                 (b.tokens, b.targets)
+            }
+            (None, Some(t)) => {
+                t.check(cfg)?;
+                let targets = next_tokens(&t, cfg.d_vocab_out);
+                (t, targets)
+            }
+            (None, None) => {
+                return Err(Error::Config(format!(
+                    "{what} runs on tokens: give them (there is no task to draw a batch from)"
+                )));
             }
         };
         let (toks, targets) = first_rows(toks, targets, req.limit);
@@ -90,6 +105,21 @@ pub fn inputs(
         inputs.targets = Some(targets);
     }
     Ok(inputs)
+}
+
+/// Without a task: each position's target is the next token (a language model's), unscored
+/// (−1) at the last position and where the next token is not an output.
+fn next_tokens(t: &Tokens, d_vocab_out: usize) -> Vec<i64> {
+    let mut out = vec![-1; t.ids.len()];
+    for b in 0..t.batch {
+        for p in 0..t.pos.saturating_sub(1) {
+            let next = t.ids[b * t.pos + p + 1];
+            if (0..d_vocab_out as i64).contains(&next) {
+                out[b * t.pos + p] = next;
+            }
+        }
+    }
+    out
 }
 
 fn first_rows(t: Tokens, targets: Vec<i64>, n: Option<usize>) -> (Tokens, Vec<i64>) {
@@ -104,7 +134,7 @@ fn first_rows(t: Tokens, targets: Vec<i64>, n: Option<usize>) -> (Tokens, Vec<i6
 
 /// Runs it: the catalog's JSON, tagged with the analysis and task names.
 pub fn run(
-    task: &dyn Task,
+    task: Option<&dyn Task>,
     model: &HookedTransformer,
     what: &str,
     tokens: Option<Tokens>,
@@ -114,7 +144,7 @@ pub fn run(
     let mut out = catalog::run(what, model, &inputs)?;
     if let Value::Object(m) = &mut out {
         m.insert("analysis".into(), Value::from(what));
-        m.insert("task".into(), Value::from(task.id()));
+        m.insert("task".into(), task.map_or(Value::Null, |t| Value::from(t.id())));
     }
     Ok(out)
 }

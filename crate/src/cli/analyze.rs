@@ -1,29 +1,32 @@
-//! `toylens analyze <task> --weights W --what NAME`: any analysis from the command line, as
+//! `toylens analyze [task] --weights W --what NAME`: any analysis from the command line, as
 //! JSON (every tensor `{"shape", "values", "axes", "labels"}`), printed or written with --out.
 //! The task supplies the config (unless --config), the batch (its held-out set unless
-//! --tokens), the targets (its labeller) and the token names. The analysis knobs are the
-//! library's own `Options`, flattened into flags.
+//! --tokens), the targets (its labeller) and the token names. Without a task (any TL
+//! checkpoint) the config is --config or inferred from the weights, --tokens is required for
+//! analyses of tokens, and each position's target is the next token. The analysis knobs are
+//! the library's own `Options`, flattened into flags.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{read_config, read_tokens};
+use super::common::{read_config, read_tokens, write_stdout};
 use crate::analysis::catalog::{self, Options};
 use crate::analysis::request::{self, Process, Request};
 use crate::io::read_state_dict_file;
+use crate::model::infer::infer_config;
 use crate::tasks;
 use crate::{Error, Result};
 
 #[derive(Args, Debug)]
 pub struct AnalyzeArgs {
-    /// The task: cumsum, min, addition, majority or sorting.
-    #[arg(required_unless_present = "list")]
+    /// The task: cumsum, min, addition, majority or sorting; none for any other TL checkpoint.
     pub task: Option<String>,
     /// Weights: safetensors or PyTorch .pt state dict with TL names.
     #[arg(long, required_unless_present = "list")]
     pub weights: Option<PathBuf>,
-    /// Model config (TL's to_dict JSON); default: the task's.
+    /// Model config (TL's to_dict JSON); default: the task's, or without a task the one the
+    /// weights imply (`toylens config` prints it).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Tokens: a JSON array of token-id arrays (inline or a file) or a safetensors file with
@@ -76,17 +79,19 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
         list();
         return Ok(());
     }
-    let (task_id, weights, what) = match (&a.task, &a.weights, &a.what) {
-        (Some(t), Some(w), Some(n)) => (t.as_str(), w, n.as_str()),
-        _ => return Err(Error::Config("give a task, --weights and --what (or --list)".into())),
+    let (weights, what) = match (&a.weights, &a.what) {
+        (Some(w), Some(n)) => (w, n.as_str()),
+        _ => return Err(Error::Config("give --weights and --what (or --list)".into())),
     };
-    let task = tasks::by_id(task_id)?;
-    let cfg = match &a.config {
-        Some(p) => read_config(p)?,
-        None => task.config(),
-    };
+    let task = a.task.as_deref().map(tasks::by_id).transpose()?;
+    let task = task.as_deref();
     let sd = read_state_dict_file(weights)?;
-    let model = request::model(task.as_ref(), &cfg, &sd, a.process, &burn::tensor::Device::flex())?;
+    let cfg = match (&a.config, task) {
+        (Some(p), _) => read_config(p)?,
+        (None, Some(t)) => t.config(),
+        (None, None) => infer_config(&sd)?.cfg,
+    };
+    let model = request::model(task, &cfg, &sd, a.process, &burn::tensor::Device::flex())?;
     let req = Request {
         process: a.process,
         limit: a.limit,
@@ -94,21 +99,14 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
         opts: a.opts.clone(),
     };
     let tokens = a.tokens.as_deref().map(read_tokens).transpose()?;
-    let out = request::run(task.as_ref(), &model, what, tokens, &req)?;
+    let out = request::run(task, &model, what, tokens, &req)?;
     let text = serde_json::to_string(&out).map_err(|e| Error::Io(format!("writing JSON: {e}")))?;
     match &a.out {
         Some(p) => {
             std::fs::write(p, text + "\n").map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
             eprintln!("wrote {what} to {}", p.display());
         }
-        None => {
-            use std::io::Write;
-            // A closed pipe (`| head`) is not an error worth a panic.
-            match writeln!(std::io::stdout().lock(), "{text}") {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(Error::Io(format!("stdout: {e}"))),
-                _ => {}
-            }
-        }
+        None => write_stdout(&text)?,
     }
     Ok(())
 }

@@ -53,3 +53,12 @@ pub fn device(b: Backend) -> Result<burn::tensor::Device> {
 pub fn write_file(p: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(p, bytes).map_err(|e| Error::Io(format!("{}: {e}", p.display())))
 }
+
+/// Prints `text` and a newline; a closed pipe (`| head`) is not an error worth a panic.
+pub fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(crate::Error::Io(format!("stdout: {e}"))),
+        _ => Ok(()),
+    }
+}

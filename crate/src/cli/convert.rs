@@ -1,4 +1,5 @@
-//! `toylens convert`: a PyTorch `.pt` state dict to safetensors (same TL names, f32).
+//! `toylens convert`: a PyTorch `.pt` state dict to safetensors (same TL names, f32; TL's
+//! attention buffers kept, so an old checkpoint's IGNORE value survives the trip).
 
 use std::path::PathBuf;
 
@@ -6,7 +7,6 @@ use super::common::write_file;
 use crate::Result;
 use crate::io::read_state_dict_file;
 use crate::io::safetensors::{OutTensor, write_tensors};
-use crate::model::params::is_tl_buffer;
 
 #[derive(clap::Args)]
 pub struct ConvertArgs {
@@ -17,12 +17,8 @@ pub struct ConvertArgs {
 pub fn run(a: ConvertArgs) -> Result<()> {
     let ConvertArgs { input, output } = a;
     let sd = read_state_dict_file(&input)?;
-    let outs: Vec<(String, OutTensor)> = sd
-        .tensors
-        .iter()
-        .filter(|(n, _)| !is_tl_buffer(n))
-        .map(|(n, (s, v))| (n.clone(), OutTensor::F32 { shape: s, values: v }))
-        .collect();
+    let outs: Vec<(String, OutTensor)> =
+        sd.tensors.iter().map(|(n, (s, v))| (n.clone(), OutTensor::F32 { shape: s, values: v })).collect();
     write_file(&output, &write_tensors(&outs)?)?;
     println!("wrote {} tensors to {}", outs.len(), output.display());
     Ok(())

@@ -1,4 +1,4 @@
-//! The native CLI: `toylens cache|train|analyze|eval|bench|convert|info`, a file per
+//! The native CLI: `toylens cache|train|analyze|eval|bench|convert|info|config`, a file per
 //! subcommand. Errors print one line and exit non-zero. (The `toylens` binary in `bin/` only
 //! calls `main` here.)
 
@@ -12,6 +12,7 @@ pub mod analyze;
 pub mod bench;
 pub mod cache;
 pub mod common;
+pub mod config;
 pub mod convert;
 pub mod eval;
 pub mod info;
@@ -42,6 +43,9 @@ enum Cmd {
     Convert(convert::ConvertArgs),
     /// List a weights file's tensors; with --config, check they fit it.
     Info(info::InfoArgs),
+    /// Print the TL config a checkpoint's tensor names and shapes imply (what they cannot
+    /// tell is listed on stderr).
+    Config(config::ConfigArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -53,6 +57,7 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Bench(a) => bench::run(a),
         Cmd::Convert(a) => convert::run(a),
         Cmd::Info(a) => info::run(a),
+        Cmd::Config(a) => config::run(a),
     }
 }
 

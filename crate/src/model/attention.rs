@@ -25,6 +25,10 @@ pub struct Attention {
     pub b_O: Param<Tensor<1>>,
     #[module(skip)]
     pub scale: f64,
+    /// The score at masked (future) positions: TL's `IGNORE` buffer (−inf, or −1e5 in
+    /// checkpoints of older TL, which TL then shows in `hook_attn_scores`).
+    #[module(skip)]
+    pub masked_score: f32,
     #[module(skip)]
     pub use_attn_result: bool,
     #[module(skip)]
@@ -79,6 +83,7 @@ impl Attention {
             b_V: src.param(&p("b_V"), [h, dh], Init::Zeros)?,
             b_O: src.param(&p("b_O"), [d], Init::Zeros)?,
             scale: cfg.effective_attn_scale(),
+            masked_score: src.masked_score(&p("IGNORE"), &p("mask"), cfg.n_ctx)?,
             use_attn_result: cfg.use_attn_result,
             hooks: AttnHooks::new(scope),
         })
@@ -124,11 +129,16 @@ impl Attention {
 
         let scores = q.swap_dims(1, 2).matmul(k.permute([0, 2, 3, 1])); // [b, h, q, k]
         let scores = if self.scale != 1.0 { scores.div_scalar(self.scale) } else { scores };
-        // Keys after the query get -inf, as TL's IGNORE buffer does; one broadcast add of a
-        // [1, 1, q, k] mask is cheaper (and cheaper to differentiate) than a full-size mask_fill.
+        // Keys after the query get TL's IGNORE value. For −inf one broadcast add of a [1, 1, q, k]
+        // mask is cheaper (and cheaper to differentiate) than a full-size mask_fill; a finite
+        // IGNORE (older TL) replaces the score, as TL's torch.where does.
         let mask = Tensor::<2, Bool>::tril_mask([p, kp], (kp - p) as i64, &device);
-        let additive = Tensor::<2>::zeros([p, kp], &device).mask_fill(mask, f32::NEG_INFINITY).reshape([1, 1, p, kp]);
-        let scores = ctx.hook(&hk.attn_scores, scores + additive);
+        let scores = if self.masked_score == f32::NEG_INFINITY {
+            scores + Tensor::<2>::zeros([p, kp], &device).mask_fill(mask, f32::NEG_INFINITY).reshape([1, 1, p, kp])
+        } else {
+            scores.mask_fill(mask.reshape([1, 1, p, kp]).expand([b, h, p, kp]), self.masked_score)
+        };
+        let scores = ctx.hook(&hk.attn_scores, scores);
         let pattern = ctx.hook(&hk.pattern, softmax(scores, 3));
         let z = pattern.matmul(v.swap_dims(1, 2)).swap_dims(1, 2); // [b, p, h, dh]
         let z = ctx.hook(&hk.z, z);

@@ -5,6 +5,7 @@ pub mod block;
 pub mod config;
 pub mod embed;
 pub mod hooks;
+pub mod infer;
 pub mod layer_norm;
 pub mod mlp;
 pub mod params;

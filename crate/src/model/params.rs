@@ -19,6 +19,13 @@ pub enum Init {
 
 pub trait ParamSource {
     fn param<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Param<Tensor<D>>>;
+
+    /// The attention score TL writes at masked (future) positions: the attention's `IGNORE`
+    /// buffer (`ignore`, e.g. `blocks.0.attn.IGNORE`; its causal `mask` buffer is checked). TL 3 stores −inf; older TL
+    /// checkpoints carry −1e5, which then shows in `hook_attn_scores`. A fresh model: −inf.
+    fn masked_score(&mut self, _ignore: &str, _mask: &str, _n_ctx: usize) -> Result<f32> {
+        Ok(f32::NEG_INFINITY)
+    }
 }
 
 /// A standard deviation for each parameter (by TL name and shape) of a fresh model.
@@ -72,7 +79,7 @@ impl StateDict {
     }
 }
 
-/// TL keeps these buffers in its state dict; they are not parameters.
+/// TL keeps these buffers in its state dict beside the parameters.
 pub fn is_tl_buffer(name: &str) -> bool {
     name.ends_with(".attn.mask") || name.ends_with(".attn.IGNORE") || name.contains(".rotary_")
 }
@@ -89,10 +96,10 @@ impl<'a> StateDictSource<'a> {
         Self { sd, device: device.clone(), used: BTreeSet::new() }
     }
 
-    /// Every tensor in the file must have been used, apart from TL's buffers.
+    /// Every tensor in the file must have been used (TL's attention buffers are read too):
+    /// a tensor the config has no place for is reported, never dropped.
     pub fn finish(self) -> Result<()> {
-        let extra: Vec<&String> =
-            self.sd.tensors.keys().filter(|k| !self.used.contains(*k) && !is_tl_buffer(k)).collect();
+        let extra: Vec<&String> = self.sd.tensors.keys().filter(|k| !self.used.contains(*k)).collect();
         if extra.is_empty() {
             Ok(())
         } else {
@@ -121,5 +128,37 @@ impl ParamSource for StateDictSource<'_> {
         self.used.insert(name.to_string());
         let t = Tensor::<D>::from_data(TensorData::new(values.clone(), shape), &self.device);
         Ok(Param::from_tensor(t))
+    }
+
+    fn masked_score(&mut self, ignore: &str, mask: &str, n_ctx: usize) -> Result<f32> {
+        // `mask`: TL's causal lower triangle (1 = may attend), [n_ctx, n_ctx] in older TL, empty
+        // [0, 0] in TL 3 (built on first use). Anything else would need attention toylens does
+        // not implement, so it is refused rather than ignored.
+        if let Some((shape, values)) = self.sd.tensors.get(mask) {
+            let causal = match shape.as_slice() {
+                [0, 0] => true,
+                &[n, m] if n == m && n >= n_ctx => {
+                    values.iter().enumerate().all(|(i, &v)| v == f32::from(u8::from(i % n <= i / n)))
+                }
+                _ => false,
+            };
+            if !causal {
+                return Err(Error::Weights(format!(
+                    "{mask} is not a causal mask covering n_ctx = {n_ctx} (shape {shape:?}): only causal attention is supported"
+                )));
+            }
+            self.used.insert(mask.to_string());
+        }
+        let name = ignore;
+        let Some((shape, values)) = self.sd.tensors.get(name) else { return Ok(f32::NEG_INFINITY) };
+        match values.as_slice() {
+            [v] if shape.iter().product::<usize>() == 1 && (*v == f32::NEG_INFINITY || (v.is_finite() && *v < 0.0)) => {
+                self.used.insert(name.to_string());
+                Ok(*v)
+            }
+            _ => Err(Error::Weights(format!(
+                "{name} must be one negative number (TL's masked attention score), found shape {shape:?}"
+            ))),
+        }
     }
 }

@@ -10,6 +10,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::{device_for, js_err, read_back, set, tensor_obj, weights_bytes};
 use crate::analysis::request::{self, Process, Request};
 use crate::error::Error;
+use crate::io::pytorch;
 use crate::io::safetensors::{read_metadata, read_state_dict};
 use crate::model::params::StateDict;
 use crate::model::{HookedTransformer, HookedTransformerConfig, NameFilter, Tokens};
@@ -28,8 +29,12 @@ pub struct Engine {
     processed: RefCell<Vec<((String, Process), HookedTransformer)>>,
 }
 
-/// The weights in a file: a TL state dict, or the model part of a toylens training state.
+/// The weights in a file: a TL state dict (safetensors, or a PyTorch `.pt` read in memory),
+/// or the model part of a toylens training state.
 pub(crate) fn weights_of(bytes: &[u8]) -> Result<StateDict, Error> {
+    if pytorch::looks_like_pt(bytes) {
+        return pytorch::read_state_dict(bytes);
+    }
     let is_state = read_metadata(bytes)?.is_some_and(|m| m.get("format").map(String::as_str) == Some(state::FORMAT));
     if is_state { state::weights_only(bytes) } else { read_state_dict(bytes) }
 }
@@ -51,8 +56,8 @@ impl Engine {
         self.backend.clone()
     }
 
-    /// Loads a TL config (`to_dict()` JSON) and TL-named safetensors weights (a toylens
-    /// training state also works: its model part is used).
+    /// Loads a TL config (`to_dict()` JSON) and TL-named weights: safetensors, a PyTorch `.pt`
+    /// state dict, or a toylens training state (its model part).
     pub fn load(&mut self, config_json: &str, weights: &[u8]) -> Result<(), JsValue> {
         let cfg = HookedTransformerConfig::from_json_str(config_json).map_err(js_err)?;
         let sd = weights_of(weights).map_err(js_err)?;
@@ -120,12 +125,13 @@ impl Engine {
 
     /// Runs analysis `what` (see `toylens analyze --list`) for `task` on the loaded weights,
     /// exactly as `toylens analyze` does. `tokens` (with `batch`, `pos`) are labelled by the
-    /// task; without them the task's held-out set is used. `request` is JSON:
+    /// task; without them the task's held-out set is used. Without a task (a checkpoint from
+    /// elsewhere) tokens are required and each position's target is the next token. `request` is JSON:
     /// `{process: "none"|"tl"|"notebook" (alias "cumsum"), limit, corrupted, opts: {layer, head, k, query, …}}`.
     /// Analyses read back synchronously, so they run on the CPU engine only.
     pub fn analyze(
         &self,
-        task: &str,
+        task: Option<String>,
         what: &str,
         tokens: Option<Vec<i32>>,
         batch: usize,
@@ -142,20 +148,21 @@ impl Engine {
             }
             _ => Request::default(),
         };
-        let task = tasks::by_id(task).map_err(js_err)?;
+        let task = task.as_deref().filter(|t| !t.is_empty()).map(tasks::by_id).transpose().map_err(js_err)?;
+        let task = task.as_deref();
         let cfg = &self.model.as_ref().ok_or_else(|| js_err(Error::Config("no model loaded".into())))?.cfg;
-        let key = (task.id().to_string(), req.process);
+        let key = (task.map_or(String::new(), |t| t.id().to_string()), req.process);
         let cached = self.processed.borrow().iter().find(|(k, _)| *k == key).map(|(_, m)| m.clone());
         let model = match cached {
             Some(m) => m,
             None => {
-                let m = request::model(task.as_ref(), cfg, sd, req.process, &self.device).map_err(js_err)?;
+                let m = request::model(task, cfg, sd, req.process, &self.device).map_err(js_err)?;
                 self.processed.borrow_mut().push((key, m.clone()));
                 m
             }
         };
         let toks = tokens.map(|t| tokens_of(t, batch, pos)).transpose()?;
-        let out = request::run(task.as_ref(), &model, what, toks, &req).map_err(js_err)?;
+        let out = request::run(task, &model, what, toks, &req).map_err(js_err)?;
         // As JSON text (the CLI's exact output), parsed by the worker: building the JS value
         // number by number through serde-wasm-bindgen took ~0.25 ms a value (10 s for min's
         // 201×200 full OV); JSON.parse takes milliseconds.

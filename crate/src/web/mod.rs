@@ -92,6 +92,15 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<JsValue, JsValue> {
     Ok(o.into())
 }
 
+/// The TL config a checkpoint's tensor names and shapes imply (safetensors or `.pt` bytes):
+/// `{config, assumed: [{field, value, choices, why}]}` — the fields the weights cannot tell,
+/// for the reader to confirm.
+#[wasm_bindgen]
+pub fn infer_config(weights: &[u8]) -> Result<JsValue, JsValue> {
+    let sd = engine::weights_of(weights).map_err(js_err)?;
+    to_js(&crate::model::infer::infer_config(&sd).map_err(js_err)?)
+}
+
 /// A serde value as a plain JS object (maps become objects, not `Map`s).
 pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())

@@ -1,0 +1,195 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Checkpoints from elsewhere: `.pt` bytes read as safetensors are, configs inferred from the
+//! tensors alone, TL's attention buffers honoured, and the bad-checkpoint corpus
+//! (tests/bad_inputs/) refused with a message each — in the library and in the CLI.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::*;
+use serde_json::Value;
+use toylens::io::{read_state_dict_bytes, read_state_dict_file};
+use toylens::model::infer::infer_config;
+
+fn index() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixtures_dir().join("index.json")).unwrap()).unwrap()
+}
+
+fn bad_inputs_dir() -> PathBuf {
+    fixtures_dir().parent().unwrap().join("bad_inputs")
+}
+
+/// Every fixture saved with torch.save reads (from its bytes) to exactly its safetensors
+/// tensors, buffers included: the parity of the safetensors fixtures carries over.
+#[test]
+fn pt_state_dicts_equal_safetensors() {
+    let mut n = 0;
+    for f in index()["fixtures"].as_array().unwrap().iter().filter(|f| f["has_weights_pt"] == true) {
+        let name = f["name"].as_str().unwrap();
+        let dir = fixtures_dir().join(name);
+        let a = read_state_dict_bytes(&std::fs::read(dir.join("weights.pt")).unwrap()).unwrap();
+        let b = read_state_dict_file(&dir.join("weights.safetensors")).unwrap();
+        assert_eq!(a.tensors.keys().collect::<Vec<_>>(), b.tensors.keys().collect::<Vec<_>>(), "{name}");
+        for (k, (s, v)) in &a.tensors {
+            assert_eq!(s, &b.tensors[k].0, "{name}: {k}");
+            assert_eq!(
+                v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                b.tensors[k].1.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                "{name}: {k}"
+            );
+        }
+        n += 1;
+    }
+    assert!(n >= 5, "expected min, ln2_gelu and three byo_ fixtures with weights.pt, found {n}");
+}
+
+/// The inferred config equals the fixture's own on every field, except fields it flags as
+/// assumed (what shapes cannot tell); and it flags only such fields.
+#[test]
+fn inferred_configs_recover_every_fixture() {
+    const FIELDS: [&str; 17] = [
+        "n_layers",
+        "d_model",
+        "n_heads",
+        "d_head",
+        "d_mlp",
+        "d_vocab",
+        "d_vocab_out",
+        "n_ctx",
+        "attn_only",
+        "act_fn",
+        "normalization_type",
+        "use_attn_scale",
+        "eps",
+        "use_attn_result",
+        "use_split_qkv_input",
+        "use_hook_tokens",
+        "positional_embedding_type",
+    ];
+    for name in fixture_names() {
+        let dir = fixtures_dir().join(&name);
+        let want: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+        let sd = read_state_dict_file(&dir.join("weights.safetensors")).unwrap();
+        let got = infer_config(&sd).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let assumed: Vec<&str> = got.assumed.iter().map(|a| a.field).collect();
+        for k in FIELDS {
+            if got.config[k] != want[k] {
+                assert!(
+                    assumed.contains(&k),
+                    "{name}: {k} inferred {} but is {}, and not flagged",
+                    got.config[k],
+                    want[k]
+                );
+            }
+        }
+        let unknowable = ["act_fn", "normalization_type", "use_attn_scale", "eps", "positional_embedding_type"];
+        for a in &assumed {
+            assert!(unknowable.contains(a) || a.starts_with("use_"), "{name}: {a} is flagged but the shapes fix it");
+        }
+        // A fixture listing what its weights cannot tell: we flag each of those we read.
+        for k in f_list(&name) {
+            if FIELDS.contains(&k.as_str()) && got.config[&k] != want[&k] {
+                assert!(assumed.contains(&k.as_str()), "{name}: {k}");
+            }
+        }
+    }
+}
+
+fn f_list(name: &str) -> Vec<String> {
+    let idx = index();
+    let f = idx["fixtures"].as_array().unwrap().iter().find(|f| f["name"] == name).cloned().unwrap();
+    f["not_inferable_from_weights"]
+        .as_array()
+        .map_or(vec![], |a| a.iter().map(|v| v.as_str().unwrap().into()).collect())
+}
+
+/// An older TL checkpoint's IGNORE (−1e5) shows in hook_attn_scores as TL shows it (the
+/// fixture's cache, within 1e-4, is checked for every fixture in parity.rs); here, that the
+/// buffer was read and the masked scores are exactly it.
+#[test]
+fn older_checkpoints_keep_their_ignore_value() {
+    let device = burn::tensor::Device::flex();
+    let f = load("byo_old_ignore", &device);
+    let (_, cache) = f.model.run_with_cache(&f.tokens, toylens::model::NameFilter::All).unwrap();
+    let s = cache.get("blocks.1.attn.hook_attn_scores").unwrap();
+    let [.., q, k] = s.shape[..] else { panic!() };
+    let v = s.to_vec().unwrap();
+    assert_eq!(v[1], -1e5, "query 0, key 1 is masked");
+    assert_eq!(v[(q - 1) * k + k - 1].is_finite(), true);
+    // The same weights with a non-causal mask are refused, not run wrongly.
+    let mut sd = read_state_dict_file(&fixtures_dir().join("byo_old_ignore/weights.safetensors")).unwrap();
+    sd.tensors.get_mut("blocks.0.attn.mask").unwrap().1[1] = 1.0;
+    let e = toylens::model::HookedTransformer::from_state_dict(&f.cfg, &sd, &device).unwrap_err().to_string();
+    assert!(e.contains("blocks.0.attn.mask is not a causal mask"), "{e}");
+}
+
+/// Each file of the corpus: good ones load, bad ones give their message (library and CLI:
+/// one line, non-zero exit); a pickle naming any global but torch's tensor rebuilders is
+/// refused before anything runs.
+#[test]
+fn bad_checkpoints_are_refused_with_a_message() {
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(bad_inputs_dir().join("manifest.json")).unwrap()).unwrap();
+    let bin = env!("CARGO_BIN_EXE_toylens");
+    let mut n = 0;
+    for e in manifest.as_array().unwrap().iter().filter(|e| e["kind"] == "pt") {
+        let file = bad_inputs_dir().join(e["file"].as_str().unwrap());
+        let got = read_state_dict_bytes(&std::fs::read(&file).unwrap());
+        let out = Command::new(bin).arg("info").arg(&file).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if e["good"] == true {
+            assert!(got.is_ok(), "{}: {}", file.display(), got.unwrap_err());
+            assert!(out.status.success(), "{}: {stderr}", file.display());
+            continue;
+        }
+        let msg = got
+            .map(|sd| format!("loaded {} tensors", sd.tensors.len()))
+            .unwrap_or_else(|e| e.to_string())
+            .to_lowercase();
+        let want =
+            e["expect"].as_str().unwrap_or_else(|| panic!("{}: no expected message; ours: {msg}", file.display()));
+        assert!(msg.contains(want), "{}: {msg:?} lacks {want:?}", file.display());
+        assert!(!out.status.success(), "{}: the CLI accepted it", file.display());
+        assert_eq!(stderr.trim().lines().count(), 1, "{}: {stderr}", file.display());
+        assert!(stderr.to_lowercase().contains(want), "{}: {stderr}", file.display());
+        n += 1;
+    }
+    assert!(n >= 8, "{n} bad checkpoints");
+}
+
+/// The CLI on a checkpoint with no task and no config: `config` prints the inferred TL JSON,
+/// and `analyze` runs a generic analysis on given tokens, equal to TL's cache.
+#[test]
+fn cli_analyzes_a_checkpoint_without_task_or_config() {
+    let bin = env!("CARGO_BIN_EXE_toylens");
+    let dir = fixtures_dir().join("byo_attn2_ln");
+    let pt = dir.join("weights.pt");
+    let out = Command::new(bin).arg("config").arg(&pt).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cfg: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let want: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    for k in ["n_layers", "d_model", "n_heads", "d_head", "d_vocab", "n_ctx", "attn_only", "normalization_type"] {
+        assert_eq!(cfg[k], want[k], "{k}");
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("assumed use_attn_result = false"));
+
+    let f = load("byo_attn2_ln", &burn::tensor::Device::flex());
+    let rows: Vec<Vec<i64>> = f.tokens.ids.chunks(f.tokens.pos).map(|r| r.to_vec()).collect();
+    let out = Command::new(bin)
+        .args(["analyze", "--weights"])
+        .arg(&pt)
+        .args(["--what", "attention_pattern", "--layer", "1", "--tokens", &serde_json::to_string(&rows).unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["task"], Value::Null);
+    let got: Vec<f32> = j["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+    let d = max_abs_diff(&got, &f.expected["blocks.1.attn.hook_pattern"].to_f32());
+    assert!(d <= 1e-4, "pattern differs by {d}");
+    // Tokens are required without a task; a bad one is named.
+    let out = Command::new(bin).args(["analyze", "--weights"]).arg(&pt).args(["--what", "probs"]).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("give them"));
+}
