@@ -805,3 +805,32 @@ fn attention_entropy_matches_a_brute_force_on_tl_patterns() {
         }
     }
 }
+
+/// Zero-ablating min's only head leaves the direct path: the ablated logits must equal
+/// (W_E[token] + W_pos[pos] + b_O)·W_U + b_U, computed here by hand from the weights.
+#[test]
+fn ablated_logits_of_the_only_head_leave_the_direct_path() {
+    use toylens::analysis::catalog::{self, Inputs, Options};
+    let f = load("min", &Device::flex());
+    let sd = toylens::io::read_state_dict_file(&fixtures_dir().join("min/weights.safetensors")).unwrap();
+    let t = |n: &str| sd.tensors[n].1.clone();
+    let (we, wp, bo, wu, bu) =
+        (t("embed.W_E"), t("pos_embed.W_pos"), t("blocks.0.attn.b_O"), t("unembed.W_U"), t("unembed.b_U"));
+    let (d, vo) = (f.cfg.d_model, f.cfg.d_vocab_out);
+    let inputs =
+        Inputs { tokens: Some(f.tokens.clone()), opts: Options { head: 0, ..Options::default() }, ..Inputs::default() };
+    let got = catalog::run("ablated_logits", &f.model, &inputs).unwrap();
+    let vals = |k: &str| -> Vec<f32> { serde_json::from_value(got[k]["values"].clone()).unwrap() };
+    let (base, abl, change) = (vals("baseline"), vals("ablated"), vals("change"));
+    assert!(diff(&base, &f.expected["logits"].to_f32()) < 1e-4, "baseline = the model's logits");
+    let mut want = vec![];
+    for (i, &tok) in f.tokens.ids.iter().enumerate() {
+        let pos = i % f.tokens.pos;
+        let x: Vec<f32> = (0..d).map(|j| we[tok as usize * d + j] + wp[pos * d + j] + bo[j]).collect();
+        want.extend((0..vo).map(|o| (0..d).map(|j| x[j] * wu[j * vo + o]).sum::<f32>() + bu[o]));
+    }
+    assert!(diff(&abl, &want) < 1e-3, "ablated logits differ from the direct path by {}", diff(&abl, &want));
+    let sub: Vec<f32> = abl.iter().zip(&base).map(|(a, b)| a - b).collect();
+    assert!(diff(&change, &sub) < 1e-5);
+    assert!(change.iter().any(|c| c.abs() > 1e-2), "the head matters");
+}

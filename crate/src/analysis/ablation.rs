@@ -103,6 +103,18 @@ impl CachedRun<'_> {
         Ok(AblatedPredictions { baseline: read(self.logits.clone())?, ablated: read(logits)? })
     }
 
+    /// The logits without and with `target` ablated, and ablated − baseline
+    /// [batch, pos, d_vocab_out] each: the effect of a head or neurons on every logit.
+    pub fn ablated_logits(&self, target: &Target, kind: Ablation) -> Result<AblatedLogits> {
+        let (logits, _) = self.model.run_with_hooks(&self.tokens, &[self.ablation(target, kind)?], NameFilter::None)?;
+        let read = |t| LabeledTensor::read(t, &["batch", "pos", "output_token"]);
+        Ok(AblatedLogits {
+            baseline: read(self.logits.clone())?,
+            change: read(logits.clone() - self.logits.clone())?,
+            ablated: read(logits)?,
+        })
+    }
+
     pub fn ablate(&self, target: &Target, kind: Ablation, targets: &[i64]) -> Result<AblationResult> {
         Ok(AblationResult {
             baseline: loss_accuracy(self.logits.clone(), targets)?,
@@ -127,6 +139,14 @@ impl CachedRun<'_> {
         };
         Ok(HeadScan { baseline: loss_accuracy(self.logits.clone(), targets)?, loss: grid(loss), accuracy: grid(acc) })
     }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AblatedLogits {
+    pub baseline: LabeledTensor,
+    pub ablated: LabeledTensor,
+    /// ablated − baseline.
+    pub change: LabeledTensor,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

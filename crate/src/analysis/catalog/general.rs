@@ -69,6 +69,13 @@ pub const ROWS: &[Analysis] = &[
         dla,
     ),
     row("probs", Tokens, "softmax of the logits [batch, pos, d_vocab_out]", &[], probs),
+    row(
+        "ablated_logits",
+        Tokens,
+        "logits without and with --neurons (else --head) ablated, and the change [batch, pos, d_vocab_out]",
+        &[Opt::Layer, Opt::Neurons, Opt::Head, Opt::Ablation],
+        ablated_logits,
+    ),
     row("attention_pattern", Tokens, "attention patterns [batch, head, query, key]", &[Opt::Layer], attention_pattern),
     row(
         "attention_from",
@@ -165,4 +172,8 @@ fn attention_from(c: &Ctx) -> Result<Value> {
 
 fn loss(c: &Ctx) -> Result<Value> {
     json(metrics::correct_prob(c.run()?.logits.clone(), c.targets()?)?)
+}
+
+fn ablated_logits(c: &Ctx) -> Result<Value> {
+    json(c.run()?.ablated_logits(&c.ablation_target(), c.opts().ablation)?)
 }

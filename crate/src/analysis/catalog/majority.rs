@@ -104,11 +104,5 @@ fn neuron_ablation_scan(c: &Ctx) -> Result<Value> {
 }
 
 fn ablated_predictions(c: &Ctx) -> Result<Value> {
-    let o = c.opts();
-    let target = if o.neurons.is_empty() {
-        Target::Head { layer: o.layer, head: o.head }
-    } else {
-        Target::Neurons { layer: o.layer, neurons: o.neurons.clone() }
-    };
-    json(c.run()?.ablated_predictions(&target, o.ablation)?)
+    json(c.run()?.ablated_predictions(&c.ablation_target(), c.opts().ablation)?)
 }

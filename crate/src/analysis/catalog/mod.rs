@@ -113,6 +113,17 @@ impl<'a> Ctx<'a> {
         &self.inputs.opts
     }
 
+    /// What `--neurons` (else `--head`) of `--layer` name: the target of the ablation views.
+    pub fn ablation_target(&self) -> crate::analysis::ablation::Target {
+        use crate::analysis::ablation::Target;
+        let o = self.opts();
+        if o.neurons.is_empty() {
+            Target::Head { layer: o.layer, head: o.head }
+        } else {
+            Target::Neurons { layer: o.layer, neurons: o.neurons.clone() }
+        }
+    }
+
     /// The cached run of the tokens (rows that need tokens have one).
     pub fn run(&self) -> Result<&CachedRun<'a>> {
         self.run.as_ref().ok_or_else(|| Error::Config(format!("{} runs on tokens", self.analysis.name)))
