@@ -29,7 +29,12 @@
 //   weights {backend}              -> ArrayBuffer (TL-named f32 safetensors of the loaded model)
 //   config {backend}               -> TL config object of the loaded model
 //   analyze {task, what, tokens?, request?} -> the analysis JSON (as `toylens analyze` prints it);
-//                                     runs on the cpu engine's model; request = {process, limit, opts}
+//                                     runs on the cpu engine's model; request = {process, limit, opts};
+//                                     task null: a model of no task (tokens required, each
+//                                     position's target the next token)
+//   infer_config {bytes: ArrayBuffer} -> {config, assumed: [{field, value, choices, why}]}: the TL
+//                                     config a checkpoint's tensor shapes imply (.pt or
+//                                     safetensors); assumed: what the weights cannot tell
 //   task_info {task}               -> {id, config, recipe, vocab, vocab_out, n_ctx, held_out,
 //                                      n_params (TL's cfg.n_params), n_params_total (every
 //                                      parameter), timeline: {budget_bytes, checkpoints}}
@@ -373,8 +378,10 @@ const OPS = {
     const e = await engine('cpu', client);
     const t = tokens == null ? null : toTokens(tokens);
     const req = request == null ? undefined : JSON.stringify(request);
-    return JSON.parse(e.analyze(task, what, t?.values, t?.batch ?? 0, t?.pos ?? 0, req));
+    return JSON.parse(e.analyze(task ?? undefined, what, t?.values, t?.batch ?? 0, t?.pos ?? 0, req));
   },
+
+  infer_config: async ({ bytes }) => (await loadWasm()).mod.infer_config(bytesOf(bytes, 'infer_config: bytes')),
 
   task_info: async ({ task }) => (await loadWasm()).mod.task_info(task),
   checkpoint_steps: async ({ task, total }) => Array.from((await loadWasm()).mod.checkpoint_steps(task, total)),
@@ -464,7 +471,7 @@ function bufferOf(u8) {
 function bytesOf(b, what) {
   if (b instanceof ArrayBuffer) return new Uint8Array(b);
   if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  throw new Error(`${what} must be an ArrayBuffer (safetensors bytes)`);
+  throw new Error(`${what} must be an ArrayBuffer (safetensors or .pt bytes)`);
 }
 
 // Buffers of every typed array in a result, to transfer. Never wasm's own memory: wasm-bindgen
