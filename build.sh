@@ -69,6 +69,7 @@ build_site() {
     n="$(basename "$d")"
     mkdir -p "$DIST/fixtures/$n"
     cp "$d"config.json "$d"weights.safetensors "$d"cache.safetensors "$DIST/fixtures/$n/"
+    if [ -f "$d"weights.pt ]; then cp "$d"weights.pt "$DIST/fixtures/$n/"; fi
   done
   if compgen -G "models/*/" >/dev/null; then cp -r models/. "$DIST/models/"; fi
   # d3 is vendored (pages never reach a CDN): the widgets load it from vendor/.

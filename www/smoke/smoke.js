@@ -95,11 +95,13 @@ async function fetchOk(url, as) {
   return as === 'text' ? r.text() : r.arrayBuffer();
 }
 
-async function loadFixture(client, name) {
+// A fixture saved with torch.save too is loaded from its `.pt` bytes: the engine's one reader
+// for checkpoints from elsewhere, checked against TL on every backend like the rest.
+async function loadFixture(client, name, pt) {
   const dir = `../fixtures/${encodeURIComponent(name)}/`;
   const [config, weights, cacheBytes] = await Promise.all([
     fetchOk(`${dir}config.json`, 'text'),
-    fetchOk(`${dir}weights.safetensors`, 'bytes'),
+    fetchOk(`${dir}${pt ? 'weights.pt' : 'weights.safetensors'}`, 'bytes'),
     fetchOk(`${dir}cache.safetensors`, 'bytes'),
   ]);
   const expected = await client.call('read_safetensors', { bytes: cacheBytes }, [cacheBytes]);
@@ -190,7 +192,7 @@ async function main() {
     status(`Fixture ${k + 1}/${names.length} (${name}): fetching…`);
     let fx;
     try {
-      fx = await loadFixture(client, name);
+      fx = await loadFixture(client, name, list[k]?.has_weights_pt === true);
     } catch (e) {
       addError(`${name}: ${e.message}`);
       for (const b of run) renderErrorRow(name, b, e.message);
