@@ -240,6 +240,10 @@ def build() -> list[dict]:
          "a valid torch.save zip holding {'step': 3, 'n_layers': 2}: no tensors at all"),
         ("string.pt", torch_save_bytes("not a state dict"), False,
          "a valid torch.save zip holding a str"),
+        ("huge_view.pt",
+         torch_save_bytes({"embed.W_E": torch.zeros(1).expand(200_000, 100_000)}), False,
+         "one float of storage viewed (stride 0) as [200000, 100000]: 80 GB as f32, which a reader "
+         "that materialises views would allocate; must be refused from the shapes, before reading"),
     ]
     PT.mkdir(parents=True, exist_ok=True)
     names = {f for f, *_ in files}
