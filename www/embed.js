@@ -19,7 +19,8 @@
 //   site        where toylens lives (default: next to this script)
 //   checkpoint  a step of the pretrained training timeline
 //   tokens      the input, as comma-separated token ids
-//   backend     cpu | webgpu (default: the notebook page's choice)
+//   backend     cpu | webgpu (default cpu: a figure's analyses run on the CPU whatever the
+//               backend, and choosing WebGPU costs a self-test, seconds on a software adapter)
 //   any other attribute (not id/class/style/title/hidden/lang/dir/slot/tabindex/data-*/
 //               aria-*/height/loading) is a page pick, passed on as <name>=<value>
 //   height      the frame's height (px) until the figure reports its own
@@ -137,6 +138,8 @@
 
     async #render() {
       const gen = ++this.gen;
+      // The element's own text is for when this script cannot run: it has run.
+      if (gen === 1) this.replaceChildren();
       const view = this.getAttribute('view') || '';
       this.dataset.view = view;
       this.dataset.state = 'loading';
@@ -182,11 +185,12 @@
       }
     }
 
-    /** notebooks/<task>/?view=NAME&engine=shared plus every pick attribute, under the same name. */
+    /** notebooks/<task>/?view=NAME&engine=shared&backend=cpu plus every pick attribute, under the same name. */
     #figureUrl(site, view) {
       const url = new URL(`notebooks/${view.split('/')[0]}/`, site);
       url.searchParams.set('view', view);
       url.searchParams.set('engine', 'shared');
+      url.searchParams.set('backend', 'cpu'); // unless the element says otherwise, just below
       for (const { name, value } of this.attributes) if (!isOwn(name)) url.searchParams.set(name, value);
       return url.href;
     }

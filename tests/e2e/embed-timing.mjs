@@ -52,7 +52,8 @@ async function load(page, url, log) {
   const sizes = await Promise.all(done.map((r) => r.sizes().then((s) => s.responseBodySize + s.responseHeadersSize).catch(() => 0)));
   const bytes = sizes.reduce((a, b) => a + b, 0);
   const wasm = done.filter((r) => r.url().endsWith('toylens_bg.wasm')).length;
-  return { ms: Math.round(ms), mb: +(bytes / 1e6).toFixed(2), requests: done.length, wasmFetches: wasm };
+  const workers = done.filter((r) => r.url().endsWith('/engine/worker.js')).length; // = wasm instantiations
+  return { ms: Math.round(ms), mb: +(bytes / 1e6).toFixed(2), requests: done.length, wasmFetches: wasm, workers };
 }
 
 const o = args(process.argv.slice(2));

@@ -47,7 +47,8 @@ test('a post on another origin: three figures from two notebooks share one engin
   await page.goto(url);
   await page.waitForFunction(allReady, null, { timeout: 240_000 });
 
-  // One engine: the wasm once, each model file once, one engine frame for the page.
+  // One engine: one worker, the wasm once, each model file once, one engine frame for the page.
+  assert.equal(count(log, (u) => u.endsWith('/engine/worker.js')), 1, 'engine workers started');
   assert.equal(count(log, (u) => u.endsWith('/toylens_bg.wasm')), 1, 'toylens_bg.wasm fetches');
   const models = log.requests.filter((u) => u.includes('/models/'));
   assert.ok(models.some((u) => u.endsWith('min/model.safetensors')) && models.some((u) => u.endsWith('cumsum/model.safetensors')), models.join('\n'));
@@ -98,7 +99,7 @@ test('a host without CORS headers: the classic script works; an unknown view and
     'no-cors.html',
     `<script src="${new URL('embed.js', site.base).href}" defer></script>`,
     `<toylens-view id="ok" view="min/full-ov"></toylens-view>
-     <toylens-view id="unknown" view="min/no-such-figure"></toylens-view>
+     <toylens-view id="unknown" view="min/no-such-figure">(shown if embed.js does not run)</toylens-view>
      <toylens-view id="gone" view="min/full-ov" site="${new URL('../nowhere/', site.base).href}"></toylens-view>`,
   );
   await page.goto(url);
@@ -109,6 +110,7 @@ test('a host without CORS headers: the classic script works; an unknown view and
   assert.equal(unknown.state, 'error');
   assert.match(unknown.text, /no view "min\/no-such-figure"/);
   assert.match(unknown.text, /min\/full-ov/, 'the fix lists the names');
+  assert.doesNotMatch(unknown.text, /shown if/, 'the fallback text goes once the script runs');
   const gone = await state('gone');
   assert.equal(gone.state, 'error');
   assert.match(gone.text, /did not answer from .*nowhere\/embed\/engine\.html/);

@@ -1,11 +1,12 @@
 // The engine frame: embed.js adds one, hidden, to a host page (per toylens site), and every
-// figure of that page computes in its one worker. Why a frame and not a SharedWorker: a
-// worker must come from the toylens origin, which a host page on another origin cannot
-// start; a SharedWorker from inside the figure frames could (no host code at all), but
-// Android Chrome has none, and in a third-party frame it is partitioned per host page anyway.
-// A frame works in every browser, and its dedicated worker serves each figure through a
-// MessagePort (the worker's `connect` op), so a post with N figures downloads and
-// instantiates the wasm once and fetches each model once (the worker's `fetch` op).
+// figure of that page computes in its one worker. Why a frame: the worker must come from the
+// toylens origin, which a host page on another origin cannot start itself. A SharedWorker
+// started by the figure frames would need no extra frame, but Android Chrome has none, so the
+// frame would be needed as its fallback anyway: one mechanism that works in every browser is
+// simpler to keep right. The frame's dedicated worker serves each figure through a
+// MessagePort (the worker's `connect` op; the host page only passes the two ends along), so a
+// post with N figures downloads and instantiates the wasm once and fetches each model once
+// (the worker's `fetch` op).
 //
 // With the host (window.parent, any origin; nothing here is private):
 //   -> {toylens: 'engine', views: [{view, widget}]}  once loaded: every embeddable name,
