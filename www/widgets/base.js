@@ -140,7 +140,8 @@ export class ToylensFigure extends HTMLElement {
       this.setError(messageOf(e));
       return;
     }
-    this.lastRenderMs = performance.now() - t0;
+    this.drawnAt = performance.now(); // when the figure was last drawn (pages time edits with it)
+    this.lastRenderMs = this.drawnAt - t0;
     if (problem) {
       this.setError(problem);
     } else {
