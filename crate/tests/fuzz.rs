@@ -57,7 +57,7 @@ fn load_and_run(bytes: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(cases(64))]
+    #![proptest_config(cases(1000))]
 
     #[test]
     fn weights_from_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
