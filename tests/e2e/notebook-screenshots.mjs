@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './static-server.mjs';
 import { launchBrowser } from './browser.mjs';
-import PAGES from '../../www/notebooks/pages.js';
+import { TASK_PAGES as PAGES } from '../../www/notebooks/pages.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const [dist = path.join(ROOT, 'dist'), outDir = path.join(ROOT, 'docs')] = process.argv.slice(2);

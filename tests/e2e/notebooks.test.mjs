@@ -14,7 +14,7 @@ import path from 'node:path';
 import { launchBrowser } from './browser.mjs';
 import { CLI, DIST, assertCleanRun as assertClean, serveSite } from './site.mjs';
 import { snapshot, waitReady as waitFor } from './figures.mjs';
-import DECLARED from '../../www/notebooks/pages.js';
+import { TASK_PAGES as DECLARED } from '../../www/notebooks/pages.js'; // "Your model" has its own test (yours.test.mjs)
 import { viewsFollowing } from '../../www/notebooks/declare.js';
 
 const TOL = 1e-5;

@@ -2,7 +2,8 @@
 import PAGES from '../notebooks/pages.js';
 import { WIDGETS } from '../notebooks/declare.js';
 
-const reads = (f) => Object.values(f.reads ?? {}).map((r) => (r.op ? r.op : r.request ? `${r.analysis} ${JSON.stringify(r.request)}` : r.analysis));
+const request = (r) => (typeof r.request === 'function' ? `${r.analysis} (options from the picks)` : `${r.analysis} ${JSON.stringify(r.request)}`);
+const reads = (f) => Object.values(f.reads ?? {}).map((r) => (r.op ? r.op : r.request ? request(r) : r.analysis));
 // The table goes into this page's [data-ref="views"] (the views page, the embedding guide).
 const table = document.createElement('table');
 table.createTHead().insertRow().append(

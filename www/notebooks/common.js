@@ -47,8 +47,23 @@ export function configRows(info) {
     ['positional embedding', cfg.positional_embedding_type ?? 'standard'],
     ['vocabulary in / out', `${cfg.d_vocab} / ${cfg.d_vocab_out ?? cfg.d_vocab}`],
     ['context (n_ctx)', cfg.n_ctx],
-    ['parameters', `${info.n_params_total} in all (TransformerLens's n_params, the hidden weight matrices only: ${info.n_params})`],
+    info.n_params_total == null
+      ? ['parameters (TransformerLens’s n_params: the hidden weight matrices)', info.n_params]
+      : ['parameters', `${info.n_params_total} in all (TransformerLens's n_params, the hidden weight matrices only: ${info.n_params})`],
   ];
+}
+
+/**
+ * The facts a page reads about a model of no task (the shape of task_info): from its TL config
+ * (TL's -1 for d_vocab_out means d_vocab) and the reader's token labels (ids when none; outputs
+ * share them when the two vocabularies are one).
+ */
+export function readerInfo(config, labels = null) {
+  const nIn = config.d_vocab;
+  const nOut = config.d_vocab_out > 0 ? config.d_vocab_out : nIn;
+  const ids = (n) => Array.from({ length: n }, (_, i) => String(i));
+  const vocab = labels ?? ids(nIn);
+  return { config, vocab, vocab_out: labels && nOut === nIn ? labels : ids(nOut), n_ctx: config.n_ctx, n_params: config.n_params };
 }
 
 /** Pearson correlation of `ys` with 0, 1, 2, … (e.g. evenly spaced token values). */

@@ -1,13 +1,18 @@
 // What a page declaration means, as pure functions (no DOM: node tests use them too).
 //
-// A page (www/notebooks/<task>/page.js) exports {task, title, figures, test}. Each figure:
+// A page (www/notebooks/<task>/page.js) exports {task, title, figures, test}; `reader: true`
+// marks a page of no task, whose model the reader brings (`task` then only names its views;
+// see notebook.js). Each figure:
 //   view     'task/name': its stable name (data-view, embeds, tests)
 //   widget   which <tl-…> element shows it (WIDGETS below)
 //   follows  'input' (the edited input and the timeline), 'timeline', or absent (static)
-//   reads    {name: {analysis, request?} | {op: 'task_label'} | {op: 'curves'}}: what it asks the
-//            engine for (curves: the selected model's training run, see Notebook.curves);
+//   reads    {name: {analysis, request?} | {op: 'task_label'} | {op: 'curves'} | {op: 'cache'}}:
+//            what it asks the engine for (curves: the selected model's training run, see
+//            Notebook.curves; cache: run_with_cache, every hook, of the input);
 //            a figure that follows the input passes the input's tokens with every read;
 //            request may be a function of ctx (e.g. of the page's picks)
+//   batch    optional (ctx) -> number[][]: the token rows a figure of the input reads (default
+//            [ctx.tokens]; e.g. the input and reference rows that a mean ablation averages over)
 //   picks    true: it also reads ctx.picks (the reader's choices outside the input, set by
 //            the page's script with NotebookPage.setPicks) and is computed again when they change
 //   show     (results by read name, ctx {info, tokens, picks, model}) -> the widget's data
@@ -59,7 +64,7 @@ export function checkPage(page) {
     if (!FOLLOWS.includes(f.follows)) throw new Error(`${at}: follows must be 'input', 'timeline' or absent`);
     if (f.follows && typeof f.show !== 'function') throw new Error(`${at}: a computed figure needs show()`);
     for (const [name, r] of Object.entries(f.reads ?? {})) {
-      if (!(typeof r.analysis === 'string' || ['task_label', 'curves'].includes(r.op))) throw new Error(`${at}: read ${name} needs an analysis name or op: 'task_label' | 'curves'`);
+      if (!(typeof r.analysis === 'string' || ['task_label', 'curves', 'cache'].includes(r.op))) throw new Error(`${at}: read ${name} needs an analysis name or op: 'task_label' | 'curves' | 'cache'`);
     }
     if (f.picks && !f.follows) throw new Error(`${at}: a figure of the picks must follow 'input' or 'timeline'`);
     if (typeof f.claim !== 'string' || !f.claim) throw new Error(`${at}: no claim`);

@@ -3,19 +3,28 @@
 // figure follows. Pages register `onModel(fn)`; fn runs after the selected checkpoint is
 // loaded into the worker's CPU engine (analyses read back synchronously, so they run there,
 // whatever backend trains). Model changes are serialised: a figure never mixes two models.
+// A notebook of no task (task null: a checkpoint the reader brings, www/notebooks/yours/) has
+// no pretrained model, timeline or training: its models are selections {source: 'reader',
+// step, config, weights, info, label} that the page makes (`first` gives the one it opens with).
 import { EngineClient } from '../engine/client.js';
 import { chooseBackend } from '../engine/backend.js';
 import { SOFTWARE_EVAL_LIMIT, TrainingSession } from '../engine/session.js';
 import '../offline.js'; // the site offline after this first visit (service worker)
 import { engineClient, reportToHost } from '../embed/frame.js';
+import { readerInfo } from './common.js';
 
 const ROOT = new URL('../', import.meta.url); // the site's root
 
 export class Notebook extends EventTarget {
-  /** inputViews: the views that follow the edited input (embedded, they keep the editor). */
-  constructor({ task, inputViews = [] }) {
+  /**
+   * inputViews: the views that follow the edited input (embedded, they keep the editor).
+   * first (task null only): async (notebook) -> the selection the page opens with.
+   */
+  constructor({ task, inputViews = [], first = null }) {
     super();
     this.task = task;
+    this.first = first;
+    this.cacheBackend = 'cpu'; // where cache() runs (a reader's model: on the chosen backend too)
     this.listeners = [];
     this.current = null;
     this.pending = null;
@@ -72,15 +81,18 @@ export class Notebook extends EventTarget {
     try {
       this.choice = await chooseBackend(this.client);
       if (status) status.choice = this.choice;
-      this.info = await this.client.call('task_info', { task: this.task });
-      const index = await this.#fetch('models/index.json', 'json');
-      this.model = index[this.task];
-      if (!this.model) throw new Error(`no pretrained model for ${this.task} in models/index.json`);
-      this.configJson = await this.#fetch(`models/${this.model.config}`, 'json');
+      if (this.task !== null) {
+        this.info = await this.client.call('task_info', { task: this.task });
+        const index = await this.#fetch('models/index.json', 'json');
+        this.model = index[this.task];
+        if (!this.model) throw new Error(`no pretrained model for ${this.task} in models/index.json`);
+        this.configJson = await this.#fetch(`models/${this.model.config}`, 'json');
+      }
     } catch (e) {
       status?.setError(`The engine could not start: ${e.message}`);
       throw e;
     }
+    if (this.task === null) return this.#startReader(select);
     this.pretrainedSteps = [...this.model.checkpoints];
     this.finalStep = this.pretrainedSteps.at(-1) ?? 0;
 
@@ -123,8 +135,17 @@ export class Notebook extends EventTarget {
     if (select) await this.selectFirst();
   }
 
+  async #startReader(select) {
+    this.pretrainedSteps = [];
+    this.finalStep = 0;
+    this.initial = await this.first(this);
+    this.info = this.initial.info;
+    if (select) await this.selectFirst();
+  }
+
   /** Selects the reader's restored run if there is one, else the pretrained model. */
   selectFirst() {
+    if (this.task === null) return this.select(this.initial);
     const restoredRun = this.session.timeline.length > 0;
     return this.select(restoredRun ? { source: 'run', step: this.session.timeline.at(-1).step } : { source: 'pretrained', step: this.finalStep });
   }
@@ -156,10 +177,13 @@ export class Notebook extends EventTarget {
       try {
         await this.#load(sel);
       } catch (e) {
-        this.dispatchEvent(new CustomEvent('error', { detail: { message: e.message } }));
+        this.dispatchEvent(new CustomEvent('error', { detail: { message: e.message, selection: sel } }));
         continue;
       }
-      this.current = { ...sel, label: `${sel.source === 'pretrained' ? 'pretrained' : sel.source === 'run' ? 'your run' : 'imported'}, step ${sel.step}` };
+      if (sel.info) this.info = sel.info;
+      // Before any figure follows: the page fits its input to the new model here.
+      this.dispatchEvent(new CustomEvent('loaded', { detail: sel }));
+      this.current = { ...sel, label: sel.label ?? `${sel.source === 'pretrained' ? 'pretrained' : sel.source === 'run' ? 'your run' : 'imported'}, step ${sel.step}` };
       this.timeline?.select(sel.source, sel.step);
       await Promise.all(this.listeners.map((fn) => this.#runListener(fn, this.current)));
       // Set once every figure has followed: scripts and tests can wait on it.
@@ -178,6 +202,7 @@ export class Notebook extends EventTarget {
   }
 
   async #load(sel) {
+    if (sel.source === 'reader') return this.#loadReader(sel);
     let weights;
     if (sel.source === 'pretrained') {
       const file = sel.step === this.finalStep ? this.model.weights : `${this.task}/checkpoints/step_${sel.step}.safetensors`;
@@ -191,6 +216,25 @@ export class Notebook extends EventTarget {
     // A run trains the task's own config (the pretrained model's) unless the reader chose another.
     const config = sel.source === 'run' ? this.session.config ?? this.configJson : this.configJson;
     await this.client.call('load', { backend: 'cpu', config, weights: weights.slice(0) });
+  }
+
+  // A checkpoint of no task, with its own config. A bad file fails on the CPU first, and the
+  // engines keep the model they had. On WebGPU it is loaded there too, so the cache (the
+  // activations the page browses) is computed on the chosen backend.
+  async #loadReader(sel) {
+    const t0 = performance.now();
+    await this.client.call('load', { backend: 'cpu', config: sel.config, weights: sel.weights.slice(0) });
+    sel.loadMs = performance.now() - t0;
+    // The engine's config: the file's with TL's derived fields (d_vocab_out, n_params) filled in.
+    sel.info = readerInfo(await this.client.call('config', { backend: 'cpu' }), sel.labels);
+    this.cacheBackend = 'cpu';
+    if (this.choice.backend !== 'webgpu') return;
+    try {
+      await this.client.call('load', { backend: 'webgpu', config: sel.config, weights: sel.weights.slice(0) });
+      this.cacheBackend = 'webgpu';
+    } catch (e) {
+      console.warn(`the model did not load on WebGPU (${e.message}); its activations are computed on the CPU`);
+    }
   }
 
   /**
@@ -234,7 +278,7 @@ export class Notebook extends EventTarget {
 
   /** run_with_cache on the selected model: {logits, cache}. */
   cache(tokens, names) {
-    return this.client.call('cache', { backend: 'cpu', tokens, names });
+    return this.client.call('cache', { backend: this.cacheBackend, tokens, names });
   }
 
   label(tokens) {

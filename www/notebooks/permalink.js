@@ -3,6 +3,8 @@
 //   run=<step>           a checkpoint of the reader's own run (kept in this browser only)
 //   tokens=<id,id,…>     the edited input, as token ids
 //   <key>=<value>        each pick the page declares in `state.picks` (see declare.js)
+//   weights=<url>, config=<url>  a checkpoint of no task at a URL (notebooks/yours/: its page
+//                        reads them as it opens, before the rest of the state)
 // `view` and `backend` belong to the embed and the backend choice; they pass through untouched.
 // A malformed parameter is dropped with a message for the control it belongs to; the rest of
 // the page's state still applies.
@@ -122,9 +124,11 @@ export function tokenProblem(ids, info) {
 export function writeState(search, page, { model, tokens, picks }) {
   const params = new URLSearchParams(search);
   // Rewritten in one order (model, input, picks), whatever order the link had.
-  for (const k of ['checkpoint', 'run', 'tokens', ...Object.keys(page.state?.picks ?? {})]) params.delete(k);
+  const modelKeys = page.reader ? ['weights', 'config'] : ['checkpoint', 'run'];
+  for (const k of [...modelKeys, 'tokens', ...Object.keys(page.state?.picks ?? {})]) params.delete(k);
   if (model?.source === 'pretrained') params.set('checkpoint', String(model.step));
   if (model?.source === 'run') params.set('run', String(model.step));
+  if (model?.source === 'url') setUrls(params, model);
   if (tokens) params.set('tokens', tokens.join(','));
   for (const [key, p] of Object.entries(page.state?.picks ?? {})) {
     if (picks?.[key] !== undefined) params.set(key, p.format(picks[key]));
@@ -137,11 +141,18 @@ export function embedAttributes(page, figure, { model, tokens, picks }) {
   const attrs = { view: figure.view };
   if (figure.follows && model?.source === 'pretrained') attrs.checkpoint = String(model.step);
   if (figure.follows && model?.source === 'run') attrs.run = String(model.step);
+  if (figure.follows && model?.source === 'url') setUrls({ set: (k, v) => (attrs[k] = v) }, model);
   if (figure.follows === 'input' && tokens) attrs.tokens = tokens.join(',');
   if (figure.picks) {
     for (const [key, p] of Object.entries(page.state?.picks ?? {})) if (picks?.[key] !== undefined) attrs[key] = p.format(picks[key]);
   }
   return attrs;
+}
+
+// weights= and config= (when the checkpoint came with one) of a checkpoint at a URL.
+function setUrls(params, { weights, config }) {
+  params.set('weights', weights);
+  if (config) params.set('config', config);
 }
 
 function clip(text) {

@@ -18,13 +18,14 @@ export class NotebookPage {
    * `page`: the declaration; `tokens`: the input the page starts with; `picks`: the reader's
    * other choices; `controls({tokens, picks})`: puts a state restored from the URL into the
    * page's own controls (number fields, selects), which the runtime does not know.
+   * `first`: a page of no task (page.reader): the model it opens with (see Notebook).
    */
-  constructor(page, { tokens, picks = {}, controls = null }) {
+  constructor(page, { tokens, picks = {}, controls = null, first = null }) {
     this.page = checkPage(page);
     this.tokens = tokens;
     this.picks = picks;
     this.controls = controls;
-    this.nb = new Notebook({ task: page.task, inputViews: viewsFollowing(page, 'input') });
+    this.nb = new Notebook({ task: page.reader ? null : page.task, inputViews: viewsFollowing(page, 'input'), first });
     this.els = new Map();
     this.gens = new Map(); // view -> the newest fill's number (older results' numbers are dropped)
   }
@@ -83,7 +84,9 @@ export class NotebookPage {
     const cur = this.nb.current;
     const linkable = cur && (cur.source === 'pretrained' || cur.source === 'run');
     const hasInput = this.page.figures.some((f) => f.follows === 'input');
-    return { model: linkable ? { source: cur.source, step: cur.step } : null, tokens: hasInput ? this.tokens : null, picks: this.picks };
+    // A reader's checkpoint is linkable when it came from a URL (a dropped file is not).
+    const model = linkable ? { source: cur.source, step: cur.step } : cur?.url ? { source: 'url', ...cur.url } : null;
+    return { model, tokens: hasInput ? this.tokens : null, picks: this.picks };
   }
 
   /**
@@ -97,7 +100,13 @@ export class NotebookPage {
     const attrs = Object.entries(embedAttributes(this.page, f, state)).map(([k, v]) => `${k}="${escapeAttr(v)}"`);
     // The classic-script form of embed.js: it runs on hosts that send no CORS headers too.
     const text = `<script src="${escapeAttr(EMBED_SCRIPT.href)}" defer></script>\n<toylens-view ${attrs.join(' ')}></toylens-view>`;
-    const note = f.follows && state.model?.source === 'run' ? 'This figure shows your own run, which only this browser has: elsewhere the embed shows the pretrained model.' : '';
+    const cur = this.nb.current;
+    const notes = {
+      run: 'This figure shows your own run, which only this browser has: elsewhere the embed shows the pretrained model.',
+      reader: 'This figure shows a file from your computer, which only this browser has: elsewhere the embed shows the built-in example (put the file online and open this page with ?weights=<its URL> to embed it).',
+    };
+    const source = state.model?.source ?? (cur?.source === 'reader' && !cur.example ? 'reader' : null);
+    const note = (f.follows && notes[source]) || '';
     return { text, note };
   }
 
@@ -143,9 +152,9 @@ export class NotebookPage {
     this.picks = { ...this.picks, ...s.picks };
     this.controls?.({ tokens: this.tokens, picks: this.picks });
     const model = s.model;
-    if (model?.source === 'run' && !this.nb.session.timeline.some((t) => t.step === model.step)) {
-      this.#note('run', `This link shows step ${model.step} of a training run that this browser does not have (a run stays in the browser that trained it): the figures show the pretrained model.`);
-      return { source: 'pretrained', step: this.nb.finalStep };
+    if (model?.source === 'run' && !this.nb.session?.timeline.some((t) => t.step === model.step)) {
+      this.#note('run', `This link shows step ${model.step} of a training run that this browser does not have (a run stays in the browser that trained it): the figures show the ${this.nb.session ? 'pretrained model' : 'model this page opens with'}.`);
+      return this.nb.session ? { source: 'pretrained', step: this.nb.finalStep } : null;
     }
     return model;
   }
@@ -219,13 +228,14 @@ export class NotebookPage {
   }
 
   async #read(f, ctx, calls) {
-    const tokens = f.follows === 'input' ? [ctx.tokens] : undefined;
+    const tokens = f.follows === 'input' ? (f.batch?.(ctx) ?? [ctx.tokens]) : undefined;
     const out = {};
     for (const [name, r] of Object.entries(f.reads ?? {})) {
       const read = typeof r.request === 'function' ? { ...r, request: r.request(ctx) } : r;
       const key = readKey(read, tokens);
       if (!calls.has(key)) {
-        const call = read.op === 'task_label' ? this.nb.label(tokens) : read.op === 'curves' ? this.nb.curves() : this.nb.analyze(read.analysis, { tokens, request: read.request });
+        const ops = { task_label: () => this.nb.label(tokens), curves: () => this.nb.curves(), cache: () => this.nb.cache(tokens) };
+        const call = ops[read.op]?.() ?? this.nb.analyze(read.analysis, { tokens, request: read.request });
         calls.set(key, call);
       }
       out[name] = await calls.get(key);

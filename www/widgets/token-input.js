@@ -8,6 +8,7 @@
  * @property {string[]} vocab  token strings by id
  * @property {number[]} [tokens]  the sequence shown, as ids
  * @property {number} [length]  the exact length an edit must have
+ * @property {number} [maxLength]  the most tokens an edit may have (e.g. the model's context)
  * @property {Object<number, string>} [fixed]  position -> the token it must hold (e.g. {2: '='})
  */
 import { ToylensFigure } from './base.js';
@@ -17,7 +18,7 @@ import { visibleToken } from './scales.js';
 export class TokenInput extends ToylensFigure {
   constructor() {
     super();
-    this._config = { vocab: null, tokens: [], fixed: null, length: null };
+    this._config = { vocab: null, tokens: [], fixed: null, length: null, maxLength: null };
     this._tokens = [];
   }
 
@@ -110,8 +111,9 @@ export class TokenInput extends ToylensFigure {
     });
     // Whatever the reader had typed is replaced only when the caller names tokens.
     if (d.tokens !== this._config.tokens || !this.input.value) this.input.value = Array.from(ids, (id) => vocab[id]).join(' ');
-    this._config = { vocab, tokens: d.tokens ?? [], fixed: d.fixed ?? null, length };
-    return { vocab, index, fixed, length, summary: summarize(vocab) };
+    const maxLength = d.maxLength ?? null;
+    this._config = { vocab, tokens: d.tokens ?? [], fixed: d.fixed ?? null, length, maxLength };
+    return { vocab, index, fixed, length, maxLength, summary: summarize(vocab) };
   }
 
   draw(m) {
@@ -141,6 +143,7 @@ export class TokenInput extends ToylensFigure {
     this.chips.replaceChildren(...chips);
     if (!words.length) problems.push('type tokens separated by spaces');
     if (m.length !== null && words.length !== m.length) problems.push(`expected ${m.length} tokens, got ${words.length}`);
+    if (m.maxLength !== null && words.length > m.maxLength) problems.push(`at most ${m.maxLength} tokens, got ${words.length}`);
     if (problems.length) return problems.length > 1 ? `${problems[0]} (and ${problems.length - 1} more problems)` : problems[0];
     this._tokens = words.map((w) => m.index.get(w));
     return null;
