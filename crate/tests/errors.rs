@@ -161,3 +161,21 @@ fn cli_convert_and_info() {
     assert!(st.status.success() && o.contains("blocks.0.attn.W_Q\t[1, 32, 32]") && o.contains("fits"), "{o}");
     let _ = std::fs::remove_file(&out);
 }
+
+/// A diverging run (lr 10) stops with one line and leaves the last good weights: they
+/// evaluate to a sane loss, far from where the run went.
+#[test]
+fn cli_diverging_run_stops_and_keeps_the_last_good_weights() {
+    let out = std::env::temp_dir().join(format!("toylens-diverge-{}", std::process::id()));
+    let st = cli().args(["train", "cumsum", "--steps", "400", "--set", "lr=10", "--out"]).arg(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&st.stderr);
+    assert!(!st.status.success(), "lr 10 trained to the end: {err}");
+    let last = err.trim().lines().last().unwrap_or_default();
+    assert!(last.contains("the run diverged") && last.contains("the last good weights are in"), "{err}");
+    let ev = cli().args(["eval", "cumsum", "--weights"]).arg(out.join("model.safetensors")).output().unwrap();
+    assert!(ev.status.success(), "{}", String::from_utf8_lossy(&ev.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&ev.stdout).unwrap();
+    let loss = j["loss"].as_f64().unwrap();
+    assert!(loss.is_finite() && loss < 100.0, "the kept weights give loss {loss}");
+    let _ = std::fs::remove_dir_all(&out);
+}

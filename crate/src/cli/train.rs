@@ -127,7 +127,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 let p = a.out.join("model.safetensors");
                 save_weights(&trainer.inference_model(), &p, false)?;
                 log(json!({"error": e.to_string(), "step": trainer.step}));
-                return Err(Error::Training(format!("{e}; the last good weights are in {}", p.display())));
+                let why = match e {
+                    Error::Training(m) => m,
+                    other => other.to_string(),
+                };
+                return Err(Error::Training(format!("{why}; the last good weights are in {}", p.display())));
             }
         };
         let l = ema_loss.map_or(s.loss, |m| 0.95 * m + 0.05 * s.loss);

@@ -51,7 +51,16 @@ pub struct Trainer {
     pub step: usize,
     data: Data,
     held_out: Batch,
+    /// The first step's loss: the yardstick of divergence.
+    first_loss: Option<f32>,
+    /// The weights before the last update, restored when that update diverged.
+    previous: Option<HookedTransformer>,
 }
+
+/// A loss this many times the run's first loss (and at least this many nats) means the run
+/// has diverged: a loss of 1e9 (lr 10 on cumsum) is as lost as NaN, and every later step
+/// only makes the weights worse. A sane cross-entropy stays far below 100 nats.
+pub const DIVERGED_FACTOR: f32 = 100.0;
 
 /// A fresh model as the recipe says: seeded init, then frozen parameters zeroed. The draw is
 /// always made on the CPU (Flex), so a seed gives the same initial weights on every backend.
@@ -130,7 +139,7 @@ impl Trainer {
             TrainData::Fresh => Data::Fresh { rng: StdRng::seed_from_u64(recipe.seed ^ 0x5eed) },
         };
         let held_out = task.held_out();
-        Ok(Self { task, recipe, cfg, device, model, optim, step: 0, data, held_out })
+        Ok(Self { task, recipe, cfg, device, model, optim, step: 0, data, held_out, first_loss: None, previous: None })
     }
 
     pub fn model(&self) -> &HookedTransformer {
@@ -216,13 +225,25 @@ impl Trainer {
     }
 
     fn finish_step(&mut self, loss: Tensor<1>, loss_v: f32, acc_v: f32, lr: f64, epoch: usize) -> Result<StepLog> {
-        if !loss_v.is_finite() {
+        let first = *self.first_loss.get_or_insert(loss_v);
+        if !loss_v.is_finite() || loss_v > DIVERGED_FACTOR * first.max(1.0) {
+            let at = self.step;
+            // The weights that gave this loss are lost too: back to the ones before them (their
+            // loss was fine), and stop. The optimizer's moments stay as they are.
+            let back = match self.previous.take() {
+                Some(prev) => {
+                    self.model = prev;
+                    self.step -= 1;
+                    format!("the weights are back at step {}", self.step)
+                }
+                None => "no update was applied".into(),
+            };
             return Err(Error::Training(format!(
-                "the loss became {loss_v} at step {}; stopped before applying it (lower the learning rate?)",
-                self.step
+                "the run diverged: the loss reached {loss_v} at step {at} (the first was {first}); stopped, {back} (lower the learning rate?)"
             )));
         }
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.previous = Some(self.model.clone());
         self.model = self.optim.step(lr, self.model.clone(), grads);
         let log = StepLog { step: self.step, epoch, loss: loss_v, accuracy: acc_v, lr };
         self.step += 1;
