@@ -22,7 +22,8 @@ function exampleTokens(info) {
 }
 
 function showStatus(el, text, ok = true) {
-  el.textContent = text;
+  // The worker names the op that failed ("load: …"): the reader only needs what went wrong.
+  el.textContent = text.replace(/: (infer_config|load): /, ': ');
   el.className = `yo-status ${ok ? 'muted' : 'error'}`;
 }
 
@@ -55,7 +56,8 @@ nb.addEventListener('model', (e) => {
 nb.addEventListener('error', (e) => showStatus(ref('status'), `${e.detail.selection?.label ?? 'the checkpoint'}: ${e.detail.message}`, false));
 
 function showInput(info) {
-  input.data = { vocab: info.vocab, tokens: nbPage.tokens, maxLength: info.n_ctx };
+  // A new array: the editor rewrites its text (in the new vocabulary's words) only when told new tokens.
+  input.data = { vocab: info.vocab, tokens: [...nbPage.tokens], maxLength: info.n_ctx };
 }
 
 input.addEventListener('change', (e) => {
