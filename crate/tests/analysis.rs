@@ -529,6 +529,7 @@ fn catalog_runs_every_analysis() {
                         "neuron_sum",
                         "ablate_neurons",
                         "ablated_predictions",
+                        "ablated_logits",
                         "neuron_ablation_scan",
                     ];
                     assert!(

@@ -10,8 +10,8 @@ use wasm_bindgen_futures::future_to_promise;
 use super::{device_for, js_err, read_back, set, tensor_obj, weights_bytes};
 use crate::analysis::request::{self, Process, Request};
 use crate::error::Error;
-use crate::io::pytorch;
-use crate::io::safetensors::{read_metadata, read_state_dict};
+use crate::io::safetensors::read_metadata;
+use crate::io::{pytorch, read_state_dict_bytes};
 use crate::model::params::StateDict;
 use crate::model::{HookedTransformer, HookedTransformerConfig, NameFilter, Tokens};
 use crate::tasks;
@@ -32,11 +32,13 @@ pub struct Engine {
 /// The weights in a file: a TL state dict (safetensors, or a PyTorch `.pt` read in memory),
 /// or the model part of a toylens training state.
 pub(crate) fn weights_of(bytes: &[u8]) -> Result<StateDict, Error> {
-    if pytorch::looks_like_pt(bytes) {
-        return pytorch::read_state_dict(bytes);
-    }
-    let is_state = read_metadata(bytes)?.is_some_and(|m| m.get("format").map(String::as_str) == Some(state::FORMAT));
-    if is_state { state::weights_only(bytes) } else { read_state_dict(bytes) }
+    let is_state = !pytorch::looks_like_pt(bytes)
+        && read_metadata(bytes)
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.get("format").map(String::as_str) == Some(state::FORMAT));
+    // Everything else takes the CLI's path, messages included.
+    if is_state { state::weights_only(bytes) } else { read_state_dict_bytes(bytes) }
 }
 
 fn tokens_of(tokens: Vec<i32>, batch: usize, pos: usize) -> Result<Tokens, JsValue> {
