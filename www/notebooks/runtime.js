@@ -210,13 +210,21 @@ export class NotebookPage {
     const wanted = only ? figures.filter((f) => f.view === only) : figures;
     const ctx = this.#ctx();
     const calls = new Map(); // readKey -> promise: one engine call per distinct read of this run
-    wanted.forEach((f) => this.el(f.view).setLoading());
-    for (const f of wanted) await this.#fill(f, ctx, calls);
+    // Each figure's generation is taken now, not when the loop reaches it: an older run still
+    // working through its list (an input edit) must not draw its state over a newer run's (a
+    // pick changed meanwhile) that reached this figure first.
+    const gens = wanted.map((f) => {
+      const gen = (this.gens.get(f.view) ?? 0) + 1;
+      this.gens.set(f.view, gen);
+      this.el(f.view).supersede();
+      return gen;
+    });
+    for (const [i, f] of wanted.entries()) {
+      if (this.gens.get(f.view) === gens[i]) await this.#fill(f, ctx, calls, gens[i]);
+    }
   }
 
-  async #fill(f, ctx, calls) {
-    const gen = (this.gens.get(f.view) ?? 0) + 1;
-    this.gens.set(f.view, gen);
+  async #fill(f, ctx, calls, gen) {
     let live = null;
     const error = await this.el(f.view).fill(async () => {
       const r = await this.#read(f, ctx, calls);

@@ -116,6 +116,15 @@ export class ToylensFigure extends HTMLElement {
     return this.errorMessage;
   }
 
+  /**
+   * Loading, and any fill still pending is dropped: the caller will fill this figure again
+   * (a newer state's computation that has not reached this figure yet).
+   */
+  supersede() {
+    this._fills = (this._fills ?? 0) + 1;
+    this.setLoading();
+  }
+
   setLoading() {
     this._setState('loading');
     this.errorMessage = '';
