@@ -19,9 +19,28 @@ mod tasks;
 pub use engine::Engine;
 pub use run::TrainingRun;
 
+#[wasm_bindgen]
+extern "C" {
+    // The worker's panic reporter (www/engine/worker.js), if it installed one: a panic traps
+    // the instance, and the trap itself carries no message, so the hook hands it over first.
+    #[wasm_bindgen(js_namespace = globalThis, js_name = __toylensPanic, catch)]
+    fn report_panic(message: &str) -> Result<(), JsValue>;
+}
+
 #[wasm_bindgen(start)]
 pub fn start() {
-    console_error_panic_hook::set_once();
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        // Not installed (a page using the package directly): the console has the message.
+        let _ = report_panic(&info.to_string());
+    }));
+}
+
+/// Panics with `message`: the worker's `debug_panic` op (tests only) calls it to prove a
+/// panic is reported and the engine restarted.
+#[wasm_bindgen]
+pub fn debug_panic(message: &str) {
+    panic!("{message}");
 }
 
 #[wasm_bindgen]
