@@ -5,7 +5,8 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
@@ -125,38 +126,72 @@ fn older_checkpoints_keep_their_ignore_value() {
     assert!(e.contains("blocks.0.attn.mask is not a causal mask"), "{e}");
 }
 
-/// Each file of the corpus: good ones load, bad ones give their message (library and CLI:
-/// one line, non-zero exit); a pickle naming any global but torch's tensor rebuilders is
-/// refused before anything runs.
+/// The `toylens` arguments that hand a corpus row's file to the parser of its kind: weights
+/// alone (`info`), or checked against a fixture's config; a config against that fixture's
+/// weights; tokens run through the fixture's model (`cache`).
+fn corpus_args(row: &Value, file: &Path, out: &Path) -> Vec<OsString> {
+    let fixture = |f: &str| fixtures_dir().join(row["against"].as_str().unwrap_or("min")).join(f).into_os_string();
+    let file = file.as_os_str().to_owned();
+    match row["kind"].as_str().unwrap() {
+        "pt" | "safetensors" if row["against"].is_null() => vec!["info".into(), file],
+        "pt" | "safetensors" => vec!["info".into(), file, "--config".into(), fixture("config.json")],
+        "config" => vec!["info".into(), fixture("weights.safetensors"), "--config".into(), file],
+        "tokens" => vec![
+            "cache".into(),
+            "--config".into(),
+            fixture("config.json"),
+            "--weights".into(),
+            fixture("weights.safetensors"),
+            "--tokens".into(),
+            file,
+            "--out".into(),
+            out.as_os_str().to_owned(),
+        ],
+        other => panic!("manifest kind {other:?}: add its command here"),
+    }
+}
+
+/// Each file of the corpus (tests/bad_inputs/manifest.json): good ones load; bad ones give
+/// their message in the CLI (one line, non-zero exit, nothing written) and, for weights read
+/// alone, in the library; a pickle naming any global but torch's tensor rebuilders is refused
+/// before anything runs.
 #[test]
-fn bad_checkpoints_are_refused_with_a_message() {
+fn bad_input_corpus_is_refused_with_a_message() {
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(bad_inputs_dir().join("manifest.json")).unwrap()).unwrap();
     let bin = env!("CARGO_BIN_EXE_toylens");
-    let mut n = 0;
-    for e in manifest.as_array().unwrap().iter().filter(|e| e["kind"] == "pt") {
-        let file = bad_inputs_dir().join(e["file"].as_str().unwrap());
-        let got = read_state_dict_bytes(&std::fs::read(&file).unwrap());
-        let out = Command::new(bin).arg("info").arg(&file).output().unwrap();
+    let out_file = std::env::temp_dir().join(format!("toylens-corpus-{}.safetensors", std::process::id()));
+    let mut refused = std::collections::BTreeMap::<&str, usize>::new();
+    for row in manifest.as_array().unwrap() {
+        let file = bad_inputs_dir().join(row["file"].as_str().unwrap());
+        let out = Command::new(bin).args(corpus_args(row, &file, &out_file)).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if e["good"] == true {
-            assert!(got.is_ok(), "{}: {}", file.display(), got.unwrap_err());
+        let weights_alone = matches!(row["kind"].as_str(), Some("pt" | "safetensors")) && row["against"].is_null();
+        let got = weights_alone.then(|| read_state_dict_bytes(&std::fs::read(&file).unwrap()));
+        if row["good"] == true {
             assert!(out.status.success(), "{}: {stderr}", file.display());
+            if let Some(Err(e)) = got {
+                panic!("{}: {e}", file.display());
+            }
             continue;
         }
-        let msg = got
-            .map(|sd| format!("loaded {} tensors", sd.tensors.len()))
-            .unwrap_or_else(|e| e.to_string())
-            .to_lowercase();
-        let want =
-            e["expect"].as_str().unwrap_or_else(|| panic!("{}: no expected message; ours: {msg}", file.display()));
-        assert!(msg.contains(want), "{}: {msg:?} lacks {want:?}", file.display());
+        let want = row["expect"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: no expected message; the CLI says: {stderr}", file.display()));
+        if let Some(got) = got {
+            let msg = got.map(|sd| format!("loaded {} tensors", sd.tensors.len())).unwrap_or_else(|e| e.to_string());
+            assert!(msg.to_lowercase().contains(want), "{}: {msg:?} lacks {want:?}", file.display());
+        }
         assert!(!out.status.success(), "{}: the CLI accepted it", file.display());
         assert_eq!(stderr.trim().lines().count(), 1, "{}: {stderr}", file.display());
-        assert!(stderr.to_lowercase().contains(want), "{}: {stderr}", file.display());
-        n += 1;
+        assert!(stderr.to_lowercase().contains(want), "{}: {stderr:?} lacks {want:?}", file.display());
+        assert!(!out_file.exists(), "{}: the CLI wrote its output anyway", file.display());
+        *refused.entry(row["kind"].as_str().unwrap()).or_default() += 1;
     }
-    assert!(n >= 8, "{n} bad checkpoints");
+    eprintln!("bad inputs refused: {refused:?}");
+    for (kind, at_least) in [("pt", 8), ("safetensors", 10), ("config", 8), ("tokens", 8)] {
+        assert!(refused.get(kind).copied().unwrap_or(0) >= at_least, "{kind}: {refused:?}");
+    }
 }
 
 /// The CLI on a checkpoint with no task and no config: `config` prints the inferred TL JSON,

@@ -1,6 +1,7 @@
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
     tune_malloc();
+    quiet_broken_pipe();
     toylens::cli::main()
 }
 
@@ -15,6 +16,17 @@ fn tune_malloc() {
     unsafe {
         libc::mallopt(libc::M_MMAP_MAX, 0);
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
+/// Rust ignores SIGPIPE, so `toylens info x.pt | head` made println! panic once head had
+/// closed the pipe; the default action ends the process quietly, as Unix tools do.
+#[cfg(not(target_arch = "wasm32"))]
+fn quiet_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: resets one signal's disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

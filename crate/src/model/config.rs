@@ -111,7 +111,12 @@ fn get_usize(m: &Map<String, Value>, k: &str) -> Result<Option<usize>> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => {
             if let Some(i) = n.as_i64() {
-                if i < 0 { Ok(None) } else { Ok(Some(i as usize)) }
+                // -1 is TL's "unset" (its defaults for n_heads, d_vocab, d_vocab_out).
+                match i {
+                    -1 => Ok(None),
+                    i if i < 0 => Err(Error::Config(format!("{k}: must be a non-negative integer, found {i}"))),
+                    i => Ok(Some(i as usize)),
+                }
             } else {
                 Err(Error::Config(format!("{k}: expected an integer, found {n}")))
             }
@@ -137,7 +142,7 @@ fn get_f64(m: &Map<String, Value>, k: &str) -> Result<Option<f64>> {
 }
 
 fn require(v: Option<usize>, k: &str) -> Result<usize> {
-    v.ok_or_else(|| Error::Config(format!("{k}: required and missing")))
+    v.ok_or_else(|| Error::Config(format!("{k}: required and missing (or -1, TL's unset)")))
 }
 
 impl HookedTransformerConfig {

@@ -57,8 +57,11 @@ impl Tokens {
     }
 
     pub fn check(&self, cfg: &HookedTransformerConfig) -> Result<()> {
-        if self.batch == 0 || self.pos == 0 {
-            return Err(Error::Tokens("empty batch".into()));
+        if self.batch == 0 {
+            return Err(Error::Tokens("empty batch: no sequences".into()));
+        }
+        if self.pos == 0 {
+            return Err(Error::Tokens("empty sequences: no tokens to run".into()));
         }
         if self.pos > cfg.n_ctx {
             return Err(Error::Tokens(format!("sequence length {} exceeds n_ctx = {}", self.pos, cfg.n_ctx)));
