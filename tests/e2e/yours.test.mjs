@@ -3,7 +3,7 @@
 // config, answering the inferred config's questions in the page), on the CPU and on WebGPU
 // (SwiftShader), and every cached activation equals TransformerLens's (cache.safetensors,
 // byo_old_ignore's -1e5 masked scores included) within 1e-4; the inferred configs recover the
-// fixtures'; each bad .pt of tests/bad_inputs shows its message where it was dropped while the
+// fixtures'; each bad weights file of tests/bad_inputs shows its message where it was dropped while the
 // previous model stays loaded; every view is drawn and follows an input edit; a hosted
 // checkpoint opens by URL and its embed snippet carries it. Two page loads in all.
 import { after, before, test } from 'node:test';
@@ -159,7 +159,8 @@ test('CPU: the three fixtures from .pt bytes match TL, configs are inferred, bad
 
   // Bad files: their message where they were dropped; the model and its figures stay.
   const loaded = await model(page);
-  const manifest = JSON.parse(fs.readFileSync(path.join(BAD, 'manifest.json'), 'utf8')).filter((e) => e.kind === 'pt' && !e.good);
+  // Every bad weights file read alone (the rows checked against a fixture's config need one).
+  const manifest = JSON.parse(fs.readFileSync(path.join(BAD, 'manifest.json'), 'utf8')).filter((e) => ['pt', 'safetensors'].includes(e.kind) && !e.good && !e.against);
   const unsaid = [];
   for (const e of manifest) {
     await page.locator('[data-ref="file"]').setInputFiles(path.join(BAD, e.file));
@@ -175,7 +176,7 @@ test('CPU: the three fixtures from .pt bytes match TL, configs are inferred, bad
   assert.deepEqual(unsaid, [], 'each bad file’s message in the page');
   await waitReady(page, VIEWS, 10_000);
   assert.match(await page.evaluate(() => window.__notebook.current.label), /weights\.pt/);
-  console.log(`# ${manifest.length} bad .pt files refused in the CLI's words; the model stayed`);
+  console.log(`# ${manifest.length} bad .pt and .safetensors files refused in the CLI's words; the model stayed`);
   assertCleanRun(log, site.origin);
 });
 
