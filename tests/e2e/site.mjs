@@ -46,5 +46,6 @@ export async function browserFor(t) {
 export function assertCleanRun(log, origin) {
   assert.deepEqual(log.consoleErrors, [], 'console errors');
   assert.deepEqual(log.pageErrors, [], 'uncaught page or worker errors');
+  assert.deepEqual(log.csp, [], 'Content-Security-Policy violations');
   assert.deepEqual(foreignRequests(log, origin), [], `requests outside ${origin}`);
 }

@@ -1,6 +1,7 @@
 // Saving a figure: as drawn, as a standalone SVG (the d3 charts as real SVG, canvases as
 // images, the HTML parts — titles, legends, token chips, numbers — in a foreignObject, every
-// computed style that matters inlined, so no stylesheet is needed) or as a PNG (that SVG
+// computed style that matters copied into the SVG's own <style>, so no page stylesheet is
+// needed) or as a PNG (that SVG
 // painted on a canvas at devicePixelRatio 2); its data as CSV (the widget's rows()) or JSON
 // (its `data`). The toolbar that offers them sits on every figure (see base.js), with an
 // Embed button where the page gives a snippet (el.embedSnippet).
@@ -38,8 +39,42 @@ function differs(value, initial) {
 
 const PLAIN = new Set(['div', 'span']);
 
-/** Copies the styles that matter from `src` (live) onto `dst` (its clone), recursively. */
-function inlineStyles(src, dst, parentStyle) {
+/**
+ * The exported SVG's stylesheet: each distinct declaration block becomes one class. Not style
+ * attributes: the page's Content-Security-Policy (style-src 'self') refuses those on any
+ * element the page makes, even in a scratch document; a <style> inside the SVG's text is
+ * only a string until the SVG is opened (or painted as an image) on its own.
+ */
+class Sheet {
+  /** @type {Map<string, string>} declarations → class name */
+  #classes = new Map();
+  /** @type {WeakMap<Element, string[]>} what each styled node was given */
+  #given = new WeakMap();
+
+  /** Gives `node` the class of `decls` (its previous classes and style go: they mean nothing outside the page). */
+  style(node, decls) {
+    node.removeAttribute('style');
+    this.#given.set(node, decls);
+    const text = decls.join(';');
+    if (!text) return node.removeAttribute('class');
+    if (!this.#classes.has(text)) this.#classes.set(text, `s${this.#classes.size}`);
+    node.setAttribute('class', this.#classes.get(text));
+  }
+
+  /** The declarations `node` was given (for a node that stands in for it). */
+  decls(node) {
+    return this.#given.get(node) ?? [];
+  }
+
+  /** The stylesheet as an SVG <style> element's markup. */
+  markup() {
+    const css = [...this.#classes].map(([text, name]) => `.${name}{${text}}`).join('\n');
+    return `<style>${css.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</style>`;
+  }
+}
+
+/** Copies the styles that matter from `src` (live) to `dst` (its clone), recursively. */
+function copyStyles(sheet, src, dst, parentStyle, extra = []) {
   const cs = getComputedStyle(src);
   const decl = [];
   const all = !parentStyle || !(PLAIN.has(src.localName) || src.namespaceURI === SVG_NS);
@@ -51,10 +86,9 @@ function inlineStyles(src, dst, parentStyle) {
     const v = cs.getPropertyValue(p);
     if (v && differs(v, initial)) decl.push(`${p}:${v}`);
   }
-  dst.setAttribute('style', decl.join(';'));
-  dst.removeAttribute('class');
+  sheet.style(dst, [...decl, ...extra]);
   const copies = [...dst.children];
-  [...src.children].forEach((k, i) => copies[i] && inlineStyles(k, copies[i], cs));
+  [...src.children].forEach((k, i) => copies[i] && copyStyles(sheet, k, copies[i], cs));
 }
 
 const SKIP = '.tl-tools, .tl-tooltip, [hidden]';
@@ -71,6 +105,7 @@ export function figureSvg(el) {
     const r = node.getBoundingClientRect();
     return { x: r.left - box.left, y: r.top - box.top, w: r.width, h: r.height };
   };
+  const sheet = new Sheet();
   const doc = document.implementation.createDocument(SVG_NS, 'svg', null);
   const root = doc.documentElement;
   setAll(root, { width, height, viewBox: `0 0 ${width} ${height}` });
@@ -80,9 +115,8 @@ export function figureSvg(el) {
   // cloned, so its children go into a plain div); charts and canvases are drawn over them.
   const html = document.createElement('div');
   html.append(...[...el.childNodes].map((n) => n.cloneNode(true)));
-  inlineStyles(el, html, null);
-  html.style.margin = '0';
-  prune(el, html);
+  copyStyles(sheet, el, html, null, ['margin:0']);
+  prune(sheet, el, html);
   const fo = setAll(doc.createElementNS(SVG_NS, 'foreignObject'), { x: 0, y: 0, width, height });
   fo.append(doc.importNode(html, true));
   root.append(fo);
@@ -90,16 +124,18 @@ export function figureSvg(el) {
   for (const c of visible(el, 'canvas')) {
     const { x, y, w, h } = at(c);
     const img = setAll(doc.createElementNS(SVG_NS, 'image'), { x, y, width: w, height: h, href: c.toDataURL('image/png'), preserveAspectRatio: 'none' });
-    img.setAttribute('style', `image-rendering:${getComputedStyle(c).imageRendering === 'pixelated' ? 'pixelated' : 'auto'}`);
+    sheet.style(img, [`image-rendering:${getComputedStyle(c).imageRendering === 'pixelated' ? 'pixelated' : 'auto'}`]);
     root.append(img);
   }
   for (const s of visible(el, 'svg')) {
     const { x, y, w, h } = at(s);
     const copy = s.cloneNode(true);
-    inlineStyles(s, copy, null);
+    copyStyles(sheet, s, copy, null);
     root.append(doc.importNode(setAll(copy, { x, y, width: w, height: h, overflow: 'visible' }), true));
   }
-  return { svg: new XMLSerializer().serializeToString(doc), width, height };
+  // The stylesheet goes in first thing inside the root, as text (see Sheet).
+  const svg = new XMLSerializer().serializeToString(doc).replace(/^<svg\b[^>]*>/, (open) => open + sheet.markup());
+  return { svg, width, height };
 }
 
 function setAll(node, attrs) {
@@ -109,7 +145,7 @@ function setAll(node, attrs) {
 
 // The HTML copy keeps only what is shown (no toolbar, tooltip or hidden parts); a chart or
 // canvas (drawn over it) leaves a blank of its size; inputs keep the text they show.
-function prune(src, copy) {
+function prune(sheet, src, copy) {
   const copies = [...copy.querySelectorAll('*')];
   [...src.querySelectorAll('*')].forEach((n, i) => {
     const c = copies[i];
@@ -117,7 +153,7 @@ function prune(src, copy) {
     else if (n.localName === 'canvas' || (n.localName === 'svg' && !n.parentElement.closest('svg'))) {
       const r = n.getBoundingClientRect();
       const blank = document.createElement('div');
-      blank.setAttribute('style', `${c.getAttribute('style')};visibility:hidden;width:${r.width}px;height:${r.height}px`);
+      sheet.style(blank, [...sheet.decls(c), 'visibility:hidden', `width:${r.width}px`, `height:${r.height}px`]);
       c.replaceWith(blank);
     } else if (n.localName === 'input') c.setAttribute('value', n.value);
   });
