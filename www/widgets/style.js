@@ -24,7 +24,9 @@ const CSS = `
   --tl-bg: var(--bg, Canvas);
   --tl-bad: var(--bad, #b3261e);
 }
-dl.tl-stats { display: grid; grid-template-columns: max-content max-content; gap: .15rem 1.5rem; margin: 0; }
+/* Both columns shrink (and wrap) on a narrow screen rather than widen the page. */
+dl.tl-stats { display: grid; grid-template-columns: minmax(0, max-content) minmax(0, max-content); gap: .15rem 1.5rem; margin: 0; }
+dl.tl-stats :is(dt, dd) { overflow-wrap: anywhere; }
 dl.tl-stats dt { color: var(--tl-muted); }
 dl.tl-stats dd { margin: 0; font-family: ui-monospace, monospace; font-variant-numeric: tabular-nums; }
 .tl-title { font-weight: 600; margin: 0 0 .25rem; }
