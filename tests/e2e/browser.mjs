@@ -28,11 +28,12 @@ export const CHROMIUM_ARGS = [
  * Returns {context, page, log, close}; log = {consoleErrors, pageErrors, requests, console, csp}.
  * log.csp: every Content-Security-Policy violation of any page or frame (see recordCsp);
  * close() throws if it is not empty then (a test that provokes one on purpose empties it).
+ * contextOptions: more of Playwright's context options (a phone: viewport, isMobile, hasTouch).
  * Service workers are blocked unless asked for ('allow'): the site's (www/sw.js) would
  * precache 30 MB behind every test; tests/e2e/offline.test.mjs is the one that needs it.
  * Each array is live: it fills as the page runs.
  */
-export async function launchBrowser({ headless = true, timeout = 60_000, serviceWorkers = 'block' } = {}) {
+export async function launchBrowser({ headless = true, timeout = 60_000, serviceWorkers = 'block', contextOptions = {} } = {}) {
   const userDataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'toylens-chromium-'));
   let context;
   try {
@@ -43,6 +44,7 @@ export async function launchBrowser({ headless = true, timeout = 60_000, service
       args: CHROMIUM_ARGS,
       timeout,
       serviceWorkers,
+      ...contextOptions,
     });
   } catch (e) {
     await fs.rm(userDataDir, { recursive: true, force: true });
