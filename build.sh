@@ -80,6 +80,8 @@ build_site() {
   mkdir -p "$DIST/vendor/idb"
   cp node_modules/idb/build/index.js node_modules/idb/LICENSE "$DIST/vendor/idb/"
   models_index > "$DIST/models/index.json"
+  # Every page carries the site's Content-Security-Policy (tools/csp.mjs; --write adds it to a new page).
+  node tools/csp.mjs "$DIST"
   # Last, on the finished tree: the service worker's manifest (every file's hash and the
   # build's version, written into sw.js), then .br and .gz next to each compressible file.
   node tools/precache.mjs "$DIST"
@@ -153,7 +155,7 @@ bench() {
   if py="$(bench_python)"; then args=(--python "$py"); else log "no PyTorch reference: skipped"; fi
   "$CARGO_TARGET_DIR/release/toylens" bench --out bench/results "${args[@]}" "$@"
   log "browser: in-page training speed, widget redraws, input edits (headless Chromium)"
-  node tests/e2e/bench-browser.mjs "$DIST" bench/results/browser.json
+  node tests/e2e/bench-browser.mjs "$DIST" bench/results/browser.json --pytorch bench/results/bench.json
 }
 
 cmd="${1:-help}"

@@ -4,6 +4,10 @@ Replays exactly the batches, learning rates and beta1 values toylens trained on 
 `toylens bench --one`), with the task's config, optimizer, init and frozen parameters, and
 reports the same figures: steady-state steps/s, time to the task's target (evaluated at the
 same steps on the same held-out set) and peak memory. Prints one JSON object.
+
+With `--timed-steps N --warmup W`: one throughput round instead (W untimed steps, then N timed
+ones, cycling through the batches): {"step_seconds": [...]}. `toylens bench` alternates such
+rounds with its own, so a busy machine slows both sides alike.
 """
 import argparse
 import json
@@ -23,6 +27,8 @@ def main():
     ap.add_argument("data")
     ap.add_argument("meta")
     ap.add_argument("--seconds", type=float, default=120.0)
+    ap.add_argument("--timed-steps", type=int, default=0)
+    ap.add_argument("--warmup", type=int, default=0)
     a = ap.parse_args()
     meta = json.load(open(a.meta))
     d = load_file(a.data)
@@ -70,12 +76,7 @@ def main():
         model.train()
         return l.item(), acc.item()
 
-    t0 = time.perf_counter()
-    times, evals, reached = [], [], None
-    for i in range(tokens.shape[0]):
-        if time.perf_counter() - t0 >= a.seconds:
-            break
-        ts = time.perf_counter()
+    def step(i):
         for g in opt.param_groups:
             g["lr"] = lrs[i]
             if not math.isnan(beta1s[i]):
@@ -85,6 +86,23 @@ def main():
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
+
+    if a.timed_steps:
+        times = []
+        for i in range(a.warmup + a.timed_steps):
+            ts = time.perf_counter()
+            step(i % tokens.shape[0])
+            times.append(time.perf_counter() - ts)
+        print(json.dumps({"step_seconds": times[a.warmup:]}))
+        return
+
+    t0 = time.perf_counter()
+    times, evals, reached = [], [], None
+    for i in range(tokens.shape[0]):
+        if time.perf_counter() - t0 >= a.seconds:
+            break
+        ts = time.perf_counter()
+        step(i)
         times.append(time.perf_counter() - ts)
         step = i + 1
         if step % eval_every == 0 or step == tokens.shape[0]:

@@ -4,6 +4,8 @@
 // dependent figures redrawn with the engine's new numbers. Measures only; asserts nothing.
 //   node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu]
 //     [--parts training,redraw,edit,page-edit]   (a part not run keeps its previous result in OUT.json)
+//     [--pytorch bench/results/bench.json]   (each training speed as a ratio to the PyTorch
+//     reference's median steps/s measured there: same machine, same `./build.sh bench` run)
 import fs from 'node:fs';
 import { startServer } from './static-server.mjs';
 import { launchBrowser } from './browser.mjs';
@@ -18,6 +20,7 @@ function args(argv) {
     else if (rest[i] === '--tasks') o.tasks = v.split(',');
     else if (rest[i] === '--backends') o.backends = v.split(',');
     else if (rest[i] === '--parts') o.parts = v.split(',');
+    else if (rest[i] === '--pytorch') o.pytorch = v;
     else throw new Error(`unknown flag ${rest[i]}`);
   }
   if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu] [--parts training,redraw,edit,page-edit]');
@@ -177,6 +180,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     // first run
   }
   const r = await benchBrowser(o, previous);
+  if (o.pytorch) {
+    const native = JSON.parse(fs.readFileSync(o.pytorch, 'utf8')).tasks;
+    for (const t of r.training) {
+      const torch = native[t.task]?.alternating?.pytorch_transformer_lens?.steps_per_s;
+      if (torch && t.steps_per_sec) t.ratio_vs_pytorch = t.steps_per_sec / torch;
+    }
+  }
   fs.writeFileSync(o.out, `${JSON.stringify({ ...r, seconds_per_case: o.seconds, date: new Date().toISOString() }, null, 2)}\n`);
   console.error(`wrote ${o.out}`);
 }

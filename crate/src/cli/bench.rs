@@ -1,6 +1,11 @@
 //! `toylens bench`: per task, native steps/s on each available backend, time to the task's
 //! target, peak memory, and the same for a PyTorch + TransformerLens reference trained on the
 //! very same batches (bench/torch_ref.py). One JSON file under bench/results/.
+//!
+//! The speed ratio comes from alternating rounds: toylens and the reference take turns (a few
+//! seconds of steps each, the order swapped every round), and the ratio is of the median
+//! per-step times pooled over the rounds, so a busy machine slows both sides alike; the
+//! per-round ratios give its spread.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,6 +39,19 @@ pub struct BenchArgs {
     /// Internal: where `--one` writes the batches it trained on.
     #[arg(long, hide = true)]
     pub data_dir: Option<PathBuf>,
+    /// Alternating throughput rounds per task (toylens, then the reference, order swapped
+    /// each round).
+    #[arg(long, default_value_t = 6)]
+    pub rounds: usize,
+    /// Seconds of toylens steps per round (the reference runs as many steps).
+    #[arg(long, default_value_t = 2.0)]
+    pub round_seconds: f64,
+    /// Internal: with `--one`, one throughput round of this many timed steps.
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub timed_steps: usize,
+    /// Internal: untimed steps before a throughput round's timed ones.
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub warmup: usize,
 }
 
 fn backend_name(b: super::common::Backend) -> &'static str {
@@ -134,6 +152,91 @@ fn run_one(task_id: &str, a: &BenchArgs, data_dir: &Path) -> Result<Value> {
     }))
 }
 
+/// One throughput round: `warmup` untimed steps of a fresh run, then `timed` timed ones.
+fn time_steps(task_id: &str, a: &BenchArgs) -> Result<Vec<f64>> {
+    let task = tasks::by_id(task_id)?;
+    let (cfg, recipe) = (task.config(), task.recipe());
+    let device = super::common::device(a.backend)?;
+    let mut tr = Trainer::new(task, cfg, recipe, &device)?;
+    let mut times = vec![];
+    for _ in 0..a.warmup + a.timed_steps {
+        let ts = Instant::now();
+        tr.step_with_batch()?;
+        times.push(ts.elapsed().as_secs_f64());
+    }
+    Ok(times.split_off(a.warmup))
+}
+
+/// The median and spread of per-step times (seconds) pooled over rounds.
+fn step_stats(times: &[f64]) -> Value {
+    let mut t = times.to_vec();
+    t.sort_by(f64::total_cmp);
+    let q = |p: f64| t.get(((t.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(f64::NAN);
+    json!({"median_ms": q(0.5) * 1e3, "p10_ms": q(0.1) * 1e3, "p90_ms": q(0.9) * 1e3,
+           "steps_per_s": 1.0 / q(0.5), "steps": t.len()})
+}
+
+fn median(v: &[f64]) -> f64 {
+    step_stats(v)["median_ms"].as_f64().unwrap_or(f64::NAN) / 1e3
+}
+
+fn run_json(cmd: &mut Command) -> Result<Value> {
+    let out = cmd.output().map_err(|e| Error::Io(e.to_string()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::Io(err.lines().last().unwrap_or("failed").to_string()));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| Error::Io(e.to_string()))
+}
+
+/// Alternating throughput rounds of toylens (CPU) and the reference on `task`'s batches:
+/// each side's pooled step times, the ratio of medians and the per-round ratios.
+fn alternate(task: &str, exe: &Path, py: &Path, shared: &Path, sps: f64, a: &BenchArgs) -> Result<Value> {
+    let timed = ((a.round_seconds * sps).round() as usize).clamp(3, 5000);
+    let warmup = (timed / 5).clamp(2, 50);
+    let (n, w) = (timed.to_string(), warmup.to_string());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/torch_ref.py");
+    let (mut ours, mut theirs, mut ratios) = (vec![], vec![], vec![]);
+    for round in 0..a.rounds {
+        let run_ours = || {
+            run_json(Command::new(exe).args(["bench", "--one", task, "--timed-steps", &n, "--warmup", &w]))
+        };
+        let run_theirs = || {
+            run_json(
+                Command::new(py)
+                    .arg(&script)
+                    .arg(shared.join(format!("{task}-cpu.safetensors")))
+                    .arg(shared.join(format!("{task}-cpu.json")))
+                    .args(["--timed-steps", &n, "--warmup", &w]),
+            )
+        };
+        let (o, t) = if round % 2 == 0 {
+            let o = run_ours()?;
+            (o, run_theirs()?)
+        } else {
+            let t = run_theirs()?;
+            (run_ours()?, t)
+        };
+        let times = |v: &Value| -> Vec<f64> {
+            v["step_seconds"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
+        };
+        let (o, t) = (times(&o), times(&t));
+        ratios.push(median(&t) / median(&o));
+        ours.extend(o);
+        theirs.extend(t);
+    }
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
+    Ok(json!({
+        "rounds": a.rounds, "steps_per_round": timed, "warmup_steps": warmup,
+        "toylens_cpu": step_stats(&ours),
+        "pytorch_transformer_lens": step_stats(&theirs),
+        "ratio": median(&theirs) / median(&ours),
+        "ratio_per_round": ratios,
+        "ratio_min_max": [sorted.first(), sorted.last()],
+    }))
+}
+
 /// When the shipped model's own training run (models/<task>/metrics.jsonl) first met the
 /// target: the full-length figure the capped runs above may not reach.
 fn pretraining_time_to_target(task_id: &str) -> Option<Value> {
@@ -161,6 +264,10 @@ fn python_ok(py: &Path) -> bool {
 
 pub fn run(a: BenchArgs) -> Result<()> {
     if let Some(t) = &a.one {
+        if a.timed_steps > 0 {
+            println!("{}", json!({ "step_seconds": time_steps(t, &a)? }));
+            return Ok(());
+        }
         let dir = a.data_dir.clone().unwrap_or_else(std::env::temp_dir);
         println!("{}", run_one(t, &a, &dir)?);
         return Ok(());
@@ -215,12 +322,15 @@ pub fn run(a: BenchArgs) -> Result<()> {
             } else {
                 json!({"error": String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("").to_string()})
             };
-            let ours = entry.get("toylens_cpu").and_then(|v| v["steps_per_s"].as_f64());
-            let theirs = v["steps_per_s"].as_f64();
-            if let (Some(o), Some(r)) = (ours, theirs) {
-                entry.insert("steps_per_s_ratio_cpu_vs_pytorch".into(), json!(o / r));
-            }
             entry.insert("pytorch_transformer_lens".into(), v);
+            if let Some(sps) = entry.get("toylens_cpu").and_then(|v| v["steps_per_s"].as_f64()) {
+                eprintln!("bench: {t}: {} alternating rounds against PyTorch…", a.rounds);
+                let alt = alternate(t, &exe, py, &shared, sps, &a).unwrap_or_else(|e| json!({"error": e.to_string()}));
+                if let Some(r) = alt["ratio"].as_f64() {
+                    entry.insert("steps_per_s_ratio_cpu_vs_pytorch".into(), json!(r));
+                }
+                entry.insert("alternating".into(), alt);
+            }
         }
         if let Some(v) = pretraining_time_to_target(t) {
             entry.insert("pretraining_run".into(), v);
