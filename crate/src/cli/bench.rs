@@ -198,9 +198,8 @@ fn alternate(task: &str, exe: &Path, py: &Path, shared: &Path, sps: f64, a: &Ben
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/torch_ref.py");
     let (mut ours, mut theirs, mut ratios) = (vec![], vec![], vec![]);
     for round in 0..a.rounds {
-        let run_ours = || {
-            run_json(Command::new(exe).args(["bench", "--one", task, "--timed-steps", &n, "--warmup", &w]))
-        };
+        let run_ours =
+            || run_json(Command::new(exe).args(["bench", "--one", task, "--timed-steps", &n, "--warmup", &w]));
         let run_theirs = || {
             run_json(
                 Command::new(py)
