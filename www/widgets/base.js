@@ -10,6 +10,7 @@
 import { adoptStyles } from './style.js';
 import { buildTools } from './export.js';
 import { Tooltip } from './tooltip.js';
+import { tapToHover } from './tap.js';
 
 const DARK = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
 
@@ -184,6 +185,7 @@ export class ToylensFigure extends HTMLElement {
     this.refs.error.setAttribute('role', 'alert');
     this.refs.tools.querySelector('[data-ref="save-embed"]').hidden = !this._embedSnippet;
     this.tooltip = new Tooltip(this);
+    tapToHover(this); // touch screens: a tap shows what hovering shows
     // Not this.append: <tl-lines> has its own append(name, x, y).
     Element.prototype.append.call(this, this.refs.tools, this.refs.title, this.refs.body, this.refs.error, this.tooltip.node);
     this.build?.(this.refs.body);
