@@ -118,3 +118,34 @@ fn overrides_reach_the_recipe_and_the_config() {
     let e = toylens::cli::train::apply_overrides(&mut cfg, &mut r, &bad).unwrap_err().to_string();
     assert!(e.contains("no_such_field"), "{e}");
 }
+
+/// Training on the scored positions only (forward_at) gives the full forward's masked loss,
+/// accuracy and gradients, on tasks that score a subset of positions.
+#[test]
+fn scored_positions_give_the_full_loss_and_gradients() {
+    use toylens::model::HookedTransformer;
+    use toylens::train::loss::{loss_and_accuracy, scored_positions, target_tensors};
+    let device = Device::flex().autodiff();
+    for (task, n_scored) in [("min", 1), ("sorting", 20), ("addition", 6)] {
+        let t = by_id(task).unwrap();
+        let model = HookedTransformer::init(&t.config(), &device).unwrap();
+        let batch = t.held_out().select(&(0..16).collect::<Vec<_>>());
+        let at = scored_positions(&batch).expect("a subset is scored");
+        assert_eq!(at.len(), n_scored, "{task}: {at:?}");
+        let tokens = || batch.tokens.tensor(&device);
+        let (yf, mf) = target_tensors(&batch, None, &device);
+        let (full, full_acc) = loss_and_accuracy(model.forward(tokens()), yf, mf);
+        let (ys, ms) = target_tensors(&batch, Some(&at), &device);
+        let (sub, sub_acc) = loss_and_accuracy(model.forward_at(tokens(), &at), ys, ms);
+        let scalar = |x: &burn::tensor::Tensor<1>| -> f32 { x.clone().into_scalar() };
+        assert!((scalar(&full) - scalar(&sub)).abs() < 1e-5, "{task}: {} vs {}", scalar(&full), scalar(&sub));
+        assert_eq!(scalar(&full_acc), scalar(&sub_acc), "{task}");
+        let (gf, gs) = (full.backward(), sub.backward());
+        for (name, p) in [("W_U", &model.unembed.W_U), ("W_E", &model.embed.W_E)] {
+            let a = p.grad(&gf).unwrap().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+            let b = p.grad(&gs).unwrap().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+            let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+            assert!(worst < 1e-6, "{task}: d{name} differs by {worst}");
+        }
+    }
+}

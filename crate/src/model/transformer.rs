@@ -247,6 +247,12 @@ impl HookedTransformer {
 
     /// The forward pass through every hook point; logits [batch, pos, d_vocab_out].
     pub fn forward_hooked(&self, tokens: Tensor<2, Int>, ctx: &mut HookContext) -> Tensor<3> {
+        let resid = self.residual(tokens, ctx);
+        self.head(resid, ctx)
+    }
+
+    /// The residual stream after the last block, [batch, pos, d_model].
+    fn residual(&self, tokens: Tensor<2, Int>, ctx: &mut HookContext) -> Tensor<3> {
         let [b, p] = tokens.dims();
         if self.cfg.use_hook_tokens {
             ctx.hook(&self.hook_tokens, tokens.clone().float());
@@ -257,6 +263,11 @@ impl HookedTransformer {
         for block in &self.blocks {
             resid = block.forward(resid, ctx);
         }
+        resid
+    }
+
+    /// The final LayerNorm and the unembedding: per position, so they may run on a subset.
+    fn head(&self, mut resid: Tensor<3>, ctx: &mut HookContext) -> Tensor<3> {
         if let Some(ln) = &self.ln_final {
             resid = ln.forward(resid, ctx);
         }
@@ -266,6 +277,18 @@ impl HookedTransformer {
     /// Logits without hooks (the training path). Tokens must already be checked.
     pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
         self.forward_hooked(tokens, &mut HookContext::silent())
+    }
+
+    /// Logits at `positions` only, [batch, positions.len(), d_vocab_out]: the training path of
+    /// tasks that score a few positions (min scores 1 of 3, sorting and addition their answer),
+    /// so the final LayerNorm, the unembedding and the loss skip the rest.
+    pub fn forward_at(&self, tokens: Tensor<2, Int>, positions: &[usize]) -> Tensor<3> {
+        let mut ctx = HookContext::silent();
+        let resid = self.residual(tokens, &mut ctx);
+        let device = resid.device();
+        let idx: Vec<i32> = positions.iter().map(|&p| p as i32).collect();
+        let picked = resid.select(1, Tensor::<1, Int>::from_data(TensorData::new(idx, [positions.len()]), &device));
+        self.head(picked, &mut ctx)
     }
 
     /// Checked tokens → logits and the activations whose names match `filter`.

@@ -5,12 +5,29 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::tasks::{Batch, IGNORE};
 
-/// Targets as device tensors: class ids (0 where ignored) and a 0/1 mask, both [batch, pos].
-pub fn target_tensors(batch: &Batch, device: &burn::tensor::Device) -> (Tensor<2, Int>, Tensor<2>) {
+/// The positions any row of `batch` scores, or None when every position is scored.
+pub fn scored_positions(batch: &Batch) -> Option<Vec<usize>> {
+    let p = batch.tokens.pos;
+    let scored: Vec<usize> =
+        (0..p).filter(|&j| batch.targets.iter().skip(j).step_by(p).any(|&t| t != IGNORE)).collect();
+    (scored.len() < p).then_some(scored)
+}
+
+/// Targets at `positions` (all when None) as device tensors: class ids (0 where ignored) and
+/// a 0/1 mask, both [batch, positions].
+pub fn target_tensors(
+    batch: &Batch,
+    positions: Option<&[usize]>,
+    device: &burn::tensor::Device,
+) -> (Tensor<2, Int>, Tensor<2>) {
     let (b, p) = (batch.tokens.batch, batch.tokens.pos);
-    let ids: Vec<i32> = batch.targets.iter().map(|&t| if t == IGNORE { 0 } else { t as i32 }).collect();
-    let mask: Vec<f32> = batch.targets.iter().map(|&t| if t == IGNORE { 0.0 } else { 1.0 }).collect();
-    (Tensor::from_data(TensorData::new(ids, [b, p]), device), Tensor::from_data(TensorData::new(mask, [b, p]), device))
+    let all: Vec<usize> = (0..p).collect();
+    let cols = positions.unwrap_or(&all);
+    let picked = || (0..b).flat_map(move |r| cols.iter().map(move |&c| batch.targets[r * p + c]));
+    let ids: Vec<i32> = picked().map(|t| if t == IGNORE { 0 } else { t as i32 }).collect();
+    let mask: Vec<f32> = picked().map(|t| if t == IGNORE { 0.0 } else { 1.0 }).collect();
+    let shape = [b, cols.len()];
+    (Tensor::from_data(TensorData::new(ids, shape), device), Tensor::from_data(TensorData::new(mask, shape), device))
 }
 
 /// (mean loss, accuracy) as scalar tensors, so the caller decides when to read them back.

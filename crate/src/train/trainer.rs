@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::loss::{loss_and_accuracy, target_tensors};
+use super::loss::{loss_and_accuracy, scored_positions, target_tensors};
 use super::optim::Adam;
 use super::recipe::{InitKind, Recipe};
 use crate::error::{Error, Result};
@@ -218,8 +218,14 @@ impl Trainer {
             self.optim.set_beta1(b1);
         }
         let tokens = batch.tokens.tensor(&self.device);
-        let (targets, mask) = target_tensors(batch, &self.device);
-        let logits = self.model.forward(tokens);
+        // Only the scored positions reach the unembedding and the loss (same loss and
+        // gradients: the others were masked out).
+        let scored = scored_positions(batch);
+        let (targets, mask) = target_tensors(batch, scored.as_deref(), &self.device);
+        let logits = match &scored {
+            Some(at) => self.model.forward_at(tokens, at),
+            None => self.model.forward(tokens),
+        };
         let (loss, acc) = loss_and_accuracy(logits, targets, mask);
         Ok((loss, acc, lr, epoch))
     }
