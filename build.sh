@@ -12,7 +12,8 @@ WASM_TARGET=wasm32-unknown-unknown
 # TOYLENS_DIST: another output dir (e.g. one per working copy of the site during page work).
 DIST="${TOYLENS_DIST:-$ROOT/dist}"
 
-log() { printf '\n==> %s\n' "$*" >&2; }
+# Each step with the time since the start: where a CI run's minutes go.
+log() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 wasm_bindgen_version() {
