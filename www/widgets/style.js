@@ -109,7 +109,7 @@ button.tl-chip:disabled { cursor: default; }
 }
 [data-state="error"] .tl-token-text { border-color: var(--tl-bad); }
 /* The save toolbar (export.js): over the figure's top right corner, shown on hover or focus
-   (always on touch screens), only for a drawn figure. */
+   (always, in its own row, on touch screens), only for a drawn figure. */
 .tl-tools {
   position: absolute; top: 0; right: 0; z-index: 11;
   display: flex; flex-wrap: wrap; justify-content: flex-end; gap: 2px; max-width: 100%;
@@ -117,7 +117,8 @@ button.tl-chip:disabled { cursor: default; }
   opacity: 0; transition: opacity .12s;
 }
 :is(:hover, :focus-within) > .tl-tools { opacity: 1; }
-@media (hover: none) { .tl-tools { opacity: 1; } }
+/* A touch screen has no hover: the toolbar is always shown, in its own row so it covers no title. */
+@media (hover: none) { .tl-tools { position: static; margin-bottom: 2px; opacity: 1; } }
 :not([data-state="ready"]) > .tl-tools { display: none; }
 .tl-tools button {
   font: inherit; padding: .1rem .35rem; cursor: pointer;
