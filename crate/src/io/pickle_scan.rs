@@ -58,7 +58,8 @@ fn allowed(module: &str, name: &str) -> bool {
 
 /// Refuses `bytes` (a `.pt`: zip or legacy) if its pickles name a global outside the allowlist.
 pub fn check_globals(bytes: &[u8]) -> Result<()> {
-    let pickles: Vec<Vec<u8>> = if bytes.starts_with(b"PK") {
+    // The globals each pickle of the file names.
+    let named: Vec<Vec<(String, String)>> = if bytes.starts_with(b"PK") {
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| Error::Weights(format!("not a readable PyTorch checkpoint: {e}")))?;
         let names: Vec<String> =
@@ -71,26 +72,28 @@ pub fn check_globals(bytes: &[u8]) -> Result<()> {
             f.take(pytorch_reader::MAX_PICKLE_SIZE + 1)
                 .read_to_end(&mut buf)
                 .map_err(|e| Error::Weights(format!("{n}: {e}")))?;
-            out.push(buf);
+            out.push(globals_of(&buf)?.0);
         }
         out
     } else {
         // Legacy format: five pickles in a row (magic, protocol, sys info, the object, the
-        // storage keys), then raw storage bytes.
-        let mut out = Vec::new();
+        // storage keys), then raw storage bytes. The first must parse; a later one that does
+        // not is where the storages begin.
+        let mut out = vec![];
         let mut at = 0;
-        for _ in 0..5 {
-            let Some(len) = globals_of(&bytes[at..]).ok().map(|(_, len)| len) else { break };
-            out.push(bytes[at..at + len].to_vec());
-            at += len;
-        }
-        if out.is_empty() {
-            out.push(bytes.to_vec()); // report the first pickle's own error
+        for i in 0..5 {
+            match globals_of(&bytes[at..]) {
+                Ok((globals, len)) => {
+                    out.push(globals);
+                    at += len;
+                }
+                Err(e) if i == 0 => return Err(e),
+                Err(_) => break,
+            }
         }
         out
     };
-    for p in &pickles {
-        let (globals, _) = globals_of(p)?;
+    for globals in &named {
         if let Some((m, n)) = globals.iter().find(|(m, n)| !allowed(m, n)) {
             return Err(Error::Weights(format!(
                 "refused: the checkpoint's pickle names {m}.{n}, which a state dict never needs \

@@ -6,7 +6,7 @@
 use half::{bf16, f16};
 use pytorch_reader::{DType, PytorchReader};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, human_bytes};
 use crate::model::params::StateDict;
 
 /// The most f32 bytes a checkpoint may unpack to, checked on the shapes before any tensor is
@@ -72,15 +72,4 @@ pub fn read_state_dict(bytes: &[u8]) -> Result<StateDict> {
         sd.tensors.insert(name, (t.shape().to_vec(), values));
     }
     Ok(sd)
-}
-
-pub fn human_bytes(n: usize) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 { format!("{n} B") } else { format!("{v:.2} {}", UNITS[u]) }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, human_bytes};
 
 /// Activation functions TL supports that we implement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -301,11 +301,13 @@ impl HookedTransformerConfig {
             return Err(Error::Config("use_attn_in: cannot be combined with use_split_qkv_input".into()));
         }
         // Keep a browser tab alive: refuse configs whose weights alone exceed 2 GiB of f32.
+        const MAX_PARAMS: usize = 1 << 29;
         let n = self.n_params();
-        if n > (1usize << 29) {
+        if n > MAX_PARAMS {
             return Err(Error::Config(format!(
-                "config too large: {n} parameters ({:.1} GiB of f32 weights); the limit is 512 M",
-                n as f64 * 4.0 / (1u64 << 30) as f64
+                "config too large: {n} parameters ({} of f32 weights); the limit is 512 M ({})",
+                human_bytes(n.saturating_mul(4)),
+                human_bytes(MAX_PARAMS * 4)
             )));
         }
         Ok(())
