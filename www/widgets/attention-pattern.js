@@ -26,7 +26,7 @@ export class AttentionPattern extends ToylensFigure {
     this.select = label.appendChild(document.createElement('select'));
     this.select.dataset.ref = 'head';
     this.select.addEventListener('change', () => this.selectHead(Number(this.select.value)));
-    controls.append(' · hover a token to see where it attends');
+    controls.append(' · hover or tap a token to see where it attends');
     this.heads = body.appendChild(document.createElement('div'));
     this.heads.className = 'tl-heads';
     this.chips = body.appendChild(document.createElement('div'));
