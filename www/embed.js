@@ -49,9 +49,17 @@
   // Changes to these re-render; cosmetic ones (class, style, data-state…) do not.
   const rerenders = (name) => name === 'view' || name === 'site' || !isOwn(name);
 
-  const style = document.createElement('style');
-  style.textContent = 'toylens-view { display: block; }';
-  document.head.prepend(style);
+  // A constructed stylesheet, not a <style> element: a page whose Content-Security-Policy has
+  // style-src without 'unsafe-inline' (toylens's own pages) refuses the element. :where()
+  // keeps it below any rule of the page (as the element prepended to <head> was).
+  const CSS = ':where(toylens-view) { display: block; }';
+  if (document.adoptedStyleSheets) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  } else {
+    document.head.prepend(Object.assign(document.createElement('style'), { textContent: CSS }));
+  }
 
   /**
    * Calls `onSilent()` unless `answered()` is true ANSWER_MS after `frame` loaded (or LOAD_MS

@@ -44,11 +44,15 @@ function follow(reg) {
   else if (reg.active) show('ready', 'Ready offline.');
   track(reg.installing);
   reg.addEventListener('updatefound', () => track(reg.installing));
+  // A first install that got ahead of this page (a busy page, a fast install) leaves no
+  // statechange to see: the worker was already waiting or activating when the registration
+  // resolved. ready settles once a worker is active, however late the page looks.
+  if (!sw.controller) sw.ready.then(() => show('ready', 'Ready offline.'));
   sw.addEventListener('message', (e) => {
     const m = e.data;
     if (m?.toylens !== 'sw') return;
     // Progress of a first install only: an update saves quietly next to the working version.
-    if (m.state === 'saving' && !sw.controller) show('saving', `Saving toylens for offline use: ${mb(m.done)} of ${mb(m.total)} MB.`);
+    if (m.state === 'saving' && !sw.controller && line?.dataset.state !== 'ready') show('saving', `Saving toylens for offline use: ${mb(m.done)} of ${mb(m.total)} MB.`);
     else if (m.state === 'error') show('error', `Not available offline: ${m.message}`);
   });
   sw.startMessages();
