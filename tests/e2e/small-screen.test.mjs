@@ -20,6 +20,7 @@ const SITE_PAGES = [
   ...PAGES.map((p) => `notebooks/${p.task}/`),
   ...fs.readdirSync(path.join(ROOT, 'www/docs')).filter((f) => f.endsWith('.html')).sort().map((f) => `docs/${f}`),
   'embed-demo.html',
+  'kit/',
 ];
 
 let site;
