@@ -4,13 +4,24 @@
 //   const shared = new EngineClient({ port });   // or talks to a worker another page started,
 //                                                // through a port it `connect`ed (www/embed/)
 //   await client.call('init', {backend: 'cpu'});
-// Every failure rejects with an Error whose message says what went wrong; errors the worker
-// reports outside any request are dispatched as 'error' events (event.message).
+// Every failure rejects with an Error whose message says what went wrong (and `code` when the
+// worker gave one: 'panic' for the request the engine crashed in, 'run-lost' for a training
+// run the restart took away); errors the worker reports outside any request are dispatched as
+// 'error' events (event.message), its events as CustomEvents ('restarted': the engine crashed
+// and restarted, detail {reason, ms, runs, restarts}; see worker.js).
+// A page opened with ?debug=panic starts its worker with that flag: the worker's test-only
+// debug_panic op is refused anywhere else.
 // Hand-written rather than an RPC library (e.g. Comlink): the wire format is the project's own
 // versioned plain messages, which such a library would replace with its own, and the site
 // ships without a bundler, so a dependency would have to be vendored into dist/.
 
 export const PROTOCOL_VERSION = 1;
+
+function workerUrl() {
+  const url = new URL('./worker.js', import.meta.url);
+  if (new URLSearchParams(globalThis.location?.search).get('debug') === 'panic') url.searchParams.set('debug', 'panic');
+  return url;
+}
 
 export class EngineClient extends EventTarget {
   /** port: a MessagePort the worker serves (see the worker's `connect`); none: a new worker. */
@@ -18,7 +29,7 @@ export class EngineClient extends EventTarget {
     super();
     this.port = port;
     // A port has the same postMessage/message interface as the worker (and no 'error' event).
-    this.worker = port ?? new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    this.worker = port ?? new Worker(workerUrl(), { type: 'module' });
     this.nextId = 1;
     this.pending = new Map(); // id -> {resolve, reject, op}
     this.failure = null; // set once the worker is unusable: every later call rejects with it
@@ -93,6 +104,10 @@ export class EngineClient extends EventTarget {
       this.#fail(new Error(`engine protocol mismatch: page speaks v${PROTOCOL_VERSION}, worker replied v${msg?.v}`));
       return;
     }
+    if (msg.id == null && msg.event) {
+      this.dispatchEvent(new CustomEvent(msg.event, { detail: msg }));
+      return;
+    }
     if (msg.id == null) {
       this.#emitError(msg.error ?? 'engine worker: message without a request id');
       return;
@@ -104,7 +119,7 @@ export class EngineClient extends EventTarget {
     }
     this.pending.delete(msg.id);
     if (msg.ok) p.resolve(msg.result);
-    else p.reject(new Error(msg.error || `${p.op} failed without a message`));
+    else p.reject(Object.assign(new Error(msg.error || `${p.op} failed without a message`), msg.code ? { code: msg.code } : {}));
   }
 
   #fail(err) {

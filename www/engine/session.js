@@ -9,9 +9,19 @@
 //   eval     {step, loss, accuracy, figures}         figures: the task's eval figures (Task::figures)
 //   checkpoint {step, timeline}                  a new entry in the timeline
 //   fallback {from, to, reason, resumedAt}       the GPU was lost; resumed on the CPU
+//   restarted {reason, resumedAt}                the engine crashed and restarted; the run
+//                                                resumed from its last saved state
+//   notice   {message}                           something the reader should know that is
+//                                                not an error (e.g. another tab saves this run)
 //   error    {message}
+//
+// Faults: a crashed engine (a panic: the worker restarts it, see worker.js) costs the run only
+// the steps since its last saved state; a diverging run (the trainer's own check: the loss >100x
+// the first, or not finite) stops and goes back to its last checkpoint; a failed save (a full
+// quota) is an error event with the size it needed; and of several tabs of a page, the first to
+// save owns the saved run (store.js claimRecord): the others train unsaved runs until it closes.
 
-import { deleteRecord, loadRecord, saveRecord } from './store.js';
+import { claimRecord, deleteRecord, loadRecord, saveRecord } from './store.js';
 
 // The reader's four knobs applied to the task's recipe.
 export function applySettings(recipe, { seed, steps, lr, batch }) {
@@ -37,6 +47,14 @@ export function settingsOf(recipe) {
     batch: recipe.batch_size,
   };
 }
+
+// A crash or a lost run: the worker restarted its engine (www/engine/worker.js).
+const isCrash = (e) => e?.code === 'panic' || e?.code === 'run-lost';
+// The trainer's divergence check (crate/src/train/trainer.rs) names itself in its message.
+const isDivergence = (e) => /\bthe run diverged\b/.test(e?.message ?? '');
+// Recoveries in a row without a step of progress before the run gives up (a panic that
+// recurs at the same step would otherwise restart the engine forever).
+const MAX_RECOVERIES = 2;
 
 const SLICE_MS = 150; // one worker call's target length: the pause button answers this fast
 const SAVE_EVERY_MS = 5000;
@@ -87,14 +105,33 @@ export class TrainingSession extends EventTarget {
     this.lastStateStep = 0;
     this.stepsPerSec = null;
     this.fallbacks = [];
+    this.restarts = []; // [{reason, resumedAt}]: engine crashes this run recovered from
+    this.loadError = null; // why the saved run could not be read (the page shows it)
+    this.saveError = null; // the last save's failure (null once a save succeeds)
+    this.unsaved = false; // another tab owns the saved run: this one's steps are not saved
     this.#stopRequested = false;
     this.#loop = null;
     this.#lastSave = 0;
+    this.#owner = null;
+    this.#lost = null;
+    this.#recoveries = 0;
+    this.#watch(client);
   }
 
   #stopRequested;
   #loop;
   #lastSave;
+  #owner; // Promise<boolean>: this tab may write the saved run (asked at the first save)
+  #lost; // why the engine restarted, taking the run with it (null: it did not): restore first
+  #recoveries;
+
+  // A restart of the engine while no step was running (a figure's request crashed it) takes
+  // the run too: it is restored from its last state before its next use.
+  #watch(client) {
+    client.addEventListener?.('restarted', (e) => {
+      if (this.run != null && e.detail.runs.includes(this.run)) this.#lost = e.detail.reason;
+    });
+  }
 
   get total() {
     return this.recipe?.steps ?? 0;
@@ -113,7 +150,10 @@ export class TrainingSession extends EventTarget {
   async init() {
     this.info = await this.client.call('task_info', { task: this.task });
     this.recipe = this.info.recipe;
-    const saved = await loadRecord(this.key).catch(() => null);
+    const saved = await loadRecord(this.key).catch((e) => {
+      this.loadError = `could not read the run saved in this browser (${e.message}); starting without it`;
+      return null;
+    });
     if (saved?.state && saved.task === this.task) {
       this.curves = saved.curves ?? this.curves;
       this.timeline = saved.timeline ?? [];
@@ -132,6 +172,7 @@ export class TrainingSession extends EventTarget {
 
   async #restore(backend, state) {
     const r = await this.client.call('train_restore', { backend, state: state.slice(0) });
+    this.#lost = null;
     this.run = r.run;
     this.step = r.step;
     this.backend = backend;
@@ -166,6 +207,7 @@ export class TrainingSession extends EventTarget {
   /** Times a few real steps (they count towards the run) to estimate the whole run. */
   async estimate(probeSteps = 3) {
     if (this.run == null) await this.create();
+    await this.#revive();
     const r = await this.#steps(probeSteps);
     const perStep = r.ms / Math.max(1, r.logs.length) / 1000;
     return { secondsPerStep: perStep, seconds: perStep * Math.max(0, this.total - this.step), backend: this.backend };
@@ -184,6 +226,7 @@ export class TrainingSession extends EventTarget {
   async pause() {
     this.#stopRequested = true;
     await this.#loop;
+    await this.#revive();
     if (this.run != null && this.lastStateStep !== this.step) await this.#checkpointState();
   }
 
@@ -191,6 +234,7 @@ export class TrainingSession extends EventTarget {
   async stepOnce() {
     if (this.#loop) return;
     if (this.run == null) await this.create();
+    await this.#revive();
     await this.#steps(1);
     if (this.step >= this.total) this.#setStatus('done');
     await this.#checkpointState();
@@ -199,7 +243,8 @@ export class TrainingSession extends EventTarget {
   async reset() {
     await this.pause();
     await this.#drop();
-    await deleteRecord(this.key).catch(() => {});
+    // Another tab's saved run is its own: only the owner deletes it.
+    if (await this.#claim()) await deleteRecord(this.key);
     this.curves = { train: [], eval: [] };
     this.timeline = [];
     this.lastState = null;
@@ -212,9 +257,16 @@ export class TrainingSession extends EventTarget {
 
   async #drop() {
     if (this.run != null) {
+      // A run the engine lost (or already dropped) is gone anyway.
       await this.client.call('train_drop', { run: this.run }).catch(() => {});
       this.run = null;
+      this.#lost = null;
     }
+  }
+
+  // The run the engine lost in a restart, back from its last saved state (paused, no loop).
+  async #revive() {
+    if (this.#lost && this.lastState) await this.#recover({ message: this.#lost });
   }
 
   async #run() {
@@ -226,6 +278,7 @@ export class TrainingSession extends EventTarget {
       const marks = await this.client.call('checkpoint_steps', { task: this.task, total: this.total });
       // Held-out evaluations also every recipe.eval_every steps, as the CLI's metrics have them.
       const every = this.recipe.eval_every > 0 ? this.recipe.eval_every : this.total;
+      await this.#revive();
       while (!this.#stopRequested && this.step < this.total) {
         const next = Math.min(marks.find((s) => s > this.step) ?? this.total, (Math.floor(this.step / every) + 1) * every);
         try {
@@ -237,9 +290,12 @@ export class TrainingSession extends EventTarget {
           else if (this.step % every === 0) await this.#evaluate();
           else if (performance.now() - this.#lastSave > SAVE_EVERY_MS) await this.#checkpointState();
         } catch (e) {
-          // Any GPU failure (a step, a read-back of weights or state) moves the run to the CPU.
-          if (this.backend !== 'webgpu') throw e;
-          await this.#fallback(e);
+          if (e.code === 'diverged') throw e;
+          // Any GPU failure (a step, a read-back of weights or state, a crash) moves the run to
+          // the CPU; on the CPU a crash resumes there, from the last saved state.
+          if (this.backend === 'webgpu') await this.#fallback(e);
+          else if (isCrash(e) && this.#recoveries < MAX_RECOVERIES) await this.#recover(e);
+          else throw e;
         }
       }
       // A run no longer than the estimate's probe steps ends before the loop: its last step
@@ -249,12 +305,19 @@ export class TrainingSession extends EventTarget {
       this.#setStatus(this.step >= this.total ? 'done' : 'paused');
     } catch (e) {
       this.#emit('error', { message: e.message });
-      this.#setStatus('error');
+      // A diverged run is whole, at its last checkpoint: it can train on (at another lr).
+      this.#setStatus(e.code === 'diverged' ? 'paused' : 'error');
     }
   }
 
   async #steps(n) {
-    const r = await this.client.call('train_steps', { run: this.run, n });
+    let r;
+    try {
+      r = await this.client.call('train_steps', { run: this.run, n });
+    } catch (e) {
+      if (isDivergence(e)) await this.#diverged(e);
+      throw e;
+    }
     this.step = r.step;
     for (const l of r.logs) this.curves.train.push({ step: l.step + 1, loss: l.loss, accuracy: l.accuracy });
     const per = r.logs.length ? r.ms / 1000 / r.logs.length : null;
@@ -281,26 +344,95 @@ export class TrainingSession extends EventTarget {
     this.#emit('eval', point);
   }
 
-  // The resumable state, kept here and in IndexedDB: what a reload or a lost GPU resumes from.
+  // The resumable state, kept here and in IndexedDB: what a reload, a crash or a lost GPU
+  // resumes from.
   async #checkpointState() {
     this.lastState = await this.client.call('train_state', { run: this.run });
     this.lastStateStep = this.step;
     this.#lastSave = performance.now();
-    await saveRecord(this.key, {
-      task: this.task,
-      step: this.step,
-      recipe: this.recipe,
-      variant: this.variant,
-      state: this.lastState,
-      curves: this.curves,
-      timeline: this.timeline,
-      fallbacks: this.fallbacks,
-      savedAt: Date.now(),
-    }).catch((e) => this.#emit('error', { message: `could not save the run in this browser: ${e.message}` }));
+    if (this.step > (this.restarts.at(-1)?.resumedAt ?? -1)) this.#recoveries = 0;
+    await this.#save();
   }
 
-  // The GPU failed mid-run: continue on the CPU from the last saved state. A worker whose
-  // wasm instance trapped cannot be reused, so it is replaced.
+  async #save() {
+    if (!(await this.#claim())) {
+      // Said at every save it skips: the panel's other notices come and go meanwhile.
+      this.unsaved = true;
+      this.#emit('notice', { message: "This page's run is open in another tab, which saves it: what you train in this tab is not saved (close the other tab to save it here)." });
+      return;
+    }
+    try {
+      await saveRecord(this.key, {
+        task: this.task,
+        step: this.lastStateStep,
+        recipe: this.recipe,
+        variant: this.variant,
+        state: this.lastState,
+        curves: this.curves,
+        timeline: this.timeline,
+        fallbacks: this.fallbacks,
+        savedAt: Date.now(),
+      });
+      this.unsaved = false;
+      this.saveError = null;
+    } catch (e) {
+      // Training goes on; the reader sees why it is not kept (and how much room it needs).
+      this.unsaved = true;
+      this.saveError = e.message;
+      this.#emit('error', { message: e.message });
+    }
+  }
+
+  // Whether this tab saves the run: asked once, at its first save (a tab that only reads the
+  // page never claims it). The first tab to save keeps it until it closes.
+  #claim() {
+    if (!this.#owner) {
+      // Web Locks refused (e.g. an opaque origin): every tab saves, as before there were locks.
+      this.#owner = claimRecord(this.key, () => this.#takeOver()).catch(() => true);
+    }
+    return this.#owner;
+  }
+
+  // The tab that owned the saved run closed: this one saves from now on, its unsaved run first.
+  async #takeOver() {
+    this.#owner = Promise.resolve(true);
+    this.#emit('notice', { message: 'The other tab with this page closed: this tab now saves its run.' });
+    if (this.unsaved && this.lastState) await this.#save();
+  }
+
+  // The engine crashed and restarted (worker.js): the same run, from its last saved state.
+  async #recover(err) {
+    // The engine's reason (its panic message) when its restart event came first.
+    const reason = this.#lost ?? err.message.replace(/^.*?the engine (panicked|crashed): /s, '');
+    this.#recoveries += 1;
+    await this.#restore(this.backend, this.lastState);
+    this.#rewind();
+    const r = { reason, resumedAt: this.step };
+    this.restarts.push(r);
+    this.#emit('restarted', r);
+  }
+
+  // The trainer stopped a diverging run (and put its weights back one step): the page's run
+  // goes back to its last checkpoint, which every record of it (curves, timeline) matches.
+  // The error then says so (code 'diverged').
+  async #diverged(err) {
+    await this.#drop();
+    await this.#restore(this.backend, this.lastState);
+    this.#rewind();
+    err.message = `${err.message}. The run is back at its last checkpoint, step ${this.step}.`;
+    err.code = 'diverged';
+    this.#setStatus('paused');
+  }
+
+  // Steps past the restored state are re-run: drop what they recorded so each appears once.
+  #rewind() {
+    this.curves.train = this.curves.train.filter((p) => p.step <= this.step);
+    this.curves.eval = this.curves.eval.filter((p) => p.step <= this.step);
+    this.timeline = this.timeline.filter((t) => t.step <= this.step);
+  }
+
+  // The GPU failed mid-run: continue on the CPU from the last saved state. A worker that
+  // cannot restore it (it gave up restarting its engine) is replaced.
   async #fallback(err) {
     const from = this.backend;
     const reason = err.message;
@@ -310,12 +442,10 @@ export class TrainingSession extends EventTarget {
       if (!this.makeClient) throw err;
       this.client.terminate?.();
       this.client = this.makeClient();
+      this.#watch(this.client);
       await this.#restore('cpu', this.lastState);
     }
-    // Steps past the checkpoint are re-run: drop what they recorded so each appears once.
-    this.curves.train = this.curves.train.filter((p) => p.step <= this.step);
-    this.curves.eval = this.curves.eval.filter((p) => p.step <= this.step);
-    this.timeline = this.timeline.filter((t) => t.step <= this.step);
+    this.#rewind();
     const f = { from, to: 'cpu', reason, resumedAt: this.step };
     this.fallbacks.push(f);
     this.#emit('fallback', f);
@@ -334,6 +464,7 @@ export class TrainingSession extends EventTarget {
    */
   async exportWeights() {
     if (this.run == null) throw new Error('no run to export: train or import first');
+    await this.#revive();
     const weights = await this.client.call('train_weights', { run: this.run });
     return { weights, config: this.config, step: this.step };
   }

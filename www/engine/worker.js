@@ -7,10 +7,27 @@
 // client's `load` replaces only its own model, so one figure never changes another's analyses.
 //
 // Protocol v1. Request {v:1, id, op, args}; reply {v:1, id, ok:true, result} or
-// {v:1, id, ok:false, error:"message"}. Requests of every client run one at a time in arrival
+// {v:1, id, ok:false, error:"message", code?}. Requests of every client run one at a time in arrival
 // order (a load never races a forward), except hello, connect and fetch, which touch no
 // engine and so never wait behind one. Typed arrays in a result are transferred, not copied. Errors not tied to
-// a request are posted with id:null. (Why no RPC library: see client.js.)
+// a request are posted with id:null; events too, as {v:1, id:null, event, ...} (see below).
+// (Why no RPC library: see client.js.)
+//
+// A panic (or any trap) in the engine never leaves the worker stuck. The panic hook hands its
+// message to globalThis.__toylensPanic (the trap itself carries none); the request that was
+// running fails at once with code 'panic' ("the engine panicked: <message>"), even when the trap
+// happened inside a future and its promise would never settle. Then the engine restarts inside
+// this worker: a fresh wasm instance of the already compiled module, in the same queue, before
+// any later request. Each client's loaded models come back by themselves (the worker keeps the
+// last `load` of each backend and replays it on first use); training runs are gone (a request
+// naming one fails with code 'run-lost'): their owners resume them from their last saved
+// train_state (www/engine/session.js). Every client then gets
+//   {v:1, id:null, event:'restarted', reason, ms, runs: [its lost run ids], restarts}
+// Why not a new worker: embedded figures reach this worker through MessagePorts (connect);
+// restarting in place keeps every port, the request queue and the fetch cache, so a client
+// sees one failed request and an event. The price: the trapped instance's memory stays
+// reachable from its module record (ES modules are never unloaded), so after MAX_RESTARTS the
+// worker stops restarting and asks for a reload, as it did after any trap before.
 //
 // Ops (args -> result):
 //   hello                          -> {protocol, ops}
@@ -53,6 +70,8 @@
 //   train_weights {run}            -> ArrayBuffer (TL-named safetensors)
 //   train_drop {run}               -> {}
 //   lose_device {}                 -> destroys the WebGPU device (tests of the CPU fallback)
+//   debug_panic {message}          -> panics in the engine (tests of the restart); refused
+//                                     unless the worker was started with ?debug=panic
 // tokens: number[][] or {shape: [batch, pos], values}. Engines are created on first use, so
 // init is only needed to learn the version or fail early.
 
@@ -61,7 +80,20 @@ export const PROTOCOL_VERSION = 1;
 const CPU_REASON = 'burn Flex backend on WebAssembly (always available)';
 
 let wasm = null; // {mod, memory} once the package is loaded
-let poisoned = null; // message of a wasm trap: the instance cannot be trusted afterwards
+let compiled = null; // the compiled WebAssembly.Module: a restart instantiates it again, no download
+let generation = 0; // instances made so far (each restart imports the glue afresh: see restart())
+let panicked = null; // why the current instance trapped (its panic message): restart before its next use
+let restarts = 0;
+let poisoned = null; // set when the worker gives up restarting: every request then asks for a reload
+const graveyard = []; // the trapped instances' engines and runs: never freed (see restart())
+let onPanic = () => {}; // fails the request in flight when a panic is reported
+const MAX_RESTARTS = 3;
+let queue = Promise.resolve(); // the requests that use the engine, one at a time
+// Ops that touch no engine answer at once, never behind a long wasm call (e.g. the first
+// instantiation): a new figure connects and its model downloads meanwhile.
+const UNQUEUED = new Set(['hello', 'connect', 'fetch']);
+// The test-only op: only on a worker started with ?debug=panic (client.js passes the page's flag).
+const DEBUG_PANIC = new URL(self.location.href).searchParams.get('debug') === 'panic';
 let webgpu = null; // cached WebGPU probe
 const selftests = new Map(); // tol -> Promise of the self-test's result
 const runs = new Map(); // run id -> TrainingRun
@@ -72,11 +104,14 @@ const fetched = new Map(); // absolute URL -> Promise<ArrayBuffer>
  * @typedef {object} Client  one page (or embedded figure) talking to this worker
  * @property {(msg: object, transfer?: Transferable[]) => void} post  sends a reply
  * @property {Map<string, any>} engines  backend -> its Engine (its own loaded model)
+ * @property {Map<string, {config: string, weights: Uint8Array}>} models  backend -> its last
+ *   successful `load`, replayed into a new Engine after a restart
  * @property {Set<number>} runs  ids of the training runs it created
+ * @property {Set<number>} lostRuns  ids of its runs that a restart took away
  */
 
 /** @returns {Client} */
-const newClient = (post) => ({ post, engines: new Map(), runs: new Set() });
+const newClient = (post) => ({ post, engines: new Map(), models: new Map(), runs: new Set(), lostRuns: new Set() });
 const own = newClient((msg, transfer) => self.postMessage(msg, transfer)); // the page that started the worker
 const clients = new Set([own]);
 const gpuDevices = []; // every GPUDevice created here, so lose_device can destroy them
@@ -95,23 +130,88 @@ if (globalThis.GPUAdapter?.prototype?.requestDevice) {
 const message = (e) => (e instanceof Error ? e.message || e.name : String(e));
 
 // Imported on first use, not statically: a missing or broken pkg/ then becomes a readable
-// ok:false reply instead of a worker that silently fails to start.
+// ok:false reply instead of a worker that silently fails to start. The wasm is compiled once and
+// kept: a restart instantiates the same module in a fresh copy of the glue (a new import URL:
+// the glue keeps its instance in module-level variables), without downloading or compiling.
 async function loadWasm() {
   if (wasm) return wasm;
+  generation += 1;
   let mod;
   try {
-    mod = await import('../pkg/toylens.js');
+    mod = await import(generation === 1 ? '../pkg/toylens.js' : `../pkg/toylens.js?instance=${generation}`);
   } catch (e) {
     throw new Error(`cannot load the engine (pkg/toylens.js): ${message(e)}`, { cause: e });
   }
   let exports;
   try {
-    exports = await mod.default(); // fetches toylens_bg.wasm next to toylens.js
+    compiled ??= await compileWasm(new URL('../pkg/toylens_bg.wasm', import.meta.url));
+    exports = await mod.default({ module_or_path: compiled });
   } catch (e) {
     throw new Error(`cannot instantiate the engine (pkg/toylens_bg.wasm): ${message(e)}`, { cause: e });
   }
   wasm = { mod, memory: exports?.memory };
   return wasm;
+}
+
+// Streaming compilation when the server labels the file application/wasm, else from its bytes.
+async function compileWasm(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  if (WebAssembly.compileStreaming && res.headers.get('Content-Type')?.startsWith('application/wasm')) {
+    return WebAssembly.compileStreaming(res);
+  }
+  return WebAssembly.compile(await res.arrayBuffer());
+}
+
+// The panic hook (crate/src/web/mod.rs) calls this before the instance traps.
+globalThis.__toylensPanic = (msg) => crashed(String(msg));
+
+// The current instance trapped: fail the request in flight and restart before the next one.
+function crashed(reason) {
+  if (panicked) return;
+  panicked = reason;
+  onPanic(reason);
+  queue = queue.then(restart);
+}
+
+// A fresh instance in place of the trapped one. The trapped instance's objects are kept, not
+// freed: their finalizers would run code in an instance whose state a panic left half-updated.
+async function restart() {
+  if (!panicked || poisoned) return;
+  const reason = panicked;
+  restarts += 1;
+  if (restarts > MAX_RESTARTS) {
+    poisoned = `${reason}; it restarted ${MAX_RESTARTS} times already`;
+    return;
+  }
+  const t0 = performance.now();
+  const leakedBytes = wasm?.memory?.buffer?.byteLength ?? 0;
+  const lost = new Map();
+  for (const c of clients) {
+    graveyard.push(...c.engines.values());
+    c.engines.clear();
+    lost.set(c, [...c.runs]);
+    for (const id of c.runs) c.lostRuns.add(id);
+    c.runs.clear();
+  }
+  graveyard.push(...runs.values());
+  runs.clear();
+  // Its GPU devices: destroyed (their memory is freed; the new instance asks for its own).
+  for (const d of gpuDevices.splice(0)) d.destroy();
+  selftests.clear();
+  wasm = null;
+  panicked = null;
+  try {
+    await loadWasm();
+  } catch (e) {
+    poisoned = `${reason}; the restart failed: ${message(e)}`;
+    return;
+  }
+  const ms = performance.now() - t0;
+  console.warn(`toylens engine restarted in ${ms.toFixed(0)} ms after: ${reason} (${(leakedBytes / 2 ** 20).toFixed(0)} MB of the old instance stay allocated)`);
+  for (const c of clients) {
+    reply(c, { v: PROTOCOL_VERSION, id: null, event: 'restarted', reason, ms, runs: lost.get(c) ?? [], restarts, leakedBytes });
+  }
 }
 
 // Why WebGPU can or cannot be used here, asked once: navigator.gpu must exist and hand out
@@ -204,6 +304,9 @@ async function engine(backend, client) {
     if (!p.available) throw new Error(`WebGPU unavailable: ${p.reason}`);
   }
   const e = await mod.Engine.create(backend);
+  // After a restart: the model this client had loaded (it loaded once, so it loads again).
+  const saved = client.models.get(backend);
+  if (saved) e.load(saved.config, saved.weights);
   client.engines.set(backend, e);
   return e;
 }
@@ -346,7 +449,10 @@ const OPS = {
     const e = await engine(backend, client);
     if (config == null) throw new Error('load: config is missing');
     const json = typeof config === 'string' ? config : JSON.stringify(config);
-    e.load(json, bytesOf(weights, 'load: weights'));
+    const bytes = bytesOf(weights, 'load: weights');
+    e.load(json, bytes);
+    // Kept for a restart (the bytes were transferred here: no copy).
+    client.models.set(backend, { config: json, weights: bytes });
     return { backend: e.backend };
   },
 
@@ -422,20 +528,21 @@ const OPS = {
     return addRun(await mod.TrainingRun.restore(backend, bytesOf(state, 'train_restore: state')), client);
   },
 
-  train_steps: async ({ run, n = 1 }) => {
-    const r = getRun(run);
+  train_steps: async ({ run, n = 1 }, client) => {
+    const r = getRun(run, client);
     const t0 = performance.now();
     const logs = await r.steps(n);
     return { step: r.step, logs, ms: performance.now() - t0 };
   },
 
-  train_evaluate: async ({ run, limit }) => getRun(run).evaluate(limit ?? undefined),
-  train_state: async ({ run }) => bufferOf(await getRun(run).state()),
-  train_weights: async ({ run }) => bufferOf(await getRun(run).weights()),
+  train_evaluate: async ({ run, limit }, client) => getRun(run, client).evaluate(limit ?? undefined),
+  train_state: async ({ run }, client) => bufferOf(await getRun(run, client).state()),
+  train_weights: async ({ run }, client) => bufferOf(await getRun(run, client).weights()),
 
   train_drop: async ({ run }, client) => {
     const r = runs.get(run);
     client.runs.delete(run);
+    client.lostRuns.delete(run);
     if (r) {
       runs.delete(run);
       r.free();
@@ -448,6 +555,12 @@ const OPS = {
     selftests.clear();
     return { destroyed: gpuDevices.length };
   },
+
+  debug_panic: async ({ message: msg = 'debug_panic' }) => {
+    if (!DEBUG_PANIC) throw new Error('debug_panic is a test op: the page must be opened with ?debug=panic');
+    (await loadWasm()).mod.debug_panic(String(msg));
+    return {};
+  },
 };
 
 function addRun(r, client) {
@@ -457,11 +570,16 @@ function addRun(r, client) {
   return { run: id, backend: r.backend, step: r.step, task: r.task, settings: r.settings() };
 }
 
-function getRun(id) {
+function getRun(id, client) {
   const r = runs.get(id);
-  if (!r) throw new Error(`no training run ${id} (it was dropped, or the worker restarted)`);
-  return r;
+  if (r) return r;
+  if (client.lostRuns.has(id)) {
+    throw codedError(`training run ${id} was lost when the engine restarted; resume it from its last saved state`, 'run-lost');
+  }
+  throw new Error(`no training run ${id} (it was dropped)`);
 }
+
+const codedError = (msg, code) => Object.assign(new Error(msg), { code });
 
 // A wasm-returned Uint8Array as its own ArrayBuffer (transferable, detached from wasm memory).
 function bufferOf(u8) {
@@ -507,24 +625,42 @@ async function handle(req, client) {
     reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `unknown op ${JSON.stringify(req.op)}` });
     return;
   }
-  if (poisoned && req.op !== 'hello') {
-    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `the engine crashed earlier (${poisoned}); reload the page` });
+  if (UNQUEUED.has(req.op)) {
+    // No engine involved: no crash to watch for.
+    await answer(req, id, fn, client);
     return;
   }
+  if (panicked) await restart();
+  if (poisoned) {
+    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `${req.op}: the engine crashed (${poisoned}); reload the page`, code: 'poisoned' });
+    return;
+  }
+  // A panic fails this request at once: its promise may never settle (a trap inside a future).
+  const crash = new Promise((_, reject) => {
+    onPanic = (reason) => reject(codedError(`the engine panicked: ${reason}`, 'panic'));
+  });
   try {
-    const result = await fn(req.args ?? {}, client);
-    reply(client, { v: PROTOCOL_VERSION, id, ok: true, result }, [...transferables(result)]);
-  } catch (e) {
-    // A trap (panic, out of memory) leaves the wasm instance in an unknown state.
-    if (e instanceof WebAssembly.RuntimeError) poisoned = message(e);
-    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `${req.op}: ${message(e)}` });
+    await answer(req, id, () => Promise.race([fn(req.args ?? {}, client), crash]), client);
+  } finally {
+    onPanic = () => {};
   }
 }
 
-let queue = Promise.resolve();
-// Ops that touch no engine answer at once, never behind a long wasm call (e.g. the first
-// instantiation): a new figure connects and its model downloads meanwhile.
-const UNQUEUED = new Set(['hello', 'connect', 'fetch']);
+async function answer(req, id, run, client) {
+  try {
+    const result = await run(req.args ?? {}, client);
+    reply(client, { v: PROTOCOL_VERSION, id, ok: true, result }, [...transferables(result)]);
+  } catch (e) {
+    // A trap without a panic message (out of memory, a bug in the glue): a crash all the same.
+    let error = e;
+    if (e instanceof WebAssembly.RuntimeError) {
+      crashed(`${e.name}: ${message(e)}`);
+      error = codedError(`the engine crashed: ${message(e)}`, 'panic');
+    }
+    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `${req.op}: ${message(error)}`, ...(error.code ? { code: error.code } : {}) });
+  }
+}
+
 function receive(req, client) {
   if (req?.op === 'disconnect') {
     if (client !== own) queue = queue.then(() => disconnect(client));
@@ -533,12 +669,15 @@ function receive(req, client) {
 }
 self.addEventListener('message', (ev) => receive(ev.data, own));
 
-// Anything that escapes the handlers is a bug: tell the clients rather than lose it.
+// Anything that escapes the handlers is a bug: tell the clients rather than lose it. A trap
+// that escapes (inside a future, after its panic was reported) is a crash: the restart tells them.
 self.addEventListener('error', (ev) => {
   ev.preventDefault();
+  if (ev.error instanceof WebAssembly.RuntimeError) return crashed(`${ev.error.name}: ${message(ev.error)}`);
   for (const c of clients) reply(c, { v: PROTOCOL_VERSION, id: null, ok: false, error: `worker error: ${ev.message || message(ev.error)}` });
 });
 self.addEventListener('unhandledrejection', (ev) => {
   ev.preventDefault();
+  if (ev.reason instanceof WebAssembly.RuntimeError) return crashed(`${ev.reason.name}: ${message(ev.reason)}`);
   for (const c of clients) reply(c, { v: PROTOCOL_VERSION, id: null, ok: false, error: `worker: unhandled rejection: ${message(ev.reason)}` });
 });

@@ -78,6 +78,7 @@ export class Notebook extends EventTarget {
     if (this.only) this.#embedLayout();
     const status = this.q('tl-backend');
     this.client = await engineClient();
+    this.#watchEngine(this.client, status);
     try {
       this.choice = await chooseBackend(this.client);
       if (status) status.choice = this.choice;
@@ -105,8 +106,14 @@ export class Notebook extends EventTarget {
       evalLimit: this.choice.backend === 'webgpu' && this.choice.webgpu?.adapter?.isFallbackAdapter ? SOFTWARE_EVAL_LIMIT : undefined,
     });
     this.session.addEventListener('fallback', (e) => {
-      this.client = this.session.client; // a replaced worker, if the old one crashed
+      if (this.client !== this.session.client) {
+        this.client = this.session.client; // a replaced worker (the old one gave up restarting)
+        this.#watchEngine(this.client, status);
+      }
       status?.fallback(e.detail.reason);
+    });
+    this.session.addEventListener('restarted', (e) => {
+      status?.note(`${this.restartNote ?? 'The engine crashed and was restarted'}; training resumed from step ${e.detail.resumedAt}.`);
     });
     await this.session.init();
 
@@ -114,6 +121,7 @@ export class Notebook extends EventTarget {
     const panel = this.q('tl-train-panel');
     if (panel) {
       panel.session = this.session;
+      if (this.session.loadError) panel.showError(this.session.loadError);
       panel.addEventListener('import', (e) => this.#import(e.detail).catch((err) => panel.showError(`${e.detail.name}: ${err.message}`)));
     }
     this.#syncTimeline();
@@ -133,6 +141,20 @@ export class Notebook extends EventTarget {
       }
     });
     if (select) await this.selectFirst();
+  }
+
+  // The engine crashed and its worker restarted it (www/engine/worker.js): the page says so and
+  // its figures recompute (the one whose request crashed lost its result; the worker has put
+  // the loaded model back). The training run resumes by itself (session.js).
+  #watchEngine(client, status) {
+    client.addEventListener('restarted', (e) => {
+      const reason = e.detail.reason.replace(/\s+/g, ' ').trim();
+      this.restartNote = `The engine crashed (${reason}) and was restarted in ${(e.detail.ms / 1000).toFixed(1)} s`;
+      this.restarts = (this.restarts ?? 0) + 1;
+      status?.note(`${this.restartNote}.`);
+      document.documentElement.dataset.engineRestarts = String(this.restarts);
+      if (this.current) this.select(this.current);
+    });
   }
 
   async #startReader(select) {

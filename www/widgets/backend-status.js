@@ -1,7 +1,8 @@
 // <tl-backend>: which backend the page computes on and why, with the reader's override
 // (auto / cpu / webgpu; remembered, and reloads the page so every figure uses it). The page
 // sets `el.choice = {backend, reason, forced}` (from engine/backend.js) and
-// `el.fallback(reason)` when a lost GPU moved the work to the CPU.
+// `el.fallback(reason)` when a lost GPU moved the work to the CPU, `el.note(text)` for
+// anything else that happened to the engine (it crashed and was restarted).
 import { rememberBackend } from '../engine/backend.js';
 
 const NAMES = { cpu: 'CPU (WebAssembly)', webgpu: 'WebGPU' };
@@ -50,6 +51,11 @@ export class BackendStatus extends HTMLElement {
     this.connectedCallback();
     this.dataset.backend = 'cpu';
     this.text.textContent = `The GPU was lost (${reason}); training continues on the CPU from the last checkpoint.`;
+  }
+
+  note(text) {
+    this.connectedCallback();
+    this.text.textContent = text;
   }
 
   setError(message) {

@@ -116,6 +116,12 @@ export class TrainPanel extends HTMLElement {
       this.#say(`The GPU was lost (${e.detail.reason.split('\n')[0]}); continuing on the CPU from the checkpoint at step ${e.detail.resumedAt}.`);
       this.#redrawCurves(); // the steps after that checkpoint are trained again
     });
+    // The engine crashed and restarted; or another tab saves this page's run.
+    s.addEventListener('restarted', (e) => {
+      this.#say(`The engine crashed (${e.detail.reason.replace(/\s+/g, ' ')}) and was restarted; training resumed from step ${e.detail.resumedAt}.`);
+      this.#redrawCurves();
+    });
+    s.addEventListener('notice', (e) => this.#say(e.detail.message));
     this.#redrawCurves();
     this.#update();
     this.dataset.state = 'ready';
