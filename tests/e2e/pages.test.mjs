@@ -1,8 +1,9 @@
 // The notebook pages' declarations (www/notebooks/<task>/page.js) against their index.html,
 // in node alone (no browser, no build): every declaration is well formed, every declared
 // view has exactly one element of its widget in the page, every element named after the
-// task is declared, and pages.js lists every page. (The page runtime checks the same in
-// the browser; this fails faster.)
+// task is declared, every pick a figure lists is declared (and its embed carries those only),
+// and pages.js lists every page. (The page runtime checks the same in the browser; this fails
+// faster.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,6 +11,8 @@ import path from 'node:path';
 import { ROOT } from './site.mjs';
 import PAGES from '../../www/notebooks/pages.js';
 import { WIDGETS, checkPage, groupsOf } from '../../www/notebooks/declare.js';
+import { embedAttributes } from '../../www/notebooks/permalink.js';
+import MAJORITY from '../../www/notebooks/majority/page.js';
 
 const NOTEBOOKS = path.join(ROOT, 'www/notebooks');
 
@@ -39,3 +42,13 @@ for (const page of PAGES) {
     assert.deepEqual([...grouped].sort(), page.figures.filter((f) => f.follows).map((f) => f.view).sort());
   });
 }
+
+test('a figure lists the picks it reads: an undeclared one stops the page, its embed carries only those', () => {
+  const withPicks = (picks) => ({ ...MAJORITY, figures: MAJORITY.figures.map((f) => (f.view === 'majority/ablation' ? { ...f, picks } : f)) });
+  assert.throws(() => checkPage(withPicks(['neuron'])), /majority\/ablation.*picks neuron not declared in state\.picks \(neurons, value\)/);
+  assert.throws(() => checkPage(withPicks(true)), /majority\/ablation.*picks must list the keys/);
+  const state = { model: { source: 'pretrained', step: 100 }, tokens: [1, 2], picks: { neurons: [3, 4], value: '2' } };
+  const attrs = (view) => embedAttributes(MAJORITY, MAJORITY.figures.find((f) => f.view === view), state);
+  assert.deepEqual(attrs('majority/ablation'), { view: 'majority/ablation', checkpoint: '100', neurons: '3,4' });
+  assert.deepEqual(attrs('majority/neuron-lines'), { view: 'majority/neuron-lines', checkpoint: '100', tokens: '1,2', neurons: '3,4', value: '2' });
+});

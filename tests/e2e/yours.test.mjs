@@ -4,7 +4,8 @@
 // (SwiftShader), and every cached activation equals TransformerLens's (cache.safetensors,
 // byo_old_ignore's -1e5 masked scores included) within 1e-4; the inferred configs recover the
 // fixtures'; each bad weights file of tests/bad_inputs shows its message where it was dropped while the
-// previous model stays loaded; every view is drawn and follows an input edit; a hosted
+// previous model stays loaded; every view is drawn and follows an input edit; a pick (the
+// ablation kind) recomputes exactly the figures that list it; a hosted
 // checkpoint opens by URL and its embed snippet carries it. Two page loads in all.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import path from 'node:path';
 import { ROOT, assertCleanRun, browserFor, serveSite } from './site.mjs';
 import { snapshot, waitReady } from './figures.mjs';
 import PAGE from '../../www/notebooks/yours/page.js';
-import { viewsFollowing } from '../../www/notebooks/declare.js';
+import { computed, readingPicks, viewsFollowing } from '../../www/notebooks/declare.js';
 
 const TOL = 1e-4;
 const SETTLE_MS = 180_000;
@@ -84,6 +85,19 @@ function compareCache(page, name) {
   }, name);
 }
 
+/** From now on, window.__wentLoading collects the views whose data-state is set to 'loading'. */
+function watchLoading(page) {
+  return page.evaluate(() => {
+    window.__wentLoading = new Set();
+    // The state a record leaves is 'loading' when the figure was computing (a redraw of a figure
+    // at rest, e.g. on a resize, leaves 'ready').
+    const obs = new MutationObserver((ms) => {
+      for (const m of ms) if (m.oldValue === 'loading' || m.target.dataset.state === 'loading') window.__wentLoading.add(m.target.dataset.view);
+    });
+    for (const e of document.querySelectorAll('[data-view]')) obs.observe(e, { attributes: true, attributeFilter: ['data-state'], attributeOldValue: true });
+  });
+}
+
 async function checkFixture(page, name, backend, opts) {
   const ms = await openFixture(page, name, opts);
   const r = await compareCache(page, name);
@@ -145,7 +159,18 @@ test('CPU: the three fixtures from .pt bytes match TL, configs are inferred, bad
   await page.locator('[data-ref="layer"]').selectOption('1');
   await page.locator('[data-ref="neurons"]').fill('0,5');
   await page.locator('[data-ref="neurons"]').dispatchEvent('change');
+  // A pick recomputes exactly the figures that list it (page.js); the others keep what they drew.
+  await waitReady(page, VIEWS, SETTLE_MS);
+  const drawn = await snapshot(page, VIEWS);
+  await watchLoading(page);
   await page.locator('[data-ref="ablation"]').selectOption('mean');
+  await waitReady(page, VIEWS, SETTLE_MS);
+  const recomputed = await page.evaluate(() => [...window.__wentLoading].sort());
+  const reading = readingPicks(PAGE, ['ablation']).map((f) => f.view).sort();
+  assert.ok(reading.length && reading.length < computed(PAGE).length, `the ablation kind is read by some figures, not all: ${reading}`);
+  assert.deepEqual(recomputed, reading, 'the figures an ablation-kind change recomputes');
+  const ablated = await snapshot(page, VIEWS);
+  for (const v of VIEWS) if (!reading.includes(v)) assert.equal(ablated[v], drawn[v], `${v} does not read the ablation kind`);
   await page.locator('[data-ref="hook"]').selectOption('blocks.1.attn.hook_attn_scores');
   await waitReady(page, VIEWS, SETTLE_MS);
   const shown = await page.evaluate(() => ({

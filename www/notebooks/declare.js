@@ -13,8 +13,10 @@
 //            request may be a function of ctx (e.g. of the page's picks)
 //   batch    optional (ctx) -> number[][]: the token rows a figure of the input reads (default
 //            [ctx.tokens]; e.g. the input and reference rows that a mean ablation averages over)
-//   picks    true: it also reads ctx.picks (the reader's choices outside the input, set by
-//            the page's script with NotebookPage.setPicks) and is computed again when they change
+//   picks    ['key', …]: the picks it reads (keys of state.picks: the reader's choices outside
+//            the input, set by the page's script with NotebookPage.setPicks). Its ctx.picks holds
+//            these only, it is computed again when one of them changes, and its embed carries
+//            them; list every pick its reads, batch, show and live use (helpers included)
 //   show     (results by read name, ctx {info, tokens, picks, model}) -> the widget's data
 //            (model: the selected checkpoint, {source, step, label})
 //   live     optional (results, ctx) -> {name: value}: numbers the prose quotes (data-live)
@@ -66,7 +68,12 @@ export function checkPage(page) {
     for (const [name, r] of Object.entries(f.reads ?? {})) {
       if (!(typeof r.analysis === 'string' || ['task_label', 'curves', 'cache'].includes(r.op))) throw new Error(`${at}: read ${name} needs an analysis name or op: 'task_label' | 'curves' | 'cache'`);
     }
-    if (f.picks && !f.follows) throw new Error(`${at}: a figure of the picks must follow 'input' or 'timeline'`);
+    if (f.picks !== undefined) {
+      if (!Array.isArray(f.picks) || !f.picks.length) throw new Error(`${at}: picks must list the keys of state.picks it reads`);
+      const unknown = f.picks.filter((k) => !Object.hasOwn(page.state?.picks ?? {}, k));
+      if (unknown.length) throw new Error(`${at}: picks ${unknown.join(', ')} not declared in state.picks (${Object.keys(page.state?.picks ?? {}).join(', ') || 'none'})`);
+      if (!f.follows) throw new Error(`${at}: a figure of the picks must follow 'input' or 'timeline'`);
+    }
     if (typeof f.claim !== 'string' || !f.claim) throw new Error(`${at}: no claim`);
   }
   return page;
@@ -80,6 +87,16 @@ export function viewsFollowing(page, follows) {
 /** Computed figures (they follow something and have show()), in recompute order. */
 export function computed(page) {
   return page.figures.filter((f) => f.follows);
+}
+
+/** Computed figures that read one of the pick keys `keys` (what a change of them recomputes). */
+export function readingPicks(page, keys) {
+  return computed(page).filter((f) => f.picks?.some((k) => keys.includes(k)));
+}
+
+/** The picks `figure` reads, of all the page's `picks` (only those set). */
+export function picksOf(figure, picks) {
+  return Object.fromEntries((figure.picks ?? []).filter((k) => picks?.[k] !== undefined).map((k) => [k, picks[k]]));
 }
 
 /** Static figures the page draws once from engine facts (no reads, not drawn by another element). */

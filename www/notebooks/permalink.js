@@ -9,6 +9,8 @@
 // A malformed parameter is dropped with a message for the control it belongs to; the rest of
 // the page's state still applies.
 
+import { picksOf } from './declare.js';
+
 /** Longer parameter values are refused unread (a pasted megabyte must not stall the page). */
 export const MAX_PARAM_CHARS = 4096;
 
@@ -143,9 +145,7 @@ export function embedAttributes(page, figure, { model, tokens, picks }) {
   if (figure.follows && model?.source === 'run') attrs.run = String(model.step);
   if (figure.follows && model?.source === 'url') setUrls({ set: (k, v) => (attrs[k] = v) }, model);
   if (figure.follows === 'input' && tokens) attrs.tokens = tokens.join(',');
-  if (figure.picks) {
-    for (const [key, p] of Object.entries(page.state?.picks ?? {})) if (picks?.[key] !== undefined) attrs[key] = p.format(picks[key]);
-  }
+  for (const [key, value] of Object.entries(picksOf(figure, picks))) attrs[key] = page.state.picks[key].format(value);
   return attrs;
 }
 

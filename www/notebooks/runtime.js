@@ -7,7 +7,7 @@
 // engine's facts are known, written back with history.replaceState on every change, and
 // offered as an embed snippet by each figure's toolbar.
 import { Notebook } from './notebook.js';
-import { WIDGETS, checkPage, computed, drawnOnce, readKey, viewsFollowing } from './declare.js';
+import { WIDGETS, checkPage, computed, drawnOnce, picksOf, readKey, readingPicks, viewsFollowing } from './declare.js';
 import { embedAttributes, readState, writeState } from './permalink.js';
 import { fmt } from '../widgets/scales.js';
 
@@ -71,12 +71,13 @@ export class NotebookPage {
     this.#writeUrl();
   }
 
-  /** The reader changed a pick: the figures that declare `picks` are computed again. */
+  /** The reader changed picks (`picks`: the changed ones): the figures that read one are computed again. */
   setPicks(picks) {
+    const keys = Object.keys(picks);
     this.picks = { ...this.picks, ...picks };
-    this.#clearNotes(Object.keys(picks));
+    this.#clearNotes(keys);
     this.#writeUrl();
-    return this.#run(computed(this.page).filter((f) => f.picks));
+    return this.#run(readingPicks(this.page, keys));
   }
 
   /** The page's shareable state now: {model, tokens, picks} (see permalink.js). */
@@ -220,7 +221,9 @@ export class NotebookPage {
       return gen;
     });
     for (const [i, f] of wanted.entries()) {
-      if (this.gens.get(f.view) === gens[i]) await this.#fill(f, ctx, calls, gens[i]);
+      // A figure sees only the picks it declares: one it reads undeclared shows its default,
+      // never a value that a change of it would not recompute.
+      if (this.gens.get(f.view) === gens[i]) await this.#fill(f, { ...ctx, picks: picksOf(f, ctx.picks) }, calls, gens[i]);
     }
   }
 

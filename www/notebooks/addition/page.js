@@ -135,7 +135,7 @@ export default {
       view: `${TASK}/curves-column`,
       widget: 'lines',
       follows: 'timeline',
-      picks: true,
+      picks: ['column'],
       reads: { curves: CURVES },
       show: ({ curves }, { model, picks }) => v.columnCurves(curves, model, picks.column),
       live: ({ curves }, { picks }) => ({

@@ -45,12 +45,16 @@ const ofLayer = ({ picks }) => ({ opts: { layer: picks.layer ?? 0 } });
 
 const ablated = ({ picks }) => ({ opts: { layer: picks.layer ?? 0, head: picks.head ?? 0, neurons: picks.neurons ?? [], ablation: picks.ablation ?? 'zero' } });
 
-/** A figure of the picks: `show(results, ctx, picks)` gets them checked against the model (views.picked). */
-const picked = (name, widget, follows, reads, show, claim) => ({
+/**
+ * A figure of the picks `picks` (the keys it reads, its requests and its view together):
+ * `show(results, ctx, picked)` gets them checked against the model (views.picked; the runtime
+ * passes a figure only its own picks, so views.picked checks those and defaults the rest).
+ */
+const picked = (name, widget, follows, picks, reads, show, claim) => ({
   view: `${TASK}/${name}`,
   widget,
   follows,
-  picks: true,
+  picks,
   reads,
   show: (r, ctx) => show(r, ctx, v.picked(ctx.picks, ctx)),
   claim,
@@ -85,20 +89,20 @@ export default {
     },
 
     // ---- the input (cheapest first) ----
-    picked('attention', 'attention', 'input', { pattern: { analysis: 'attention_pattern', request: ofLayer } }, ({ pattern }, ctx, p) => v.attentionView(pattern, ctx, p), 'Where each head of the picked layer looks, query by query.'),
-    picked('dla', 'bars', 'input', { dla: { analysis: 'dla', request: atPosition } }, ({ dla }, ctx, p) => v.dlaView(dla, ctx, p), 'Each component’s direct effect on the picked logit (or logit difference) at the picked position.'),
-    picked('decompose-resid', 'heatmap', 'input', { resid: { analysis: 'decompose_resid', request: atPosition } }, ({ resid }, ctx, p) => v.decomposeView(resid, ctx, p), 'The final residual stream at the picked position, split into what each component wrote.'),
-    picked('logit-lens', 'heatmap', 'input', { lens: { analysis: 'logit_lens', request: atPosition } }, ({ lens }, ctx, p) => v.logitLensView(lens, ctx, p), 'What the residual stream would predict at each layer, read through the final LayerNorm and unembedding.'),
+    picked('attention', 'attention', 'input', ['layer'], { pattern: { analysis: 'attention_pattern', request: ofLayer } }, ({ pattern }, ctx, p) => v.attentionView(pattern, ctx, p), 'Where each head of the picked layer looks, query by query.'),
+    picked('dla', 'bars', 'input', ['pos', 'logit'], { dla: { analysis: 'dla', request: atPosition } }, ({ dla }, ctx, p) => v.dlaView(dla, ctx, p), 'Each component’s direct effect on the picked logit (or logit difference) at the picked position.'),
+    picked('decompose-resid', 'heatmap', 'input', ['pos'], { resid: { analysis: 'decompose_resid', request: atPosition } }, ({ resid }, ctx, p) => v.decomposeView(resid, ctx, p), 'The final residual stream at the picked position, split into what each component wrote.'),
+    picked('logit-lens', 'heatmap', 'input', ['pos'], { lens: { analysis: 'logit_lens', request: atPosition } }, ({ lens }, ctx, p) => v.logitLensView(lens, ctx, p), 'What the residual stream would predict at each layer, read through the final LayerNorm and unembedding.'),
     {
-      ...picked('ablation', 'bars', 'input', { r: { analysis: 'ablated_logits', request: ablated } }, ({ r }, ctx, p) => v.ablationView(r, ctx, p), 'The logits at the picked position with the picked head (or neurons) ablated, and their change.'),
+      ...picked('ablation', 'bars', 'input', ['layer', 'head', 'pos', 'neurons', 'ablation'], { r: { analysis: 'ablated_logits', request: ablated } }, ({ r }, ctx, p) => v.ablationView(r, ctx, p), 'The logits at the picked position with the picked head (or neurons) ablated, and their change.'),
       // Row 0 is the input; a mean ablation averages over it and the reference rows.
       batch: ({ tokens, picks, info }) => (picks.ablation === 'mean' ? v.referenceBatch(tokens, info.vocab.length) : [tokens]),
     },
-    picked('cache', 'heatmap', 'input', { run: { op: 'cache' } }, ({ run }, { picks }) => v.cacheView(run.cache, picks), 'Any cached activation of the input, as TransformerLens names and shapes it.'),
+    picked('cache', 'heatmap', 'input', ['hook', 'axes', 'at'], { run: { op: 'cache' } }, ({ run }, { picks }) => v.cacheView(run.cache, picks), 'Any cached activation of the input, as TransformerLens names and shapes it.'),
 
     // ---- the weights ----
-    picked('full-ov', 'heatmap', 'timeline', { ov: { analysis: 'full_ov', request: ofLayer } }, ({ ov }, ctx, p) => v.circuitView(ov, ctx, p, 'ov'), 'The picked head’s full OV circuit: what each attended token does to each logit.'),
-    picked('full-qk', 'heatmap', 'timeline', { qk: { analysis: 'full_qk', request: ofLayer } }, ({ qk }, ctx, p) => v.circuitView(qk, ctx, p, 'qk'), 'The picked head’s full QK circuit: how much each token wants to attend to each other token.'),
-    picked('svd', 'lines', 'timeline', { ov: { analysis: 'ov_svd', request: ofLayer }, qk: { analysis: 'qk_svd', request: ofLayer } }, ({ ov, qk }, ctx, p) => v.svdView(ov, qk, p), 'The singular values of the picked head’s OV and QK matrices: how many directions each uses.'),
+    picked('full-ov', 'heatmap', 'timeline', ['layer', 'head'], { ov: { analysis: 'full_ov', request: ofLayer } }, ({ ov }, ctx, p) => v.circuitView(ov, ctx, p, 'ov'), 'The picked head’s full OV circuit: what each attended token does to each logit.'),
+    picked('full-qk', 'heatmap', 'timeline', ['layer', 'head'], { qk: { analysis: 'full_qk', request: ofLayer } }, ({ qk }, ctx, p) => v.circuitView(qk, ctx, p, 'qk'), 'The picked head’s full QK circuit: how much each token wants to attend to each other token.'),
+    picked('svd', 'lines', 'timeline', ['layer', 'head'], { ov: { analysis: 'ov_svd', request: ofLayer }, qk: { analysis: 'qk_svd', request: ofLayer } }, ({ ov, qk }, ctx, p) => v.svdView(ov, qk, p), 'The singular values of the picked head’s OV and QK matrices: how many directions each uses.'),
   ],
 };
