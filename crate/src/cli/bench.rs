@@ -192,7 +192,8 @@ fn run_json(cmd: &mut Command) -> Result<Value> {
 /// Alternating throughput rounds of toylens (CPU) and the reference on `task`'s batches:
 /// each side's pooled step times, the ratio of medians and the per-round ratios.
 fn alternate(task: &str, exe: &Path, py: &Path, shared: &Path, sps: f64, a: &BenchArgs) -> Result<Value> {
-    let timed = ((a.round_seconds * sps).round() as usize).clamp(3, 5000);
+    // At least 10 steps, so a round of the slow tasks (majority: ~1 s a step) is not one outlier.
+    let timed = ((a.round_seconds * sps).round() as usize).clamp(10, 5000);
     let warmup = (timed / 5).clamp(2, 50);
     let (n, w) = (timed.to_string(), warmup.to_string());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/torch_ref.py");
