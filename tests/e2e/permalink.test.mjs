@@ -147,12 +147,18 @@ describe('permalinks and export (majority page)', { timeout: 900_000 }, () => {
     assert.ok(png.length > 5000, `PNG of ${png.length} bytes`);
 
     const svg = (await save(page, view, 'svg')).toString('utf8');
-    const parsed = await page.evaluate((text) => {
+    // Parsed in a blank tab: in the site's page, its Content-Security-Policy would refuse the
+    // SVG's own <style> as the parser inserts it (the file itself is not under that policy).
+    const blank = await b.context.newPage();
+    const parsed = await blank.evaluate((text) => {
       const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
-      return { error: doc.querySelector('parsererror')?.textContent ?? '', root: doc.documentElement.localName, images: doc.querySelectorAll('image').length, ticks: doc.querySelectorAll('.tick, g text').length };
+      return { error: doc.querySelector('parsererror')?.textContent ?? '', root: doc.documentElement.localName, images: doc.querySelectorAll('image').length, ticks: doc.querySelectorAll('.tick, g text').length, styled: doc.querySelectorAll('[class]').length };
     }, svg);
+    await blank.close();
     assert.deepEqual({ error: parsed.error, root: parsed.root }, { error: '', root: 'svg' });
-    assert.ok(parsed.images >= 1 && parsed.ticks > 0, `the cells as an image and the axes as SVG: ${JSON.stringify(parsed)}`);
+    assert.ok(parsed.images >= 1 && parsed.ticks > 0 && parsed.styled > 0, `the cells as an image, the axes as SVG, styled by classes: ${JSON.stringify(parsed)}`);
+    assert.match(svg, /^<svg[^>]*><style>\.s0\{/, 'the styles in the SVG\'s own stylesheet');
+    assert.doesNotMatch(svg, / style="/, 'no style attributes');
 
     const csv = parseCsv((await save(page, view, 'csv')).toString('utf8'));
     const [rows, cols] = data.values.shape;
