@@ -99,6 +99,7 @@ test('a panic restarts the engine and training resumes; divergence and bad input
     return { err, ms: ev.ms, wall: performance.now() - t0, runs: ev.runs };
   });
   console.log(`panic -> engine restarted in ${crash.ms.toFixed(0)} ms (${crash.wall.toFixed(0)} ms from the request to the event); lost runs ${crash.runs}`);
+  console.log(log.console.find((l) => l.includes('engine restarted in')));
   assert.match(crash.err?.message ?? '', /^debug_panic: the engine panicked: .*a test panic/s);
   assert.equal(crash.err.code, 'panic');
   const resumed = await until(page, (s) => s.restarts.length === 1 && s.step > s.restarts[0].resumedAt, 'training resumed after the restart');
@@ -119,7 +120,16 @@ test('a panic restarts the engine and training resumes; divergence and bad input
   await click(page, 'pause');
   const paused = await until(page, (s) => s.status === 'paused', 'paused');
   assert.equal(paused.lastStateStep, paused.step, 'a pause saves the state');
-  await page.evaluate(() => window.__toylensKit.nb.client.call('debug_panic', { message: 'panic while paused' }).catch(() => {}));
+  // The worker puts back the model this page had loaded: a request queued behind the panic
+  // reads the same weights from the new instance.
+  const sameModel = await page.evaluate(async () => {
+    const c = window.__toylensKit.nb.client;
+    const before = new Uint8Array(await c.call('weights', { backend: 'cpu' }));
+    const [, after] = await Promise.all([c.call('debug_panic', { message: 'panic while paused' }).catch(() => {}), c.call('weights', { backend: 'cpu' })]);
+    const a = new Uint8Array(after);
+    return before.length > 0 && a.length === before.length && a.every((b, i) => b === before[i]);
+  });
+  assert.ok(sameModel, 'the restarted engine has the model the page had loaded');
   await page.waitForFunction(() => document.documentElement.dataset.engineRestarts === '2', null, { timeout: 60_000 });
   await click(page, 'step');
   const stepped = await until(page, (s) => s.status === 'paused' && s.step === paused.step + 1, 'one step after the restart');

@@ -87,7 +87,7 @@ let restarts = 0;
 let poisoned = null; // set when the worker gives up restarting: every request then asks for a reload
 const graveyard = []; // the trapped instances' engines and runs: never freed (see restart())
 let onPanic = () => {}; // fails the request in flight when a panic is reported
-const MAX_RESTARTS = 3;
+const MAX_RESTARTS = 2; // each keeps the trapped instance's memory (~100 MB after a cumsum run)
 let queue = Promise.resolve(); // the requests that use the engine, one at a time
 // Ops that touch no engine answer at once, never behind a long wasm call (e.g. the first
 // instantiation): a new figure connects and its model downloads meanwhile.
