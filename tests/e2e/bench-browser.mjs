@@ -3,7 +3,7 @@
 // times (tests/e2e/redraw.mjs), and on the kit page the time from an input edit to the
 // dependent figures redrawn with the engine's new numbers. Measures only; asserts nothing.
 //   node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu]
-//     [--parts training,redraw,edit,page-edit]   (a part not run keeps its previous result in OUT.json)
+//     [--parts training,redraw,edit,page-edit,first-figure]   (a part not run keeps its previous result in OUT.json)
 //     [--pytorch bench/results/bench.json]   (each training speed as a ratio to the PyTorch
 //     reference's median steps/s measured there: same machine, same `./build.sh bench` run)
 import fs from 'node:fs';
@@ -13,7 +13,7 @@ import { measureRedraws } from './redraw.mjs';
 
 function args(argv) {
   const [dist, out, ...rest] = argv;
-  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit', 'page-edit'] };
+  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit', 'page-edit', 'first-figure'] };
   for (let i = 0; i < rest.length; i += 2) {
     const v = rest[i + 1];
     if (rest[i] === '--seconds') o.seconds = Number(v);
@@ -23,7 +23,7 @@ function args(argv) {
     else if (rest[i] === '--pytorch') o.pytorch = v;
     else throw new Error(`unknown flag ${rest[i]}`);
   }
-  if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu] [--parts training,redraw,edit,page-edit]');
+  if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu] [--parts training,redraw,edit,page-edit,first-figure]');
   return o;
 }
 
@@ -92,6 +92,36 @@ async function pageEdit(page, base, task) {
   }, task);
 }
 
+// A cold load of a notebook page (a fresh browser: empty HTTP cache) with the automatic
+// backend and with the CPU forced: from navigation to the first computed figure drawn, and to
+// every figure having followed the first model (html[data-model]).
+async function firstFigure(base, task, query) {
+  const b = await launchBrowser();
+  try {
+    await b.page.addInitScript(() => {
+      window.__readyAt = {};
+      new MutationObserver((records) => {
+        for (const r of records) {
+          const v = r.target.dataset?.view;
+          if (v && r.target.dataset.state === 'ready' && !(v in window.__readyAt)) window.__readyAt[v] = performance.now();
+          if (r.attributeName === 'data-model' && !window.__modelAt) window.__modelAt = performance.now();
+        }
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-state', 'data-model'] });
+    });
+    await b.page.goto(new URL(`notebooks/${task}/${query}`, base).href);
+    await b.page.waitForFunction(() => window.__modelAt, null, { timeout: 300_000 });
+    return await b.page.evaluate(async ({ task, query }) => {
+      const { computed } = await import(new URL('../declare.js', location.href).href);
+      const { default: decl } = await import(new URL('page.js', location.href).href);
+      const times = computed(decl).map((f) => window.__readyAt[f.view]).filter((t) => t !== undefined);
+      const backend = document.querySelector('tl-backend')?.dataset.backend;
+      return { task, query, first_figure_ms: Math.min(...times), every_figure_ms: window.__modelAt, backend_then: backend };
+    }, { task, query });
+  } finally {
+    await b.close();
+  }
+}
+
 // Kit page: edit the input, time until the dependent figures have redrawn with new data.
 async function inputEdit(page, base, backend) {
   await page.goto(new URL(`kit/?task=cumsum&backend=${backend}`, base).href);
@@ -119,7 +149,7 @@ async function inputEdit(page, base, backend) {
 export async function benchBrowser(o, previous = {}) {
   const server = await startServer(o.dist);
   const b = await launchBrowser();
-  const result = { training: previous.training ?? [], redraw: previous.redraw ?? [], input_edit: previous.input_edit ?? [], page_edit: previous.page_edit ?? [] };
+  const result = { training: previous.training ?? [], redraw: previous.redraw ?? [], input_edit: previous.input_edit ?? [], page_edit: previous.page_edit ?? [], first_figure: previous.first_figure ?? [] };
   // Each part on a fresh page: a page that spent minutes in SwiftShader can be slow to leave.
   const fresh = async () => {
     const page = await b.context.newPage();
@@ -152,6 +182,16 @@ export async function benchBrowser(o, previous = {}) {
         const page = await fresh();
         result.input_edit.push({ backend, ...(await inputEdit(page, server.url, backend)) });
         await page.close();
+      }
+    }
+    if (o.parts.includes('first-figure')) {
+      result.first_figure = [];
+      for (const task of o.tasks) {
+        for (const query of ['', '?backend=cpu']) {
+          const r = await firstFigure(server.url, task, query);
+          console.error(JSON.stringify(r));
+          result.first_figure.push(r);
+        }
       }
     }
     if (o.parts.includes('page-edit')) {

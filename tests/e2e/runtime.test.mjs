@@ -149,11 +149,12 @@ describe('kit page', () => {
   });
 });
 
+const runs = {}; // backend -> the session of its training test (curves compared later)
+
 describe('training in the page', () => {
   // SwiftShader trains at ~1 step/s: the WebGPU run is short, and what it proves (it trains,
   // and its curve is the CPU's from the same seed) needs only its first steps.
   const STEPS_OF = { cpu: 200, webgpu: 40 };
-  const runs = {};
 
   for (const backend of ['cpu', 'webgpu']) {
     const STEPS = STEPS_OF[backend];
@@ -260,6 +261,26 @@ describe('resilience', () => {
     assertCleanRun(log, site.origin);
   });
 
+  test('a run moves from the CPU to WebGPU mid-run (the self-test passing late) and its curve goes on', { timeout: 600_000 }, async (t) => {
+    const { page, log } = await browserFor(t);
+    await openKit(page, 'task=cumsum&backend=cpu');
+    const steps = 12;
+    await startTraining(page, { steps, batch: 32 });
+    await waitStatus(page, ['running', 'done'], { timeout: 300_000, until: (s) => s.step >= 4 });
+    await page.evaluate(() => window.__toylensKit.nb.session.useBackend('webgpu'));
+    await waitStatus(page, ['done'], { timeout: 400_000 });
+    const s = await sessionOf(page);
+    assert.equal(s.backend, 'webgpu');
+    assert.deepEqual(s.train.map((p) => p.step), Array.from({ length: steps }, (_, i) => i + 1), 'every step once, none lost');
+    const cpu = runs.cpu?.train.map((p) => p.loss);
+    if (cpu) {
+      const worst = Math.max(...s.train.map((p, i) => Math.abs(p.loss - cpu[i])));
+      console.log(`cpu -> webgpu mid-run: max |diff| ${worst.toExponential(2)} from the CPU-only curve over ${steps} steps`);
+      assert.ok(worst < 1e-3, `the moved run's curve left the CPU run's by ${worst}`);
+    }
+    assertCleanRun(log, site.origin);
+  });
+
   test('a reload restores the training state', { timeout: 300_000 }, async (t) => {
     const { page, log } = await browserFor(t);
     await openKit(page, 'task=cumsum&backend=cpu');
@@ -290,10 +311,21 @@ describe('resilience', () => {
 });
 
 describe('backend choice', () => {
-  test('auto runs the WebGPU self-test and says why it chose; ?backend= and the control override it', { timeout: 300_000 }, async (t) => {
+  test('auto draws on the CPU first, then runs the WebGPU self-test and says why it chose; ?backend= and the control override it', { timeout: 300_000 }, async (t) => {
     const { page, log } = await browserFor(t);
+    // The order of the two events: the first model's figures, the backend decided.
+    await page.addInitScript(() => {
+      window.__order = [];
+      new MutationObserver(() => {
+        const seen = (what) => window.__order.includes(what);
+        if (document.documentElement.dataset.model && !seen('figures')) window.__order.push('figures');
+        if (document.querySelector('tl-backend')?.dataset.state === 'ready' && !seen('backend')) window.__order.push('backend');
+      }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-model', 'data-state'] });
+    });
     await openKit(page, 'task=cumsum');
     const status = page.locator('tl-backend');
+    await page.waitForFunction(() => document.querySelector('tl-backend')?.dataset.state === 'ready', null, { timeout: 120_000 });
+    assert.deepEqual(await page.evaluate(() => window.__order), ['figures', 'backend'], 'the self-test waits for the first figures');
     const choice = await page.evaluate(() => window.__toylensKit.nb.choice);
     const text = await status.locator('[data-ref="status"]').textContent();
     console.log(`auto: ${choice.backend}: ${text}`);

@@ -120,6 +120,7 @@ export class TrainingSession extends EventTarget {
 
   #stopRequested;
   #loop;
+  #moveTo = null; // a backend the running loop moves to between two step calls
   #lastSave;
   #owner; // Promise<boolean>: this tab may write the saved run (asked at the first save)
   #lost; // why the engine restarted, taking the run with it (null: it did not): restore first
@@ -178,6 +179,33 @@ export class TrainingSession extends EventTarget {
     this.backend = backend;
     this.recipe = r.settings.recipe;
     this.config = r.settings.config;
+  }
+
+  /**
+   * Trains on `backend` from now on (the page's WebGPU self-test passed after its first
+   * figures): a run that exists moves there from its state at this step, at once when paused,
+   * between two step calls when running.
+   */
+  async useBackend(backend) {
+    if (backend === this.backend) return;
+    if (this.#loop) this.#moveTo = backend;
+    else if (this.run == null) this.backend = backend;
+    else await this.#move(backend);
+  }
+
+  async #move(backend) {
+    await this.#revive();
+    if (this.lastStateStep !== this.step || !this.lastState) await this.#checkpointState();
+    const old = this.run;
+    try {
+      await this.#restore(backend, this.lastState);
+    } catch (e) {
+      const names = { cpu: 'the CPU', webgpu: 'WebGPU' };
+      this.#emit('notice', { message: `Training stays on ${names[this.backend]}: the run could not move to ${names[backend]} (${e.message}).` });
+      return;
+    }
+    await this.client.call('train_drop', { run: old }).catch(() => {});
+    this.#emit('status', { status: this.status, backend: this.backend, step: this.step, total: this.total });
   }
 
   /** Seed, steps, lr and batch of the run that would start now. */
@@ -280,6 +308,11 @@ export class TrainingSession extends EventTarget {
       const every = this.recipe.eval_every > 0 ? this.recipe.eval_every : this.total;
       await this.#revive();
       while (!this.#stopRequested && this.step < this.total) {
+        if (this.#moveTo) {
+          const to = this.#moveTo;
+          this.#moveTo = null;
+          await this.#move(to);
+        }
         const next = Math.min(marks.find((s) => s > this.step) ?? this.total, (Math.floor(this.step / every) + 1) * every);
         try {
           const r = await this.#steps(Math.max(1, Math.min(n, next - this.step)));

@@ -7,7 +7,7 @@
 // no pretrained model, timeline or training: its models are selections {source: 'reader',
 // step, config, weights, info, label} that the page makes (`first` gives the one it opens with).
 import { EngineClient } from '../engine/client.js';
-import { chooseBackend } from '../engine/backend.js';
+import { initialBackend, settleBackend } from '../engine/backend.js';
 import { SOFTWARE_EVAL_LIMIT, TrainingSession } from '../engine/session.js';
 import '../offline.js'; // the site offline after this first visit (service worker)
 import { engineClient, reportToHost } from '../embed/frame.js';
@@ -80,8 +80,12 @@ export class Notebook extends EventTarget {
     this.client = await engineClient();
     this.#watchEngine(this.client, status);
     try {
-      this.choice = await chooseBackend(this.client);
+      this.choice = await initialBackend(this.client);
       if (status) status.choice = this.choice;
+      // The WebGPU self-test waits for the first figures (the worker runs one request at a time).
+      if (this.choice.pending) {
+        this.addEventListener('model', () => this.#settleBackend(status).catch((e) => status?.note(`Computing on the CPU: the WebGPU self-test could not run (${e.message}).`)), { once: true });
+      }
       if (this.task !== null) {
         this.info = await this.client.call('task_info', { task: this.task });
         const index = await this.#fetch('models/index.json', 'json');
@@ -141,6 +145,23 @@ export class Notebook extends EventTarget {
       }
     });
     if (select) await this.selectFirst();
+  }
+
+  // The self-test decides where training runs: a run moves to WebGPU if it passed (the
+  // figures' analyses stay on the CPU engine); a reader's model is loaded there for its cache.
+  async #settleBackend(status) {
+    const final = await settleBackend(this.client, this.choice);
+    const moved = final.backend === 'webgpu';
+    this.choice = { ...final, reason: moved ? `${final.reason}; training moves here from the CPU, which drew the first figures` : final.reason };
+    if (status) status.choice = this.choice;
+    if (moved) {
+      if (this.session) {
+        if (this.choice.webgpu?.adapter?.isFallbackAdapter) this.session.evalLimit = SOFTWARE_EVAL_LIMIT;
+        await this.session.useBackend('webgpu');
+      }
+      if (this.task === null && this.current) await this.select(this.current);
+    }
+    this.dispatchEvent(new CustomEvent('backend', { detail: this.choice }));
   }
 
   // The engine crashed and its worker restarted it (www/engine/worker.js): the page says so and

@@ -44,7 +44,8 @@ export class BackendStatus extends HTMLElement {
     this.text.textContent = `Computing on ${NAMES[c.backend]}: ${c.reason}.`;
     this.title = c.reason;
     this.select.value = c.forced ? c.backend : 'auto';
-    this.dataset.state = 'ready';
+    // Pending: the CPU draws while the WebGPU self-test waits its turn; ready once decided.
+    this.dataset.state = c.pending ? 'loading' : 'ready';
   }
 
   fallback(reason) {
