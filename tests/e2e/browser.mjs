@@ -2,7 +2,7 @@
 // flags that give it a real WebGPU adapter: SwiftShader's Vulkan. No --disable-gpu: that
 // would take the adapter away. Records console errors, page errors, Content-Security-Policy
 // violations and every request URL so a test can assert a clean run that never leaves the
-// page's origin; a browser closes with an error if any page broke the policy.
+// page's origin; a test process whose browser saw any page break the policy fails.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,7 +27,7 @@ export const CHROMIUM_ARGS = [
  * Launches Chromium on a fresh temporary profile and opens one page.
  * Returns {context, page, log, close}; log = {consoleErrors, pageErrors, requests, console, csp}.
  * log.csp: every Content-Security-Policy violation of any page or frame (see recordCsp);
- * close() throws if it is not empty then (a test that provokes one on purpose empties it).
+ * If it is not empty at close(), the process fails (a test that provokes one on purpose empties it).
  * contextOptions: more of Playwright's context options (a phone: viewport, isMobile, hasTouch).
  * Service workers are blocked unless asked for ('allow'): the site's (www/sw.js) would
  * precache 30 MB behind every test; tests/e2e/offline.test.mjs is the one that needs it.
@@ -76,7 +76,12 @@ export async function launchBrowser({ headless = true, timeout = 60_000, service
       } finally {
         await fs.rm(userDataDir, { recursive: true, force: true });
       }
-      if (log.csp.length) throw new Error(`Content-Security-Policy violations:\n${log.csp.join('\n')}`);
+      // Not thrown: a caller's cleanup after this (its server's close) must still run. The
+      // test file's process then exits non-zero, which fails it in node's test runner.
+      if (log.csp.length) {
+        console.error(`Content-Security-Policy violations:\n${log.csp.join('\n')}`);
+        process.exitCode = 1;
+      }
     },
   };
 }

@@ -39,7 +39,10 @@ export async function serveSite(required = ['pkg/toylens.js', 'pkg/toylens_bg.wa
 /** A fresh browser for one test, closed when it ends: {page, log, context}. */
 export async function browserFor(t) {
   const b = await launchBrowser();
-  t.after(() => b.close());
+  t.after(async () => {
+    await b.close();
+    assert.deepEqual(b.log.csp, [], 'Content-Security-Policy violations');
+  });
   return b;
 }
 
