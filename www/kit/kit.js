@@ -74,11 +74,10 @@ async function weightFigures() {
 async function main() {
   await nb.start();
   const input = $('kit/input');
-  input.vocab = nb.info.vocab;
   const ex = await nb.client.call('task_held_out', { task, limit: 1 });
   tokens = Array.from(ex.values);
-  input.tokens = tokens;
-  input.length = tokens.length;
+  // All at once: a vocabulary set alone would be drawn, for a moment, as an empty (invalid) input.
+  input.data = { vocab: nb.info.vocab, tokens, length: tokens.length };
   input.addEventListener('change', (e) => {
     tokens = e.detail.tokens;
     inputFigures();
