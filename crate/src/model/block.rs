@@ -124,21 +124,38 @@ impl TransformerBlock {
     }
 
     pub fn forward(&self, x: Tensor<3>, ctx: &mut HookContext) -> Tensor<3> {
+        self.forward_from(x, 0, ctx)
+    }
+
+    /// The block's output at positions `first..` only, [batch, pos − first, d_model]: every
+    /// position is still a key and a value, but only the later ones are queries and go through
+    /// the MLP. The training path's last block, where earlier outputs would be thrown away
+    /// (a causal model's later positions never reach earlier ones). `first` = 0 is `forward`.
+    ///
+    /// # Shapes
+    /// - x: [batch, pos, d_model]
+    /// - output: [batch, pos − first, d_model]
+    pub fn forward_from(&self, x: Tensor<3>, first: usize, ctx: &mut HookContext) -> Tensor<3> {
         let hk = &self.hooks;
         let resid_pre = ctx.hook(&hk.resid_pre, x);
         let [b, p, d] = resid_pre.dims();
+        let queries = |x: Tensor<3>| if first == 0 { x } else { x.narrow(1, first, p - first) };
+        let resid_q = queries(resid_pre.clone());
         let h = self.attn.b_Q.val().dims()[0];
-        let per_head = |x: &Tensor<3>| x.clone().reshape([b, p, 1, d]).expand([b, p, h, d]);
+        let per_head = |x: &Tensor<3>| {
+            let n = x.dims()[1];
+            x.clone().reshape([b, n, 1, d]).expand([b, n, h, d])
+        };
         let attn_out = if self.split_qkv {
-            let q = ctx.hook(&hk.q_input, per_head(&resid_pre));
+            let q = ctx.hook(&hk.q_input, per_head(&resid_q));
             let k = ctx.hook(&hk.k_input, per_head(&resid_pre));
             let v = ctx.hook(&hk.v_input, per_head(&resid_pre));
             let (q, k, v) = (self.ln1_per_head(q, ctx), self.ln1_per_head(k, ctx), self.ln1_per_head(v, ctx));
             self.attn.forward(q, k, v, ctx)
         } else if self.attn_in {
             let a = ctx.hook(&hk.attn_in, per_head(&resid_pre));
-            let (q, k, v) =
-                (self.ln1_per_head(a.clone(), ctx), self.ln1_per_head(a.clone(), ctx), self.ln1_per_head(a, ctx));
+            let a_q = if first == 0 { a.clone() } else { a.clone().narrow(1, first, p - first) };
+            let (q, k, v) = (self.ln1_per_head(a_q, ctx), self.ln1_per_head(a.clone(), ctx), self.ln1_per_head(a, ctx));
             self.attn.forward(q, k, v, ctx)
         } else {
             let normed = match &self.ln1 {
@@ -146,7 +163,7 @@ impl TransformerBlock {
                 None => resid_pre.clone(),
             };
             self.attn.forward(
-                AttnInput::Shared(normed.clone()),
+                AttnInput::Shared(queries(normed.clone())),
                 AttnInput::Shared(normed.clone()),
                 AttnInput::Shared(normed),
                 ctx,
@@ -154,9 +171,9 @@ impl TransformerBlock {
         };
         let attn_out = ctx.hook(&hk.attn_out, attn_out);
         match &self.mlp {
-            None => ctx.hook(&hk.resid_post, resid_pre + attn_out),
+            None => ctx.hook(&hk.resid_post, resid_q + attn_out),
             Some(mlp) => {
-                let resid_mid = ctx.hook(&hk.resid_mid, resid_pre + attn_out);
+                let resid_mid = ctx.hook(&hk.resid_mid, resid_q + attn_out);
                 let mlp_in = if self.hook_mlp_in { ctx.hook(&hk.mlp_in, resid_mid.clone()) } else { resid_mid.clone() };
                 let normed = match &self.ln2 {
                     Some(ln) => ln.forward(mlp_in, ctx),

@@ -253,17 +253,22 @@ impl HookedTransformer {
 
     /// The residual stream after the last block, [batch, pos, d_model].
     fn residual(&self, tokens: Tensor<2, Int>, ctx: &mut HookContext) -> Tensor<3> {
+        let mut resid = self.embedded(tokens, ctx);
+        for block in &self.blocks {
+            resid = block.forward(resid, ctx);
+        }
+        resid
+    }
+
+    /// Token plus position embeddings, the residual stream entering the first block.
+    fn embedded(&self, tokens: Tensor<2, Int>, ctx: &mut HookContext) -> Tensor<3> {
         let [b, p] = tokens.dims();
         if self.cfg.use_hook_tokens {
             ctx.hook(&self.hook_tokens, tokens.clone().float());
         }
         let embed = ctx.hook(&self.hook_embed, self.embed.forward(tokens));
         let pos = ctx.hook(&self.hook_pos_embed, self.pos_embed.forward(b, p));
-        let mut resid = embed + pos;
-        for block in &self.blocks {
-            resid = block.forward(resid, ctx);
-        }
-        resid
+        embed + pos
     }
 
     /// The final LayerNorm and the unembedding: per position, so they may run on a subset.
@@ -279,16 +284,35 @@ impl HookedTransformer {
         self.forward_hooked(tokens, &mut HookContext::silent())
     }
 
-    /// Logits at `positions` only, [batch, positions.len(), d_vocab_out]: the training path of
-    /// tasks that score a few positions (min scores 1 of 3, sorting and addition their answer),
-    /// so the final LayerNorm, the unembedding and the loss skip the rest.
+    /// Logits at `positions` only (ascending), [batch, positions.len(), d_vocab_out]: the
+    /// training path of tasks that score a few positions (min scores 1 of 3, sorting 20 of 42,
+    /// addition 6 of 18). The model is causal, so positions after the last scored one are not
+    /// computed at all; the last block's queries, MLP, final LayerNorm and unembedding run from
+    /// the first scored position on. Same logits there as `forward` (addition: 2× fewer flops).
     pub fn forward_at(&self, tokens: Tensor<2, Int>, positions: &[usize]) -> Tensor<3> {
         let mut ctx = HookContext::silent();
-        let resid = self.residual(tokens, &mut ctx);
-        let device = resid.device();
-        let idx: Vec<i32> = positions.iter().map(|&p| p as i32).collect();
-        let picked = resid.select(1, Tensor::<1, Int>::from_data(TensorData::new(idx, [positions.len()]), &device));
-        self.head(picked, &mut ctx)
+        let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else {
+            return self.forward(tokens);
+        };
+        let p = tokens.dims()[1];
+        let end = (last + 1).min(p);
+        let tokens = if end < p { tokens.narrow(1, 0, end) } else { tokens };
+        let mut resid = self.embedded(tokens, &mut ctx);
+        let n = self.blocks.len();
+        for (i, block) in self.blocks.iter().enumerate() {
+            resid =
+                if i + 1 == n { block.forward_from(resid, first, &mut ctx) } else { block.forward(resid, &mut ctx) };
+        }
+        // The computed positions are first..end; keep the scored ones (all of them when contiguous).
+        let resid = if n > 0 && positions.len() == end - first {
+            resid
+        } else {
+            let from = if n > 0 { first } else { 0 };
+            let idx: Vec<i32> = positions.iter().map(|&q| (q - from) as i32).collect();
+            let device = resid.device();
+            resid.select(1, Tensor::<1, Int>::from_data(TensorData::new(idx, [positions.len()]), &device))
+        };
+        self.head(resid, &mut ctx)
     }
 
     /// Checked tokens → logits and the activations whose names match `filter`.
