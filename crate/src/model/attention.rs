@@ -127,8 +127,13 @@ impl Attention {
         let kp = k.dims()[1];
         let device = q.device();
 
+        // TL divides the scores by attn_scale. Dividing q first is the same up to rounding and
+        // touches dh values per query instead of kp: majority's 32 instead of 128 (a full pass
+        // over its largest tensor, forward and backward, saved).
+        let scale_q = self.scale != 1.0 && kp > dh;
+        let q = if scale_q { q.div_scalar(self.scale) } else { q };
         let scores = q.swap_dims(1, 2).matmul(k.permute([0, 2, 3, 1])); // [b, h, q, k]
-        let scores = if self.scale != 1.0 { scores.div_scalar(self.scale) } else { scores };
+        let scores = if self.scale != 1.0 && !scale_q { scores.div_scalar(self.scale) } else { scores };
         // Keys after the query get TL's IGNORE value. For −inf one broadcast add of a [1, 1, q, k]
         // mask is cheaper (and cheaper to differentiate) than a full-size mask_fill; a finite
         // IGNORE (older TL) replaces the score, as TL's torch.where does.
