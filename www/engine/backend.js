@@ -28,6 +28,9 @@ export function rememberBackend(backend) {
   }
 }
 
+/** A backend decision: which, why, and what the worker said of WebGPU. */
+const decided = (webgpu, backend, reason, more = {}) => ({ backend, reason, forced: false, webgpu, ...more });
+
 /**
  * The backend a page starts on, at once: a forced one, the CPU when there is no WebGPU, else
  * the CPU with `pending: true` — the WebGPU self-test (settleBackend) runs after the first
@@ -36,7 +39,7 @@ export function rememberBackend(backend) {
  */
 export async function initialBackend(client) {
   const backends = await client.call('backends');
-  const choice = (backend, reason, more = {}) => ({ backend, reason, forced: false, webgpu: backends.webgpu, ...more });
+  const choice = (...a) => decided(backends.webgpu, ...a);
   const forced = requestedBackend();
   if (forced) {
     if (forced.backend === 'webgpu' && !backends.webgpu.available) {
@@ -51,7 +54,7 @@ export async function initialBackend(client) {
 /** The final choice after a pending one: the WebGPU self-test decides. */
 export async function settleBackend(client, initial) {
   if (!initial.pending) return initial;
-  const choice = (backend, reason, more = {}) => ({ backend, reason, forced: false, webgpu: initial.webgpu, ...more });
+  const choice = (...a) => decided(initial.webgpu, ...a);
   let selftest;
   try {
     selftest = await client.call('selftest', {});

@@ -205,7 +205,7 @@ export class TrainingSession extends EventTarget {
       return;
     }
     await this.client.call('train_drop', { run: old }).catch(() => {});
-    this.#emit('status', { status: this.status, backend: this.backend, step: this.step, total: this.total });
+    this.#setStatus(this.status); // the same status, on the new backend
   }
 
   /** Seed, steps, lr and batch of the run that would start now. */
@@ -438,8 +438,7 @@ export class TrainingSession extends EventTarget {
     // The engine's reason (its panic message) when its restart event came first.
     const reason = this.#lost ?? err.message.replace(/^.*?the engine (panicked|crashed): /s, '');
     this.#recoveries += 1;
-    await this.#restore(this.backend, this.lastState);
-    this.#rewind();
+    await this.#backToSaved();
     const r = { reason, resumedAt: this.step };
     this.restarts.push(r);
     this.#emit('restarted', r);
@@ -450,11 +449,16 @@ export class TrainingSession extends EventTarget {
   // The error then says so (code 'diverged').
   async #diverged(err) {
     await this.#drop();
-    await this.#restore(this.backend, this.lastState);
-    this.#rewind();
+    await this.#backToSaved();
     err.message = `${err.message}. The run is back at its last checkpoint, step ${this.step}.`;
     err.code = 'diverged';
     this.#setStatus('paused');
+  }
+
+  // The run as it was at its last saved state, on the same backend.
+  async #backToSaved() {
+    await this.#restore(this.backend, this.lastState);
+    this.#rewind();
   }
 
   // Steps past the restored state are re-run: drop what they recorded so each appears once.

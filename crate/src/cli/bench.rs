@@ -167,17 +167,22 @@ fn time_steps(task_id: &str, a: &BenchArgs) -> Result<Vec<f64>> {
     Ok(times.split_off(a.warmup))
 }
 
-/// The median and spread of per-step times (seconds) pooled over rounds.
-fn step_stats(times: &[f64]) -> Value {
+/// The `p` quantile (nearest rank) of `times`; NaN when empty.
+fn quantile(times: &[f64], p: f64) -> f64 {
     let mut t = times.to_vec();
     t.sort_by(f64::total_cmp);
-    let q = |p: f64| t.get(((t.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(f64::NAN);
+    t.get(((t.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(f64::NAN)
+}
+
+/// The median and spread of per-step times (seconds) pooled over rounds.
+fn step_stats(times: &[f64]) -> Value {
+    let q = |p: f64| quantile(times, p);
     json!({"median_ms": q(0.5) * 1e3, "p10_ms": q(0.1) * 1e3, "p90_ms": q(0.9) * 1e3,
-           "steps_per_s": 1.0 / q(0.5), "steps": t.len()})
+           "steps_per_s": 1.0 / q(0.5), "steps": times.len()})
 }
 
 fn median(v: &[f64]) -> f64 {
-    step_stats(v)["median_ms"].as_f64().unwrap_or(f64::NAN) / 1e3
+    quantile(v, 0.5)
 }
 
 fn run_json(cmd: &mut Command) -> Result<Value> {
