@@ -119,8 +119,6 @@ fn overrides_reach_the_recipe_and_the_config() {
     assert!(e.contains("no_such_field"), "{e}");
 }
 
-/// Training on the scored positions only (forward_at) gives the full forward's masked loss,
-/// accuracy and gradients, on tasks that score a subset of positions.
 /// Every float parameter's gradient, flattened, in the module's order.
 struct Grads<'a>(&'a burn::tensor::Gradients, Vec<Vec<f32>>);
 
@@ -131,6 +129,8 @@ impl burn::module::ModuleVisitor for Grads<'_> {
     }
 }
 
+/// Training on the scored positions only (forward_at) gives the full forward's masked loss,
+/// accuracy and gradients, on tasks that score a subset of positions.
 #[test]
 fn scored_positions_give_the_full_loss_and_gradients() {
     use burn::module::Module;
@@ -145,6 +145,11 @@ fn scored_positions_give_the_full_loss_and_gradients() {
         let batch = t.held_out().select(&(0..16).collect::<Vec<_>>());
         let at = scored_positions(&batch).expect("a subset is scored");
         assert_eq!(at.len(), n_scored, "{task}: {at:?}");
+        // A batch that scores nothing trains on the full forward (its masked loss is 0/0, NaN,
+        // and the trainer stops on it), not on an empty pick whose shapes would not meet.
+        let mut none = batch.clone();
+        none.targets.fill(toylens::tasks::IGNORE);
+        assert_eq!(scored_positions(&none), None, "{task}");
         let tokens = || batch.tokens.tensor(&device);
         let flat = |x: burn::tensor::Tensor<3>| x.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
         // The logits forward_at computes are the full forward's at those positions.

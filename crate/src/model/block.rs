@@ -138,9 +138,8 @@ impl TransformerBlock {
     pub fn forward_from(&self, x: Tensor<3>, first: usize, ctx: &mut HookContext) -> Tensor<3> {
         let hk = &self.hooks;
         let resid_pre = ctx.hook(&hk.resid_pre, x);
-        let [b, p, d] = resid_pre.dims();
-        let queries = |x: Tensor<3>| if first == 0 { x } else { x.narrow(1, first, p - first) };
-        let resid_q = queries(resid_pre.clone());
+        let [b, _, d] = resid_pre.dims();
+        let resid_q = from_position(resid_pre.clone(), first);
         let h = self.attn.b_Q.val().dims()[0];
         let per_head = |x: &Tensor<3>| {
             let n = x.dims()[1];
@@ -154,7 +153,7 @@ impl TransformerBlock {
             self.attn.forward(q, k, v, ctx)
         } else if self.attn_in {
             let a = ctx.hook(&hk.attn_in, per_head(&resid_pre));
-            let a_q = if first == 0 { a.clone() } else { a.clone().narrow(1, first, p - first) };
+            let a_q = from_position(a.clone(), first);
             let (q, k, v) = (self.ln1_per_head(a_q, ctx), self.ln1_per_head(a.clone(), ctx), self.ln1_per_head(a, ctx));
             self.attn.forward(q, k, v, ctx)
         } else {
@@ -163,7 +162,7 @@ impl TransformerBlock {
                 None => resid_pre.clone(),
             };
             self.attn.forward(
-                AttnInput::Shared(queries(normed.clone())),
+                AttnInput::Shared(from_position(normed.clone(), first)),
                 AttnInput::Shared(normed.clone()),
                 AttnInput::Shared(normed),
                 ctx,
@@ -185,4 +184,13 @@ impl TransformerBlock {
             }
         }
     }
+}
+
+/// Positions `first..` of `x` ([batch, pos, …]): the queries of `forward_from`.
+fn from_position<const D: usize>(x: Tensor<D>, first: usize) -> Tensor<D> {
+    if first == 0 {
+        return x;
+    }
+    let p = x.dims()[1];
+    x.narrow(1, first, p - first)
 }

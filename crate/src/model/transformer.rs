@@ -284,11 +284,12 @@ impl HookedTransformer {
         self.forward_hooked(tokens, &mut HookContext::silent())
     }
 
-    /// Logits at `positions` only (ascending), [batch, positions.len(), d_vocab_out]: the
-    /// training path of tasks that score a few positions (min scores 1 of 3, sorting 20 of 42,
-    /// addition 6 of 18). The model is causal, so positions after the last scored one are not
-    /// computed at all; the last block's queries, MLP, final LayerNorm and unembedding run from
-    /// the first scored position on. Same logits there as `forward` (addition: 2× fewer flops).
+    /// Logits at `positions` only (ascending, not empty), [batch, positions.len(), d_vocab_out]:
+    /// the training path of tasks that score a few positions (min scores 1 of 3, sorting 20 of
+    /// 42, addition 6 of 18). The model is causal, so positions after the last scored one are
+    /// not computed at all; the last block's queries, MLP, final LayerNorm and unembedding run
+    /// from the first scored position on. Same logits there as `forward` (addition: 2× fewer
+    /// flops). No positions means all of them, as in `loss::target_tensors`.
     pub fn forward_at(&self, tokens: Tensor<2, Int>, positions: &[usize]) -> Tensor<3> {
         let mut ctx = HookContext::silent();
         let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else {
@@ -298,20 +299,23 @@ impl HookedTransformer {
         let end = (last + 1).min(p);
         let tokens = if end < p { tokens.narrow(1, 0, end) } else { tokens };
         let mut resid = self.embedded(tokens, &mut ctx);
-        let n = self.blocks.len();
-        for (i, block) in self.blocks.iter().enumerate() {
-            resid =
-                if i + 1 == n { block.forward_from(resid, first, &mut ctx) } else { block.forward(resid, &mut ctx) };
-        }
-        // The computed positions are first..end; keep the scored ones (all of them when contiguous).
-        let resid = if n > 0 && positions.len() == end - first {
-            resid
-        } else {
-            let from = if n > 0 { first } else { 0 };
+        // The positions computed are from..end.
+        let from = match self.blocks.split_last() {
+            Some((last_block, earlier)) => {
+                for block in earlier {
+                    resid = block.forward(resid, &mut ctx);
+                }
+                resid = last_block.forward_from(resid, first, &mut ctx);
+                first
+            }
+            None => 0,
+        };
+        // Keep the scored ones (all of them when they are contiguous).
+        if positions.len() < end - from {
             let idx: Vec<i32> = positions.iter().map(|&q| (q - from) as i32).collect();
             let device = resid.device();
-            resid.select(1, Tensor::<1, Int>::from_data(TensorData::new(idx, [positions.len()]), &device))
-        };
+            resid = resid.select(1, Tensor::<1, Int>::from_data(TensorData::new(idx, [positions.len()]), &device));
+        }
         self.head(resid, &mut ctx)
     }
 

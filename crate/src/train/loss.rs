@@ -5,12 +5,13 @@ use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::tasks::{Batch, IGNORE};
 
-/// The positions any row of `batch` scores, or None when every position is scored.
+/// The positions any row of `batch` scores, or None when every position is scored (or none
+/// is: the full forward's masked loss then says so, as it did before positions were picked).
 pub fn scored_positions(batch: &Batch) -> Option<Vec<usize>> {
     let p = batch.tokens.pos;
     let scored: Vec<usize> =
         (0..p).filter(|&j| batch.targets.iter().skip(j).step_by(p).any(|&t| t != IGNORE)).collect();
-    (scored.len() < p).then_some(scored)
+    (!scored.is_empty() && scored.len() < p).then_some(scored)
 }
 
 /// Targets at `positions` (all when None) as device tensors: class ids (0 where ignored) and
