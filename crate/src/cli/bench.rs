@@ -167,22 +167,28 @@ fn time_steps(task_id: &str, a: &BenchArgs) -> Result<Vec<f64>> {
     Ok(times.split_off(a.warmup))
 }
 
-/// The `p` quantile (nearest rank) of `times`; NaN when empty.
-fn quantile(times: &[f64], p: f64) -> f64 {
+/// `times` in ascending order.
+fn sorted(times: &[f64]) -> Vec<f64> {
     let mut t = times.to_vec();
     t.sort_by(f64::total_cmp);
-    t.get(((t.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(f64::NAN)
+    t
+}
+
+/// The `p` quantile (nearest rank) of ascending `sorted`; NaN when empty.
+fn quantile(sorted: &[f64], p: f64) -> f64 {
+    sorted.get(((sorted.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(f64::NAN)
 }
 
 /// The median and spread of per-step times (seconds) pooled over rounds.
 fn step_stats(times: &[f64]) -> Value {
-    let q = |p: f64| quantile(times, p);
+    let t = sorted(times);
+    let q = |p: f64| quantile(&t, p);
     json!({"median_ms": q(0.5) * 1e3, "p10_ms": q(0.1) * 1e3, "p90_ms": q(0.9) * 1e3,
-           "steps_per_s": 1.0 / q(0.5), "steps": times.len()})
+           "steps_per_s": 1.0 / q(0.5), "steps": t.len()})
 }
 
 fn median(v: &[f64]) -> f64 {
-    quantile(v, 0.5)
+    quantile(&sorted(v), 0.5)
 }
 
 fn run_json(cmd: &mut Command) -> Result<Value> {
