@@ -2,13 +2,13 @@
 //! hooks at q, k, v, attn_scores (after the mask, before softmax), pattern, z and result.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Tensor};
 
 use super::config::HookedTransformerConfig;
 use super::hooks::HookContext;
 use super::params::{Init, ParamSource};
 use super::scope::{HookPoint, Scope};
+use super::softmax::softmax;
 use crate::error::Result;
 
 #[allow(non_snake_case)]

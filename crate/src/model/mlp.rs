@@ -3,13 +3,14 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::Tensor;
-use burn::tensor::activation::{gelu, gelu_approximate, relu, silu, softmax};
+use burn::tensor::activation::{gelu, gelu_approximate, relu, silu};
 
 use super::config::{ActFn, HookedTransformerConfig, Normalization};
 use super::hooks::HookContext;
 use super::layer_norm::LayerNorm;
 use super::params::{Init, ParamSource};
 use super::scope::{HookPoint, Scope};
+use super::softmax::softmax;
 use crate::error::Result;
 
 #[allow(non_snake_case)]

@@ -10,6 +10,7 @@ pub mod layer_norm;
 pub mod mlp;
 pub mod params;
 pub mod scope;
+pub mod softmax;
 pub mod transformer;
 
 pub use config::HookedTransformerConfig;

@@ -1,8 +1,8 @@
 //! The notebooks' loss: mean cross-entropy over scored positions, and accuracy over them.
 
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 
+use crate::model::softmax::log_softmax;
 use crate::tasks::{Batch, IGNORE};
 
 /// The positions any row of `batch` scores, or None when every position is scored (or none
