@@ -51,13 +51,13 @@ async function load(page, url, log) {
   const done = log.finished.slice(from);
   const sizes = await Promise.all(done.map((r) => r.sizes().then((s) => s.responseBodySize + s.responseHeadersSize).catch(() => 0)));
   const bytes = sizes.reduce((a, b) => a + b, 0);
-  const wasm = done.filter((r) => r.url().endsWith('toylens_bg.wasm')).length;
+  const wasm = done.filter((r) => r.url().endsWith('_bg.wasm')).length; // either build of the engine
   const workers = done.filter((r) => r.url().endsWith('/engine/worker.js')).length; // = wasm instantiations
   return { ms: Math.round(ms), mb: +(bytes / 1e6).toFixed(2), requests: done.length, wasmFetches: wasm, workers };
 }
 
 const o = args(process.argv.slice(2));
-const site = await serveSite(['embed.js', 'pkg/toylens_bg.wasm']);
+const site = await serveSite(['embed.js', 'pkg/toylens_cpu_bg.wasm', 'pkg/toylens_bg.wasm']);
 const hostDir = o.origin === 'cross' ? fs.mkdtempSync(path.join(os.tmpdir(), 'toylens-post-')) : site.extraDir;
 const host = o.origin === 'cross' ? await startServer(hostDir, 0, 'localhost') : null;
 const hostBase = host ? host.url : site.extraUrl;

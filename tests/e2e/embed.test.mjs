@@ -13,7 +13,7 @@ let site;
 let post; // the blog: another origin (localhost vs the site's 127.0.0.1)
 let postDir;
 before(async () => {
-  site = await serveSite(['embed.js', 'embed/engine.html', 'notebooks/min/index.html', 'pkg/toylens_bg.wasm']);
+  site = await serveSite(['embed.js', 'embed/engine.html', 'notebooks/min/index.html', 'pkg/toylens_cpu_bg.wasm', 'pkg/toylens_bg.wasm']);
   postDir = fs.mkdtempSync(path.join(os.tmpdir(), 'toylens-post-'));
   post = await startServer(postDir, 0, 'localhost');
 });
@@ -47,9 +47,11 @@ test('a post on another origin: three figures from two notebooks share one engin
   await page.goto(url);
   await page.waitForFunction(allReady, null, { timeout: 240_000 });
 
-  // One engine: one worker, the wasm once, each model file once, one engine frame for the page.
+  // One engine: one worker, each wasm build at most once (the CPU-only one draws; the full one
+  // only for the WebGPU self-test), each model file once, one engine frame for the page.
   assert.equal(count(log, (u) => u.endsWith('/engine/worker.js')), 1, 'engine workers started');
-  assert.equal(count(log, (u) => u.endsWith('/toylens_bg.wasm')), 1, 'toylens_bg.wasm fetches');
+  assert.equal(count(log, (u) => u.endsWith('/toylens_cpu_bg.wasm')), 1, 'toylens_cpu_bg.wasm fetches');
+  assert.ok(count(log, (u) => u.endsWith('/toylens_bg.wasm')) <= 1, 'toylens_bg.wasm fetches');
   const models = log.requests.filter((u) => u.includes('/models/'));
   assert.ok(models.some((u) => u.endsWith('min/model.safetensors')) && models.some((u) => u.endsWith('cumsum/model.safetensors')), models.join('\n'));
   for (const u of new Set(models)) assert.equal(count(log, (v) => v === u), 1, `${u} fetched more than once`);
@@ -82,7 +84,8 @@ test('a post on another origin: three figures from two notebooks share one engin
   await c.waitForFunction(() => document.documentElement.dataset.model === 'pretrained:81', null, { timeout: 30_000 });
   const qk = await fit('min/full-qk');
   assert.ok(qk.gap >= 0 && qk.gap <= 24 && qk.overflow <= 1, JSON.stringify(qk));
-  assert.equal(count(log, (u) => u.endsWith('/toylens_bg.wasm')), 1, 'a new view reuses the engine');
+  assert.equal(count(log, (u) => u.endsWith('/toylens_cpu_bg.wasm')), 1, 'a new view reuses the engine');
+  assert.ok(count(log, (u) => u.endsWith('/toylens_bg.wasm')) <= 1, 'and the full engine, if loaded');
   assert.equal(count(log, (u) => u.endsWith('min/model.safetensors')), 1, 'and its model');
 
   assert.deepEqual(log.consoleErrors, [], 'console errors');

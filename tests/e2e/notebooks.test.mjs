@@ -37,7 +37,7 @@ let origin;
 let models;
 
 before(async () => {
-  for (const f of [...DECLARED.map((p) => `notebooks/${p.task}/index.html`), 'notebooks/notebook.js', 'models/index.json', 'pkg/toylens_bg.wasm']) {
+  for (const f of [...DECLARED.map((p) => `notebooks/${p.task}/index.html`), 'notebooks/notebook.js', 'models/index.json', 'pkg/toylens_cpu_bg.wasm', 'pkg/toylens_bg.wasm']) {
     assert.ok(fs.existsSync(path.join(DIST, f)), `${path.join(DIST, f)} is missing: build the site first (./build.sh build)`);
   }
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: build the CLI first (cargo build --release)`);

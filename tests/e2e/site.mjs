@@ -14,7 +14,7 @@ export const CLI = path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'ta
 const SUB_PATH = 'sub/path/toylens/';
 
 /** Serves DIST at <origin>/sub/path/toylens/; `extra` is a directory served at <origin>/extra/. */
-export async function serveSite(required = ['pkg/toylens.js', 'pkg/toylens_bg.wasm']) {
+export async function serveSite(required = ['pkg/toylens.js', 'pkg/toylens_bg.wasm', 'pkg/toylens_cpu.js', 'pkg/toylens_cpu_bg.wasm']) {
   for (const f of required) {
     assert.ok(fs.existsSync(path.join(DIST, f)), `${path.join(DIST, f)} is missing: build the site first (./build.sh build)`);
   }

@@ -21,7 +21,7 @@ let base; // URL of the site's root (ends with /)
 let origin;
 
 before(async () => {
-  site = await serveSite(['pkg/toylens.js', 'pkg/toylens_bg.wasm', 'fixtures/index.json', 'smoke/index.html', 'engine/worker.js']);
+  site = await serveSite(['pkg/toylens.js', 'pkg/toylens_bg.wasm', 'pkg/toylens_cpu.js', 'pkg/toylens_cpu_bg.wasm', 'fixtures/index.json', 'smoke/index.html', 'engine/worker.js']);
   base = site.base;
   origin = site.origin;
 });
@@ -164,6 +164,8 @@ describe('site', () => {
       await c.call('load', { backend: 'cpu', config, weights });
       const tokens = { shape: expected.tokens.shape, values: expected.tokens.values };
       const f = await c.call('forward', { backend: 'cpu', tokens });
+      // The engine itself refuses a token the model has no embedding for (pages check first).
+      const outOfVocab = await outcome('forward', { backend: 'cpu', tokens: { shape: [1, 3], values: [0, 1, 999] } });
       const logits = expected.logits;
       let maxDiff = 0;
       for (let k = 0; k < logits.values.length; k++) {
@@ -172,6 +174,7 @@ describe('site', () => {
       c.terminate();
       return {
         errors,
+        outOfVocab,
         forward: { shape: f.shape, isF32: f.values instanceof Float32Array, n: f.values.length, maxDiff },
         expectedShape: logits.shape,
       };
@@ -183,6 +186,8 @@ describe('site', () => {
       assert.ok(typeof r.message === 'string' && r.message.trim().length > 0, `${what}: empty message`);
       console.log(`${what}: ${r.message}`);
     }
+    assert.equal(out.outOfVocab.ok, false, 'token 999: expected an error reply');
+    assert.match(out.outOfVocab.message, /out of vocabulary/);
     assert.deepEqual(out.forward.shape, out.expectedShape);
     assert.ok(out.forward.isF32);
     assert.ok(out.forward.maxDiff <= TOL, `forward after the errors differs by ${out.forward.maxDiff}`);

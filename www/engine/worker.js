@@ -1,6 +1,13 @@
 // The toylens engine worker: every wasm call and every bulk computation runs here, off the
-// page's thread. One wasm instance; each client has its own Engine per backend (its own
-// loaded model), created on first use.
+// page's thread. Each client has its own Engine per backend (its own loaded model), created on
+// first use.
+//
+// Two builds of the one engine (build.sh): the CPU-only build (pkg/toylens_cpu.js, a third of
+// the download: WebGPU's compiler and runtime are two thirds of the code) serves every op, so
+// a page's first figures wait for it alone; the full build (pkg/toylens.js) is loaded only when
+// a client asks for WebGPU (the self-test, a WebGPU engine or training run), and serves just
+// those. Each is its own instance with its own memory; models and runs cross between them as
+// bytes (load, train_state), as they do between backends.
 //
 // Clients: the page that started the worker, and any MessagePort handed over with `connect`
 // (embedded figures share one worker this way: www/embed.js, www/embed/engine.js). Each
@@ -79,8 +86,11 @@ export const PROTOCOL_VERSION = 1;
 
 const CPU_REASON = 'burn Flex backend on WebAssembly (always available)';
 
-let wasm = null; // {mod, memory} once the package is loaded
-let compiled = null; // the compiled WebAssembly.Module: a restart instantiates it again, no download
+const BUILDS = { cpu: 'toylens_cpu', full: 'toylens' }; // pkg/<name>.js and pkg/<name>_bg.wasm
+const buildFor = (backend) => (backend === 'webgpu' ? 'full' : 'cpu');
+const instances = { cpu: null, full: null }; // build -> Promise of {mod, memory} once asked for
+const compiled = {}; // build -> its compiled WebAssembly.Module: a restart instantiates it again, no download
+const memories = {}; // build -> the current instance's WebAssembly.Memory
 let generation = 0; // instances made so far (each restart imports the glue afresh: see restart())
 let panicked = null; // why the current instance trapped (its panic message): restart before its next use
 let restarts = 0;
@@ -130,28 +140,38 @@ if (globalThis.GPUAdapter?.prototype?.requestDevice) {
 const message = (e) => (e instanceof Error ? e.message || e.name : String(e));
 
 // Imported on first use, not statically: a missing or broken pkg/ then becomes a readable
-// ok:false reply instead of a worker that silently fails to start. The wasm is compiled once and
-// kept: a restart instantiates the same module in a fresh copy of the glue (a new import URL:
-// the glue keeps its instance in module-level variables), without downloading or compiling.
-async function loadWasm() {
-  if (wasm) return wasm;
+// ok:false reply instead of a worker that silently fails to start. Each build is compiled once
+// and kept: a restart instantiates the same module in a fresh copy of the glue (a new import
+// URL: the glue keeps its instance in module-level variables), without downloading or compiling.
+// One promise per build, so two requests never make two instances.
+function loadWasm(build = 'cpu') {
+  instances[build] ??= instantiate(build);
+  return instances[build];
+}
+
+async function instantiate(build) {
   generation += 1;
+  const name = BUILDS[build];
+  const glue = `../pkg/${name}.js`;
   let mod;
   try {
-    mod = await import(generation === 1 ? '../pkg/toylens.js' : `../pkg/toylens.js?instance=${generation}`);
+    mod = await import(compiled[build] ? `${glue}?instance=${generation}` : glue);
   } catch (e) {
-    throw new Error(`cannot load the engine (pkg/toylens.js): ${message(e)}`, { cause: e });
+    instances[build] = null;
+    throw new Error(`cannot load the engine (pkg/${name}.js): ${message(e)}`, { cause: e });
   }
   let exports;
   try {
-    compiled ??= await compileWasm(new URL('../pkg/toylens_bg.wasm', import.meta.url));
-    exports = await mod.default({ module_or_path: compiled });
+    compiled[build] ??= await compileWasm(new URL(`../pkg/${name}_bg.wasm`, import.meta.url));
+    exports = await mod.default({ module_or_path: compiled[build] });
   } catch (e) {
-    throw new Error(`cannot instantiate the engine (pkg/toylens_bg.wasm): ${message(e)}`, { cause: e });
+    instances[build] = null;
+    throw new Error(`cannot instantiate the engine (pkg/${name}_bg.wasm): ${message(e)}`, { cause: e });
   }
-  wasm = { mod, memory: exports?.memory };
-  return wasm;
+  memories[build] = exports?.memory;
+  return { mod, memory: exports?.memory };
 }
+
 
 // Streaming compilation when the server labels the file application/wasm, else from its bytes.
 async function compileWasm(url) {
@@ -185,7 +205,8 @@ async function restart() {
     return;
   }
   const t0 = performance.now();
-  const leakedBytes = wasm?.memory?.buffer?.byteLength ?? 0;
+  // A panic names no instance: both restart (the full one when next asked for).
+  const leakedBytes = Object.values(memories).reduce((n, m) => n + (m?.buffer?.byteLength ?? 0), 0);
   const lost = new Map();
   for (const c of clients) {
     graveyard.push(...c.engines.values());
@@ -199,7 +220,9 @@ async function restart() {
   // Its GPU devices: destroyed (their memory is freed; the new instance asks for its own).
   for (const d of gpuDevices.splice(0)) d.destroy();
   selftests.clear();
-  wasm = null;
+  instances.cpu = null;
+  instances.full = null;
+  for (const b of Object.keys(memories)) delete memories[b];
   panicked = null;
   try {
     await loadWasm();
@@ -257,7 +280,7 @@ async function selftest(tol) {
   const p = await probeWebgpu();
   if (!p.available) return { ok: false, reason: p.reason };
   const t0 = performance.now();
-  const { mod } = await loadWasm();
+  const { mod } = await loadWasm('cpu');
   const run = await mod.TrainingRun.create('cpu', 'min', undefined, undefined);
   const weights = await run.weights();
   const cfg = JSON.stringify(run.settings().config);
@@ -266,7 +289,7 @@ async function selftest(tol) {
   const out = {};
   const ms = {};
   for (const b of ['cpu', 'webgpu']) {
-    const e = await mod.Engine.create(b);
+    const e = await (await loadWasm(buildFor(b))).mod.Engine.create(b);
     e.load(cfg, weights);
     out[b] = await e.forward(sample.values, sample.shape[0], sample.shape[1]);
     // Timed after the first call (shader compilation, first allocations).
@@ -298,11 +321,11 @@ async function engine(backend, client) {
   checkBackend(backend);
   const have = client.engines.get(backend);
   if (have) return have;
-  const { mod } = await loadWasm();
   if (backend === 'webgpu') {
     const p = await probeWebgpu();
     if (!p.available) throw new Error(`WebGPU unavailable: ${p.reason}`);
   }
+  const { mod } = await loadWasm(buildFor(backend));
   const e = await mod.Engine.create(backend);
   // After a restart: the model this client had loaded (it loaded once, so it loads again).
   const saved = client.models.get(backend);
@@ -440,7 +463,7 @@ const OPS = {
 
   init: async ({ backend }, client) => {
     const e = await engine(backend, client);
-    const out = { backend: e.backend, version: wasm.mod.version() };
+    const out = { backend: e.backend, version: (await loadWasm(buildFor(backend))).mod.version() };
     if (backend === 'webgpu') out.adapter = webgpu?.adapter;
     return out;
   },
@@ -511,7 +534,7 @@ const OPS = {
   train_create: async ({ backend, task, recipe, config }, client) => {
     checkBackend(backend);
     await engine(backend, client); // probes WebGPU first, with its reason on failure
-    const { mod } = await loadWasm();
+    const { mod } = await loadWasm(buildFor(backend));
     const run = await mod.TrainingRun.create(
       backend,
       task,
@@ -524,7 +547,7 @@ const OPS = {
   train_restore: async ({ backend, state }, client) => {
     checkBackend(backend);
     await engine(backend, client);
-    const { mod } = await loadWasm();
+    const { mod } = await loadWasm(buildFor(backend));
     return addRun(await mod.TrainingRun.restore(backend, bytesOf(state, 'train_restore: state')), client);
   },
 
@@ -598,7 +621,8 @@ function transferables(value, out = new Set(), depth = 0) {
   if (value == null || typeof value !== 'object' || depth > 8) return out;
   if (ArrayBuffer.isView(value)) {
     // (A SharedArrayBuffer is not an ArrayBuffer and cannot be transferred.)
-    if (value.buffer instanceof ArrayBuffer && value.buffer !== wasm?.memory?.buffer) out.add(value.buffer);
+    const own = Object.values(memories).some((m) => m?.buffer === value.buffer);
+    if (value.buffer instanceof ArrayBuffer && !own) out.add(value.buffer);
     return out;
   }
   for (const v of Array.isArray(value) ? value : Object.values(value)) transferables(v, out, depth + 1);

@@ -9,18 +9,25 @@
 //! - softmax: y = softmax(x), dx = y ⊙ (g − Σ g ⊙ y);
 //! - log-softmax: y = log_softmax(x), dx = g − exp(y) ⊙ Σ g.
 //!
-//! Numerically these equal the composed forms up to rounding (tested in tests/train.rs).
+//! Numerically these equal the composed forms up to rounding (the test below).
 
+#[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
+use burn::backend::Cube;
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::{Autodiff, Backend, Cube, Dispatch, Flex, backend_extension, tensor::FloatTensor};
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::Tensor;
 
 /// The two operations, routed by `Dispatch` to the tensor's backend. Both execution backends
 /// keep the default bodies (their own `softmax`, burn's `log_softmax`); only `Autodiff`
 /// overrides them, to record one node each with the backward below.
-#[backend_extension(Flex: cfg(all()), Cube: cfg(all()), Autodiff: cfg(all()))]
+// Cube (wgpu natively, WebGPU in the browser) is in every build but the CPU-only wasm.
+#[backend_extension(
+    Flex: cfg(all()),
+    Cube: cfg(any(not(target_arch = "wasm32"), feature = "webgpu")),
+    Autodiff: cfg(all()),
+)]
 pub trait SoftmaxBackend: Backend {
     fn softmax_node(x: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
         Self::softmax(x, dim)
@@ -32,6 +39,7 @@ pub trait SoftmaxBackend: Backend {
 }
 
 impl SoftmaxBackend for Flex {}
+#[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
 impl SoftmaxBackend for Cube {}
 
 /// Softmax along `dim`, differentiated as one node.

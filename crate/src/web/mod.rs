@@ -1,8 +1,6 @@
 //! The wasm-bindgen API the browser's Web Worker uses. Every failure comes back as a JS
 //! `Error` with a message; nothing panics into the page.
 
-use std::cell::RefCell;
-
 use burn::tensor::{Device, Tensor};
 use js_sys::{Array, Float32Array, Int32Array, Object, Reflect, Uint8Array};
 use serde::Serialize;
@@ -52,11 +50,13 @@ pub(crate) fn js_err(e: Error) -> JsValue {
     JsError::new(&e.to_string()).into()
 }
 
+#[cfg(feature = "webgpu")]
 thread_local! {
     // burn's wgpu runtime is initialised once per page; later engines reuse the device.
-    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+    static WEBGPU: std::cell::RefCell<Option<Device>> = const { std::cell::RefCell::new(None) };
 }
 
+#[cfg(feature = "webgpu")]
 pub(crate) async fn webgpu_device() -> Result<Device, JsValue> {
     if let Some(d) = WEBGPU.with(|w| w.borrow().clone()) {
         return Ok(d);
@@ -67,6 +67,18 @@ pub(crate) async fn webgpu_device() -> Result<Device, JsValue> {
         .map_err(|e| js_err(Error::Backend(format!("WebGPU unavailable: {e}"))))?;
     WEBGPU.with(|w| *w.borrow_mut() = Some(d.clone()));
     Ok(d)
+}
+
+/// The CPU-only engine has no WebGPU backend: the worker asks the full engine for it.
+#[cfg(not(feature = "webgpu"))]
+pub(crate) async fn webgpu_device() -> Result<Device, JsValue> {
+    Err(js_err(Error::Backend("WebGPU is in the full engine (pkg/toylens.js), not the CPU-only one".into())))
+}
+
+/// Whether this build has the WebGPU backend (the worker checks it loaded the right engine).
+#[wasm_bindgen]
+pub fn has_webgpu() -> bool {
+    cfg!(feature = "webgpu")
 }
 
 pub(crate) fn set(o: &Object, k: &str, v: &JsValue) {
