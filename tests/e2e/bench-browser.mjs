@@ -1,9 +1,10 @@
 // The browser half of `./build.sh bench`: in headless Chromium (SwiftShader WebGPU), the
 // in-page training speed of each task's notebook recipe per backend, the widgets' redraw
 // times (tests/e2e/redraw.mjs), and on the kit page the time from an input edit to the
-// dependent figures redrawn with the engine's new numbers. Measures only; asserts nothing.
+// dependent figures redrawn with the engine's new numbers, and the engine's download (each
+// wasm build as the site serves it: raw, .gz, .br). Measures only; asserts nothing.
 //   node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu]
-//     [--parts training,redraw,edit,page-edit,first-figure]   (a part not run keeps its previous result in OUT.json)
+//     [--parts training,redraw,edit,page-edit,first-figure,download]   (a part not run keeps its previous result in OUT.json)
 //     [--pytorch bench/results/bench.json]   (each training speed as a ratio to the PyTorch
 //     reference's median steps/s measured there: same machine, same `./build.sh bench` run)
 import fs from 'node:fs';
@@ -13,7 +14,7 @@ import { measureRedraws } from './redraw.mjs';
 
 function args(argv) {
   const [dist, out, ...rest] = argv;
-  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit', 'page-edit', 'first-figure'] };
+  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit', 'page-edit', 'first-figure', 'download'] };
   for (let i = 0; i < rest.length; i += 2) {
     const v = rest[i + 1];
     if (rest[i] === '--seconds') o.seconds = Number(v);
@@ -23,7 +24,7 @@ function args(argv) {
     else if (rest[i] === '--pytorch') o.pytorch = v;
     else throw new Error(`unknown flag ${rest[i]}`);
   }
-  if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu] [--parts training,redraw,edit,page-edit,first-figure]');
+  if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu] [--parts training,redraw,edit,page-edit,first-figure,download]');
   return o;
 }
 
@@ -122,6 +123,21 @@ async function firstFigure(base, task, query) {
   }
 }
 
+// The goal of issue 17 for the wasm a page loads before its first figure: the CPU-only build
+// (www/engine/worker.js loads the full one only for WebGPU).
+const WASM_GOAL_MB = { gzip: 2.5, brotli: 2.0 };
+
+// Each build of the engine as the static server sends it: the precompressed files of the site.
+function download(dist) {
+  const mb = (f) => (fs.existsSync(f) ? +(fs.statSync(f).size / 1e6).toFixed(3) : null);
+  return ['toylens_cpu', 'toylens'].map((name) => {
+    const wasm = `${dist}/pkg/${name}_bg.wasm`;
+    const r = { build: name === 'toylens' ? 'full (CPU and WebGPU)' : 'CPU-only (loaded first)', file: `pkg/${name}_bg.wasm`, raw_mb: mb(wasm), gzip_mb: mb(`${wasm}.gz`), brotli_mb: mb(`${wasm}.br`) };
+    if (name === 'toylens_cpu') r.ratio_to_goal = { gzip: r.gzip_mb / WASM_GOAL_MB.gzip, brotli: r.brotli_mb / WASM_GOAL_MB.brotli };
+    return r;
+  });
+}
+
 // Kit page: edit the input, time until the dependent figures have redrawn with new data.
 async function inputEdit(page, base, backend) {
   await page.goto(new URL(`kit/?task=cumsum&backend=${backend}`, base).href);
@@ -149,7 +165,8 @@ async function inputEdit(page, base, backend) {
 export async function benchBrowser(o, previous = {}) {
   const server = await startServer(o.dist);
   const b = await launchBrowser();
-  const result = { training: previous.training ?? [], redraw: previous.redraw ?? [], input_edit: previous.input_edit ?? [], page_edit: previous.page_edit ?? [], first_figure: previous.first_figure ?? [] };
+  const result = { training: previous.training ?? [], redraw: previous.redraw ?? [], input_edit: previous.input_edit ?? [], page_edit: previous.page_edit ?? [], first_figure: previous.first_figure ?? [], download: previous.download ?? [] };
+  if (o.parts.includes('download')) result.download = download(o.dist);
   // Each part on a fresh page: a page that spent minutes in SwiftShader can be slow to leave.
   const fresh = async () => {
     const page = await b.context.newPage();
