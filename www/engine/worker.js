@@ -2,8 +2,8 @@
 // page's thread. Each client has its own Engine per backend (its own loaded model), created on
 // first use.
 //
-// Two builds of the one engine (build.sh): the CPU-only build (pkg/toylens_cpu.js, a third of
-// the download: WebGPU's compiler and runtime are two thirds of the code) serves every op, so
+// Two builds of the one engine (build.sh): the CPU-only build (pkg/toylens_cpu.js, about a third
+// of the download: WebGPU's compiler and runtime are two thirds of the code) serves every op, so
 // a page's first figures wait for it alone; the full build (pkg/toylens.js) is loaded only when
 // a client asks for WebGPU (the self-test, a WebGPU engine or training run), and serves just
 // those. Each is its own instance with its own memory; models and runs cross between them as
@@ -171,7 +171,6 @@ async function instantiate(build) {
   memories[build] = exports?.memory;
   return { mod, memory: exports?.memory };
 }
-
 
 // Streaming compilation when the server labels the file application/wasm, else from its bytes.
 async function compileWasm(url) {

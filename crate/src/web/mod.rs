@@ -69,16 +69,11 @@ pub(crate) async fn webgpu_device() -> Result<Device, JsValue> {
     Ok(d)
 }
 
-/// The CPU-only engine has no WebGPU backend: the worker asks the full engine for it.
+/// The CPU-only engine has no WebGPU backend (the worker asks the full engine for it; this
+/// answers a caller that asks this one anyway).
 #[cfg(not(feature = "webgpu"))]
 pub(crate) async fn webgpu_device() -> Result<Device, JsValue> {
     Err(js_err(Error::Backend("WebGPU is in the full engine (pkg/toylens.js), not the CPU-only one".into())))
-}
-
-/// Whether this build has the WebGPU backend (the worker checks it loaded the right engine).
-#[wasm_bindgen]
-pub fn has_webgpu() -> bool {
-    cfg!(feature = "webgpu")
 }
 
 pub(crate) fn set(o: &Object, k: &str, v: &JsValue) {
