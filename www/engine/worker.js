@@ -88,7 +88,7 @@ const CPU_REASON = 'burn Flex backend on WebAssembly (always available)';
 
 const BUILDS = { cpu: 'toylens_cpu', full: 'toylens' }; // pkg/<name>.js and pkg/<name>_bg.wasm
 const buildFor = (backend) => (backend === 'webgpu' ? 'full' : 'cpu');
-const instances = { cpu: null, full: null }; // build -> Promise of {mod, memory} once asked for
+const instances = { cpu: null, full: null }; // build -> Promise of {mod} once asked for
 const compiled = {}; // build -> its compiled WebAssembly.Module: a restart instantiates it again, no download
 const memories = {}; // build -> the current instance's WebAssembly.Memory
 let generation = 0; // instances made so far (each restart imports the glue afresh: see restart())
@@ -143,9 +143,16 @@ const message = (e) => (e instanceof Error ? e.message || e.name : String(e));
 // ok:false reply instead of a worker that silently fails to start. Each build is compiled once
 // and kept: a restart instantiates the same module in a fresh copy of the glue (a new import
 // URL: the glue keeps its instance in module-level variables), without downloading or compiling.
-// One promise per build, so two requests never make two instances.
+// One promise per build, so two requests never make two instances; a failed one is forgotten
+// (unless a restart replaced it already), so the next request tries again.
 function loadWasm(build = 'cpu') {
-  instances[build] ??= instantiate(build);
+  if (!instances[build]) {
+    const p = instantiate(build);
+    instances[build] = p;
+    p.catch(() => {
+      if (instances[build] === p) instances[build] = null;
+    });
+  }
   return instances[build];
 }
 
@@ -157,7 +164,6 @@ async function instantiate(build) {
   try {
     mod = await import(compiled[build] ? `${glue}?instance=${generation}` : glue);
   } catch (e) {
-    instances[build] = null;
     throw new Error(`cannot load the engine (pkg/${name}.js): ${message(e)}`, { cause: e });
   }
   let exports;
@@ -165,11 +171,10 @@ async function instantiate(build) {
     compiled[build] ??= await compileWasm(new URL(`../pkg/${name}_bg.wasm`, import.meta.url));
     exports = await mod.default({ module_or_path: compiled[build] });
   } catch (e) {
-    instances[build] = null;
     throw new Error(`cannot instantiate the engine (pkg/${name}_bg.wasm): ${message(e)}`, { cause: e });
   }
   memories[build] = exports?.memory;
-  return { mod, memory: exports?.memory };
+  return { mod };
 }
 
 // Streaming compilation when the server labels the file application/wasm, else from its bytes.
