@@ -170,9 +170,19 @@ for (const [task, spec] of Object.entries(PAGES)) {
       await b.page.selectOption('tl-timeline [data-ref="source"]', 'run');
       await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `run:${steps}`, { timeout: SETTLE_MS });
       await waitReady(b.page, [...spec.input, ...spec.weights]);
-      const bytes = await b.page.evaluate((n) => Array.from(new Uint8Array(window.__notebook.session.weightsAt(n))), steps);
+      // As base64: addition's 13 MB of weights as an array of numbers took 50 s through the
+      // DevTools protocol.
+      const b64 = await b.page.evaluate(async (n) => {
+        const url = await new Promise((resolve, reject) => {
+          const r = new FileReader();
+          r.onload = () => resolve(r.result);
+          r.onerror = () => reject(r.error);
+          r.readAsDataURL(new Blob([window.__notebook.session.weightsAt(n)]));
+        });
+        return url.slice(url.indexOf(',') + 1);
+      }, steps);
       const file = path.join(site.extraDir, `${task}-run-${steps}.safetensors`);
-      fs.writeFileSync(file, Uint8Array.from(bytes));
+      fs.writeFileSync(file, Buffer.from(b64, 'base64'));
       const want = cliNumber(task, file, spec.number);
       const got = await printed(b.page, spec.number.key);
       assert.ok(Math.abs(got - want) <= TOL, `your run, step ${steps}: page ${got}, CLI ${want}`);
