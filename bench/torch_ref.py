@@ -104,14 +104,14 @@ def main():
         ts = time.perf_counter()
         step(i)
         times.append(time.perf_counter() - ts)
-        step = i + 1
-        if step % eval_every == 0 or step == tokens.shape[0]:
+        done = i + 1  # not `step`: that name is the step function above
+        if done % eval_every == 0 or done == tokens.shape[0]:
             l, acc = evaluate()
-            evals.append({"step": step, "loss": l, "accuracy": acc, "seconds": time.perf_counter() - t0})
+            evals.append({"step": done, "loss": l, "accuracy": acc, "seconds": time.perf_counter() - t0})
             ok = (target.get("max_loss") is None or l <= target["max_loss"]) and (
                 target.get("min_accuracy") is None or acc >= target["min_accuracy"])
             if ok:
-                reached = {"step": step, "seconds": time.perf_counter() - t0}
+                reached = {"step": done, "seconds": time.perf_counter() - t0}
                 break
     skip = min(len(times) // 10, 20)
     steady = times[skip:]
