@@ -1,8 +1,8 @@
 // The browser runtime (issue 7) in headless Chromium, on the CPU and on WebGPU (SwiftShader):
-// the worker's forward equals the native CLI, training in the page lowers the loss on both
-// backends with curves that agree, a lost GPU falls back to the CPU from the last
-// checkpoint, a reload restores the run, and the backend override works. Every test checks
-// for console errors and requests leaving the page's origin.
+// the worker's forward and cache equal the native CLI's, training in the page lowers the
+// loss on both backends with curves that agree, a lost GPU falls back to the CPU from the
+// last checkpoint, a reload restores the run, and the backend override works. Every test
+// checks for console errors and requests leaving the page's origin.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -69,7 +69,10 @@ const sessionOf = (page) =>
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('engine worker', () => {
-  test('forward and cache equal the native CLI on fixtures, on cpu and webgpu', { timeout: 600_000 }, async (t) => {
+  // On the CPU: smoke.test.mjs already holds the WebGPU engine to TransformerLens on every
+  // fixture (and the CLI is held to it natively), so a WebGPU pass here proved nothing more
+  // for 12 s of shader compiles.
+  test('forward and cache equal the native CLI on fixtures', { timeout: 600_000 }, async (t) => {
     const fixtures = ['cumsum', 'min', 'ln2_gelu'];
     for (const f of fixtures) {
       const dir = path.join(DIST, 'fixtures', f);
@@ -90,16 +93,15 @@ describe('engine worker', () => {
           const cli = await c.call('read_safetensors', { bytes: await get(new URL(`${f}.safetensors`, extra)) });
           const tokensFile = await c.call('read_safetensors', { bytes: await get(new URL('cache.safetensors', dir)) });
           const tokens = tokensFile.tokens;
-          for (const backend of ['cpu', 'webgpu']) {
-            await c.call('load', { backend, config, weights: weights.slice(0) });
-            const fwd = await c.call('forward', { backend, tokens });
-            const run = await c.call('cache', { backend, tokens });
-            const expected = { ...cli };
-            delete expected.tokens;
-            const cmp = await c.call('compare', { actual: { logits: fwd, ...run.cache }, expected });
-            const diffs = Object.values(cmp.diffs).map((d) => d.maxAbsDiff);
-            res.push({ fixture: f, backend, worst: Math.max(...diffs), n: diffs.length, missing: cmp.missing });
-          }
+          const backend = 'cpu';
+          await c.call('load', { backend, config, weights });
+          const fwd = await c.call('forward', { backend, tokens });
+          const run = await c.call('cache', { backend, tokens });
+          const expected = { ...cli };
+          delete expected.tokens;
+          const cmp = await c.call('compare', { actual: { logits: fwd, ...run.cache }, expected });
+          const diffs = Object.values(cmp.diffs).map((d) => d.maxAbsDiff);
+          res.push({ fixture: f, backend, worst: Math.max(...diffs), n: diffs.length, missing: cmp.missing });
         }
         c.terminate();
         return res;
