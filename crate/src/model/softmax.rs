@@ -1,15 +1,12 @@
-//! Softmax and log-softmax with a backward pass of their own.
+//! Softmax with a backward pass of its own.
 //!
 //! burn-autodiff 0.22 has no softmax node: it records the five operations softmax is made of
 //! (max, sub, exp, sum, div) and differentiates each, a dozen passes over a full-size tensor.
 //! perf put majority's step in exactly that elementwise work (attention softmax over
-//! [256, 2, 128, 128], SoLU's over [256, 128, 256]) and min's in the loss's log-softmax over
-//! 32 000 × 200 logits. Here the forward is the inner backend's softmax (Flex's is one fused
-//! row kernel) and the backward is its closed form:
-//! - softmax: y = softmax(x), dx = y ⊙ (g − Σ g ⊙ y);
-//! - log-softmax: y = log_softmax(x), dx = g − exp(y) ⊙ Σ g.
-//!
-//! Numerically these equal the composed forms up to rounding (the test below).
+//! [256, 2, 128, 128], SoLU's over [256, 128, 256]). Here the forward is the inner backend's
+//! softmax (Flex's is one fused row kernel) and the backward is its closed form,
+//! y = softmax(x), dx = y ⊙ (g − Σ g ⊙ y); numerically the composed form's up to rounding (the
+//! test below). The loss's log-softmax is fused with its gather: `train::cross_entropy`.
 
 #[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
 use burn::backend::Cube;
@@ -19,9 +16,9 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::Tensor;
 
-/// The two operations, routed by `Dispatch` to the tensor's backend. Both execution backends
-/// keep the default bodies (their own `softmax`, burn's `log_softmax`); only `Autodiff`
-/// overrides them, to record one node each with the backward below.
+/// Routed by `Dispatch` to the tensor's backend. The execution backends keep the default body
+/// (their own `softmax`); only `Autodiff` overrides it, to record one node with the backward
+/// below.
 // Cube (wgpu natively, WebGPU in the browser) is in every build but the CPU-only wasm.
 #[backend_extension(
     Flex: cfg(all()),
@@ -31,10 +28,6 @@ use burn::tensor::Tensor;
 pub trait SoftmaxBackend: Backend {
     fn softmax_node(x: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
         Self::softmax(x, dim)
-    }
-
-    fn log_softmax_node(x: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        Self::log_softmax(x, dim)
     }
 }
 
@@ -47,20 +40,9 @@ pub fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
     Tensor::from_dispatch(Dispatch::softmax_node(x.into_dispatch(), dim))
 }
 
-/// Log-softmax along `dim`, differentiated as one node.
-pub fn log_softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
-    Tensor::from_dispatch(Dispatch::log_softmax_node(x.into_dispatch(), dim))
-}
-
-/// Which function a node computed; its state is that function's output and the dimension.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Softmax,
-    LogSoftmax,
-}
-
+/// The node's state is softmax's output and the dimension.
 #[derive(Debug)]
-struct SoftmaxBackward(Kind);
+struct SoftmaxBackward;
 
 impl<B: Backend> Backward<B, 1> for SoftmaxBackward {
     type State = (FloatTensor<B>, usize);
@@ -70,43 +52,20 @@ impl<B: Backend> Backward<B, 1> for SoftmaxBackward {
         let g = grads.consume::<B>(&ops.node);
         let Some(parent) = parent else { return };
         let (y, dim) = ops.state;
-        let dx = match self.0 {
-            Kind::Softmax => {
-                let dot = B::float_sum_dim(B::float_mul(g.clone(), y.clone()), dim);
-                B::float_mul(y, B::float_sub(g, dot))
-            }
-            Kind::LogSoftmax => {
-                let total = B::float_sum_dim(g.clone(), dim);
-                B::float_sub(g, B::float_mul(B::float_exp(y), total))
-            }
-        };
-        grads.register::<B>(parent.id, dx);
+        let dot = B::float_sum_dim(B::float_mul(g.clone(), y.clone()), dim);
+        grads.register::<B>(parent.id, B::float_mul(y, B::float_sub(g, dot)));
     }
 }
 
 impl<B: SoftmaxBackend, C: CheckpointStrategy> SoftmaxBackend for Autodiff<B, C> {
     fn softmax_node(x: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        node::<B, C>(Kind::Softmax, x, dim, B::softmax_node)
-    }
-
-    fn log_softmax_node(x: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        node::<B, C>(Kind::LogSoftmax, x, dim, B::log_softmax_node)
-    }
-}
-
-/// Runs `forward` on the inner backend and records one node whose state is its output.
-fn node<B: Backend, C: CheckpointStrategy>(
-    kind: Kind,
-    x: FloatTensor<Autodiff<B, C>>,
-    dim: usize,
-    forward: fn(FloatTensor<B>, usize) -> FloatTensor<B>,
-) -> FloatTensor<Autodiff<B, C>> {
-    match SoftmaxBackward(kind).prepare::<C>([x.node()]).compute_bound().stateful() {
-        OpsKind::Tracked(prep) => {
-            let y = forward(x.into_primitive(), dim);
-            prep.finish((y.clone(), dim), y)
+        match SoftmaxBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = B::softmax_node(x.into_primitive(), dim);
+                prep.finish((y.clone(), dim), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::softmax_node(x.into_primitive(), dim)),
         }
-        OpsKind::UnTracked(prep) => prep.finish(forward(x.into_primitive(), dim)),
     }
 }
 
@@ -114,10 +73,10 @@ fn node<B: Backend, C: CheckpointStrategy>(
 mod tests {
     use burn::tensor::{Device, Tensor, TensorData, activation};
 
-    /// Values and gradients of Σ w ⊙ f(x) through the one-node forms and through burn's
-    /// composed ones, along every dimension, with masked (−inf) entries as attention has.
+    /// Values and gradients of Σ w ⊙ softmax(x) through the one-node form and through burn's
+    /// composed one, along every dimension, with masked (−inf) entries as attention has.
     #[test]
-    fn one_node_forms_match_the_composed_ones() {
+    fn one_node_form_matches_the_composed_one() {
         let device = Device::flex().autodiff();
         let shape = [3, 4, 5];
         let n = 60;
@@ -127,9 +86,8 @@ mod tests {
             .collect();
         let ws: Vec<f32> = (0..n).map(|i| ((i * 11) % 7) as f32 / 7.0 - 0.4).collect();
         let w = Tensor::<3>::from_data(TensorData::new(ws, shape), &device);
-        let run = |f: &dyn Fn(Tensor<3>) -> Tensor<3>, finite: bool| {
-            let vals: Vec<f32> = xs.iter().map(|&v| if finite && v.is_infinite() { 3.0 } else { v }).collect();
-            let x = Tensor::<3>::from_data(TensorData::new(vals, shape), &device).require_grad();
+        let run = |f: &dyn Fn(Tensor<3>) -> Tensor<3>| {
+            let x = Tensor::<3>::from_data(TensorData::new(xs.clone(), shape), &device).require_grad();
             let y = f(x.clone());
             let grads = (y.clone() * w.clone()).sum().backward();
             let flat = |t: Tensor<3>| t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
@@ -142,15 +100,10 @@ mod tests {
             }
         };
         for dim in 0..3 {
-            let (y, g) = run(&|x| super::softmax(x, dim), false);
-            let (y0, g0) = run(&|x| activation::softmax(x, dim), false);
+            let (y, g) = run(&|x| super::softmax(x, dim));
+            let (y0, g0) = run(&|x| activation::softmax(x, dim));
             close(&y, &y0, &format!("softmax dim {dim}"));
             close(&g, &g0, &format!("softmax gradient dim {dim}"));
-            // Log-softmax of a −inf is −inf and its gradient's composed form is NaN there: finite input.
-            let (y, g) = run(&|x| super::log_softmax(x, dim), true);
-            let (y0, g0) = run(&|x| activation::log_softmax(x, dim), true);
-            close(&y, &y0, &format!("log_softmax dim {dim}"));
-            close(&g, &g0, &format!("log_softmax gradient dim {dim}"));
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 
-use crate::model::softmax::log_softmax;
 use crate::tasks::{Batch, IGNORE};
+use crate::train::cross_entropy::cross_entropy;
 
 /// The positions any row of `batch` scores, or None when every position is scored (or none
 /// is: the full forward's masked loss then says so, as it did before positions were picked).
@@ -33,11 +33,10 @@ pub fn target_tensors(
 
 /// (mean loss, accuracy) as scalar tensors, so the caller decides when to read them back.
 pub fn loss_and_accuracy(logits: Tensor<3>, targets: Tensor<2, Int>, mask: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
-    let [b, p, _] = logits.dims();
+    let [b, p, v] = logits.dims();
     let count = mask.clone().sum();
-    let logp = log_softmax(logits.clone(), 2);
-    let picked = logp.gather(2, targets.clone().reshape([b, p, 1])).reshape([b, p]);
-    let loss = -(picked * mask.clone()).sum() / count.clone();
+    let nll = cross_entropy(logits.clone().reshape([b * p, v]), targets.clone().reshape([b * p])).reshape([b, p]);
+    let loss = (nll * mask.clone()).sum() / count.clone();
     let correct = logits.argmax(2).reshape([b, p]).equal(targets).float() * mask;
     let acc = correct.sum() / count;
     (loss, acc)

@@ -1,5 +1,6 @@
 //! Training: recipes, optimizers, schedules and the stepwise loop.
 
+pub mod cross_entropy;
 pub mod loss;
 pub mod optim;
 pub mod recipe;
