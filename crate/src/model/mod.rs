@@ -9,6 +9,7 @@ pub mod infer;
 pub mod layer_norm;
 pub mod mlp;
 pub mod params;
+pub mod row_kernels;
 pub mod scope;
 pub mod softmax;
 pub mod transformer;

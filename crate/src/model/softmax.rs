@@ -3,18 +3,23 @@
 //! burn-autodiff 0.22 has no softmax node: it records the five operations softmax is made of
 //! (max, sub, exp, sum, div) and differentiates each, a dozen passes over a full-size tensor.
 //! perf put majority's step in exactly that elementwise work (attention softmax over
-//! [256, 2, 128, 128], SoLU's over [256, 128, 256]). Here the forward is the inner backend's
-//! softmax (Flex's is one fused row kernel) and the backward is its closed form,
+//! [256, 2, 128, 128], SoLU's over [256, 128, 256]). Here the forward is a fused row kernel
+//! (on the CPU `model::row_kernels`, with a SIMD exp) and the backward is its closed form,
 //! y = softmax(x), dx = y ⊙ (g − Σ g ⊙ y); numerically the composed form's up to rounding (the
 //! test below). The loss's log-softmax is fused with its gather: `train::cross_entropy`.
 
 #[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
 use burn::backend::Cube;
+use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::ops::ActivationOps;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor, TensorData};
+
+use crate::model::row_kernels::{by_rows, softmax_row};
 
 /// Routed by `Dispatch` to the tensor's backend. The execution backends keep the default body
 /// (their own `softmax`); only `Autodiff` overrides it, to record one node with the backward
@@ -31,7 +36,28 @@ pub trait SoftmaxBackend: Backend {
     }
 }
 
-impl SoftmaxBackend for Flex {}
+/// The last dimension of an f32 tensor goes through the SIMD row kernel; anything else through
+/// Flex's own softmax.
+impl SoftmaxBackend for Flex {
+    fn softmax_node(x: FlexTensor, dim: usize) -> FlexTensor {
+        let shape = x.shape();
+        let rank = shape.num_dims();
+        if x.dtype() != DType::F32 || dim + 1 != rank || shape[rank - 1] == 0 {
+            return <Flex as ActivationOps<Flex>>::softmax(x, dim);
+        }
+        let x = x.to_contiguous();
+        let xs = x.as_slice::<f32>().expect("a contiguous f32 tensor");
+        let width = shape[rank - 1];
+        let mut out = vec![0f32; xs.len()];
+        by_rows(&mut out, width, |first, rows| {
+            for (r, o) in rows.chunks_exact_mut(width).enumerate() {
+                softmax_row(&xs[(first + r) * width..(first + r + 1) * width], o);
+            }
+            Vec::<()>::new()
+        });
+        FlexTensor::from_data(TensorData::new(out, shape))
+    }
+}
 #[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
 impl SoftmaxBackend for Cube {}
 

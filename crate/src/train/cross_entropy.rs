@@ -7,7 +7,8 @@
 //!   negative log-likelihood, lse − x[target];
 //! - backward: dx = (softmax − onehot(target)) ⊙ g, in place in the softmax the forward kept.
 //!
-//! Flex runs both as row kernels (rayon natively); other backends (WebGPU) compose burn ops.
+//! Flex runs both as row kernels (`model::row_kernels`); other backends (WebGPU) compose burn
+//! ops.
 
 #[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
 use burn::backend::Cube;
@@ -21,6 +22,8 @@ use burn::backend::{
     tensor::{FloatTensor, IntTensor},
 };
 use burn::tensor::{DType, IndexingUpdateOp, Int, Shape, Tensor, TensorData};
+
+use crate::model::row_kernels::{by_rows, softmax_row};
 
 /// Only `Autodiff` overrides the node (to record it with its backward); the execution
 /// backends provide the two halves.
@@ -94,27 +97,6 @@ fn target_ids(targets: FlexTensor) -> Vec<usize> {
     ids.into_iter().map(|t| usize::try_from(t).unwrap_or(usize::MAX)).collect()
 }
 
-/// Rows at a time for one rayon task: enough work to amortize the task, small enough to share.
-#[cfg(not(target_arch = "wasm32"))]
-const ROWS_PER_TASK: usize = 64;
-
-/// `f(first_row, rows)` over chunks of whole rows of `data` (`width` values a row), in parallel
-/// natively (wasm has one thread); what each call returns, concatenated in row order.
-fn by_rows<T: Send>(data: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) -> Vec<T> + Send + Sync) -> Vec<T> {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use rayon::prelude::*;
-        let parts: Vec<Vec<T>> = data
-            .par_chunks_mut(ROWS_PER_TASK * width.max(1))
-            .enumerate()
-            .map(|(i, rows)| f(i * ROWS_PER_TASK, rows))
-            .collect();
-        parts.into_iter().flatten().collect()
-    }
-    #[cfg(target_arch = "wasm32")]
-    f(0, data)
-}
-
 impl CrossEntropyBackend for Flex {
     fn cross_entropy_forward(logits: FlexTensor, targets: FlexTensor) -> (FlexTensor, FlexTensor) {
         let [rows, classes] = logits.shape().dims();
@@ -130,14 +112,7 @@ impl CrossEntropyBackend for Flex {
             rows.map(|(r, p)| {
                 let row = first + r;
                 let x = &x[row * classes..(row + 1) * classes];
-                let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0f32;
-                for (p, &v) in p.iter_mut().zip(x) {
-                    *p = (v - max).exp();
-                    sum += *p;
-                }
-                let inv = 1.0 / sum;
-                p.iter_mut().for_each(|p| *p *= inv);
+                let (max, sum) = softmax_row(x, p);
                 // An id past the classes has no logit: the loss is NaN, which the trainer
                 // reports as divergence rather than a panic.
                 x.get(ids[row]).map_or(f32::NAN, |&xt| max + sum.ln() - xt)
