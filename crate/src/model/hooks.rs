@@ -188,7 +188,7 @@ impl<'a> HookContext<'a> {
     }
 
     /// True when no hook is cached or changed (training): `hook` then returns at once.
-    fn is_idle(&self) -> bool {
+    pub fn is_idle(&self) -> bool {
         self.interventions.is_empty() && matches!(self.filter, NameFilter::None)
     }
 

@@ -7,6 +7,7 @@ pub mod embed;
 pub mod hooks;
 pub mod infer;
 pub mod layer_norm;
+pub mod layer_norm_node;
 pub mod mlp;
 pub mod params;
 pub mod row_kernels;
