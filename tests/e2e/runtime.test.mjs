@@ -270,10 +270,19 @@ describe('resilience', () => {
     const steps = 12;
     await startTraining(page, { steps, batch: 32 });
     await waitStatus(page, ['running', 'done'], { timeout: 300_000, until: (s) => s.step >= 4 });
-    await page.evaluate(() => window.__toylensKit.nb.session.useBackend('webgpu'));
+    await page.evaluate(() => {
+      const s = window.__toylensKit.nb.session;
+      window.__progress = [];
+      s.addEventListener('progress', (e) => window.__progress.push({ ...e.detail, logs: e.detail.logs.length }));
+      return s.useBackend('webgpu');
+    });
     await waitStatus(page, ['done'], { timeout: 400_000 });
     const s = await sessionOf(page);
     assert.equal(s.backend, 'webgpu');
+    // The panel's rate after the move is WebGPU's own, not blended with the CPU's.
+    const first = (await page.evaluate(() => window.__progress)).find((p) => p.backend === 'webgpu');
+    assert.ok(first, 'a progress event from WebGPU');
+    assert.ok(Math.abs(first.stepsPerSec - (first.logs * 1000) / first.ms) < 1e-9 * first.stepsPerSec, `steps/s after the move: ${first.stepsPerSec}, its call's own ${(first.logs * 1000) / first.ms}`);
     assert.deepEqual(s.train.map((p) => p.step), Array.from({ length: steps }, (_, i) => i + 1), 'every step once, none lost');
     const cpu = runs.cpu?.train.map((p) => p.loss);
     if (cpu) {

@@ -5,7 +5,7 @@
 //
 // Events (all CustomEvent, detail shown):
 //   status   {status, backend, step, total}      idle | running | paused | done | error
-//   progress {step, total, logs, stepsPerSec, etaSeconds}
+//   progress {step, total, logs, ms, backend, stepsPerSec, etaSeconds}   ms: the call's time
 //   eval     {step, loss, accuracy, figures}         figures: the task's eval figures (Task::figures)
 //   checkpoint {step, timeline}                  a new entry in the timeline
 //   fallback {from, to, reason, resumedAt}       the GPU was lost; resumed on the CPU
@@ -176,6 +176,8 @@ export class TrainingSession extends EventTarget {
     this.#lost = null;
     this.run = r.run;
     this.step = r.step;
+    // Another backend trains at another speed: its rate (and the ETA) starts afresh.
+    if (backend !== this.backend) this.stepsPerSec = null;
     this.backend = backend;
     this.recipe = r.settings.recipe;
     this.config = r.settings.config;
@@ -301,7 +303,9 @@ export class TrainingSession extends EventTarget {
     try {
       if (this.run == null) await this.create();
       this.#setStatus('running');
+      // Steps per call, sized from the last call's time on the backend it ran on.
       let n = 1;
+      let sizedOn = this.backend;
       // The engine's schedule, as the CLI's timeline: log-spaced, sized to the budget.
       const marks = await this.client.call('checkpoint_steps', { task: this.task, total: this.total });
       // Held-out evaluations also every recipe.eval_every steps, as the CLI's metrics have them.
@@ -314,6 +318,8 @@ export class TrainingSession extends EventTarget {
           await this.#move(to);
         }
         const next = Math.min(marks.find((s) => s > this.step) ?? this.total, (Math.floor(this.step / every) + 1) * every);
+        // After a move or a fallback, a CPU-sized call could hold minutes of SwiftShader steps.
+        if (sizedOn !== this.backend) [n, sizedOn] = [1, this.backend];
         try {
           const r = await this.#steps(Math.max(1, Math.min(n, next - this.step)));
           // Size the next call to about SLICE_MS.
@@ -356,7 +362,7 @@ export class TrainingSession extends EventTarget {
     const per = r.logs.length ? r.ms / 1000 / r.logs.length : null;
     if (per) this.stepsPerSec = this.stepsPerSec == null ? 1 / per : 0.7 * this.stepsPerSec + 0.3 / per;
     const eta = this.stepsPerSec ? (this.total - this.step) / this.stepsPerSec : null;
-    this.#emit('progress', { step: this.step, total: this.total, logs: r.logs, stepsPerSec: this.stepsPerSec, etaSeconds: eta });
+    this.#emit('progress', { step: this.step, total: this.total, logs: r.logs, ms: r.ms, backend: this.backend, stepsPerSec: this.stepsPerSec, etaSeconds: eta });
     return r;
   }
 
