@@ -1,4 +1,3 @@
-#![cfg(not(target_arch = "wasm32"))]
 //! The task contract, checked the same way for all five: shapes, ranges, labeller agreement,
 //! `select`, recipes and token strings.
 

@@ -1,12 +1,9 @@
-#![cfg(not(target_arch = "wasm32"))]
 //! The parsers of what readers bring (weights, configs, token lists) on random and mutated
 //! input: an error or a value, never a panic. A few seconds each in the normal run; for a
-//! longer local run: `PROPTEST_CASES=20000 cargo test --release -p toylens --test fuzz`.
+//! longer local run: `PROPTEST_CASES=20000 cargo test --release -p toylens --test integration fuzz::`.
 //! An input that ever fails goes into tests/bad_inputs/ (see its README).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 use toylens::io::read_state_dict_bytes;
 use toylens::io::tokens::{from_safetensors, parse_json};

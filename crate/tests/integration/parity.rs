@@ -1,11 +1,8 @@
-#![cfg(not(target_arch = "wasm32"))]
 //! Parity with TransformerLens: logits and every cached activation of each fixture,
 //! computed by the real Python package (tests/fixtures/make_fixtures.py), within 1e-4.
 
-mod common;
-
+use crate::common::*;
 use burn::tensor::Device;
-use common::*;
 use toylens::model::NameFilter;
 
 const TOL: f32 = 1e-4;

@@ -1,12 +1,9 @@
-#![cfg(not(target_arch = "wasm32"))]
 //! Bad input gets one clear message, never a panic: weights, tokens, configs, and the CLI.
-
-mod common;
 
 use std::process::Command;
 
+use crate::common::*;
 use burn::tensor::Device;
-use common::*;
 use toylens::io::safetensors::{OutTensor, read_state_dict, write_tensors};
 use toylens::model::{HookedTransformer, HookedTransformerConfig, Tokens};
 

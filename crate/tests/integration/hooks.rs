@@ -1,10 +1,7 @@
-#![cfg(not(target_arch = "wasm32"))]
 //! run_with_hooks: each intervention does what it says, checked on the activations it touches.
 
-mod common;
-
+use crate::common::*;
 use burn::tensor::Device;
-use common::*;
 use toylens::model::{CachedTensor, HookAction, Intervention, NameFilter};
 
 fn vec_of(c: &CachedTensor) -> Vec<f32> {

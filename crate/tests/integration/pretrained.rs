@@ -1,6 +1,5 @@
 //! The shipped models (`models/<task>/`, trained by our CLI) meet their notebooks' bars on
 //! each task's held-out set, and carry their training timeline.
-#![cfg(not(target_arch = "wasm32"))]
 
 use std::path::PathBuf;
 

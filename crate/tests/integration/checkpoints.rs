@@ -1,15 +1,12 @@
-#![cfg(not(target_arch = "wasm32"))]
 //! Checkpoints from elsewhere: `.pt` bytes read as safetensors are, configs inferred from the
 //! tensors alone, TL's attention buffers honoured, and the bad-checkpoint corpus
 //! (tests/bad_inputs/) refused with a message each — in the library and in the CLI.
-
-mod common;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use toylens::io::{read_state_dict_bytes, read_state_dict_file};
 use toylens::model::infer::infer_config;

@@ -1,6 +1,5 @@
 //! Training behaves: losses fall, NaNs stop a run cleanly, epochs and timelines are as the
 //! notebooks' loops have them.
-#![cfg(not(target_arch = "wasm32"))]
 
 use burn::tensor::Device;
 use toylens::tasks::by_id;

@@ -1,16 +1,13 @@
-#![cfg(not(target_arch = "wasm32"))]
 //! Parity of the analysis library with TransformerLens: every analysis on the five notebook
 //! fixtures against `<name>/analysis.safetensors`, written by
 //! tests/fixtures/make_analysis_fixtures.py with TL 3.9's own functions (or the notebooks' own
 //! cells where TL has none). Values within 1e-4 absolute; singular vectors up to sign;
 //! eigenvalues as a set.
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::common::*;
 use burn::tensor::{Device, Tensor};
-use common::*;
 use serde_json::Value;
 use toylens::analysis::CachedRun;
 use toylens::analysis::ablation::{Ablation, Target};
