@@ -1,5 +1,6 @@
-//! Parity with TransformerLens: logits and every cached activation of each fixture,
-//! computed by the real Python package (tests/fixtures/make_fixtures.py), within 1e-4.
+//! Parity with TransformerLens: logits (with and without hooks) and every cached activation of
+//! each fixture, computed by the real Python package (tests/fixtures/make_fixtures.py), within
+//! 1e-4.
 
 use crate::common::*;
 use burn::tensor::Device;
@@ -23,6 +24,10 @@ fn every_fixture_matches_transformer_lens() {
         let d = max_abs_diff(&got, &want.to_f32());
         assert!(d <= TOL, "{name}: logits differ by {d}");
         let logits_diff = d;
+        // The training path too: with no hook watched, LayerNorm runs as one fused node.
+        let fast = f.model.forward(f.tokens.tensor(&device));
+        let d = max_abs_diff(&fast.into_data().convert::<f32>().try_into_vec::<f32>().unwrap(), &want.to_f32());
+        assert!(d <= TOL, "{name}: logits without hooks differ by {d}");
         for (hook, want) in &f.expected {
             if hook == "logits" || hook == "tokens" {
                 continue;
