@@ -173,7 +173,7 @@ mod tests {
     #[test]
     fn matches_the_composed_form() {
         let device = Device::flex().autodiff();
-        let (b, p, d) = (3, 50, 12);
+        let (b, p, d) = (4, 400, 12);
         let n = b * p * d;
         let xs: Vec<f32> = (0..n).map(|i| (((i * 37) % 23) as f32 - 11.0) * (1 + (i / d) % 4) as f32 * 0.3).collect();
         let ws: Vec<f32> = (0..n).map(|i| ((i * 13) % 9) as f32 / 9.0 - 0.3).collect();

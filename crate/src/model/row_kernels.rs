@@ -7,9 +7,10 @@
 
 use wide::f32x8;
 
-/// Rows at a time for one rayon task: enough work to amortize the task, small enough to share.
+/// Values for one rayon task: enough work to amortize the task (cumsum's loss rows hold 3
+/// values, its attention rows 20), small enough to share a big tensor out.
 #[cfg(not(target_arch = "wasm32"))]
-const ROWS_PER_TASK: usize = 64;
+const VALUES_PER_TASK: usize = 16 * 1024;
 
 /// `f(first_row, rows)` over chunks of whole rows of `data` (`width` values a row), in parallel
 /// natively (wasm has one thread); what the calls return, concatenated in row order.
@@ -21,10 +22,14 @@ pub fn by_rows<T: Send>(
     #[cfg(not(target_arch = "wasm32"))]
     {
         use rayon::prelude::*;
+        let rows_per_task = (VALUES_PER_TASK / width.max(1)).max(1);
+        if data.len() <= VALUES_PER_TASK {
+            return f(0, data);
+        }
         let parts: Vec<Vec<T>> = data
-            .par_chunks_mut(ROWS_PER_TASK * width.max(1))
+            .par_chunks_mut(rows_per_task * width.max(1))
             .enumerate()
-            .map(|(i, rows)| f(i * ROWS_PER_TASK, rows))
+            .map(|(i, rows)| f(i * rows_per_task, rows))
             .collect();
         parts.into_iter().flatten().collect()
     }

@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn matches_log_softmax_and_gather() {
         let device = Device::flex().autodiff();
-        let (rows, classes): (usize, usize) = (150, 7);
+        let (rows, classes): (usize, usize) = (3000, 7);
         let xs: Vec<f32> =
             (0..rows * classes).map(|i| ((i * 37) % 23) as f32 * 0.7 - 8.0 + (i % 5) as f32 * 20.0).collect();
         let ts: Vec<i32> = (0..rows).map(|r| ((r * 5) % classes) as i32).collect();
