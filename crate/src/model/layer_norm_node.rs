@@ -10,14 +10,13 @@
 #[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
 use burn::backend::Cube;
 use burn::backend::TensorMetadata;
-use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::{DType, Shape, Tensor, TensorData};
 
-use crate::model::row_kernels::by_rows;
+use crate::model::row_kernels::map_rows;
+use crate::model::unary_node::unary_node;
 
 /// Only `Autodiff` overrides the node (to record it with its backward); the execution backends
 /// provide the two halves.
@@ -86,21 +85,17 @@ impl LayerNormBackend for Flex {
         let Some(x) = f32s(&x).filter(|_| d > 0) else { return composed_forward::<Flex>(x, eps) };
         let xs = x.as_slice::<f32>().expect("contiguous");
         let mut out = vec![0f32; rows * d];
-        let sigma = by_rows(&mut out, d, |first, o| {
-            let rows = o.chunks_exact_mut(d).enumerate();
-            rows.map(|(r, o)| {
-                let x = &xs[(first + r) * d..(first + r + 1) * d];
-                let mean = x.iter().sum::<f32>() / d as f32;
-                let mut square = 0f32;
-                for (o, &v) in o.iter_mut().zip(x) {
-                    *o = v - mean;
-                    square += *o * *o;
-                }
-                let sigma = (square / d as f32 + eps as f32).sqrt();
-                o.iter_mut().for_each(|o| *o /= sigma);
-                sigma
-            })
-            .collect()
+        let sigma = map_rows(&mut out, d, |row, o| {
+            let x = &xs[row * d..(row + 1) * d];
+            let mean = x.iter().sum::<f32>() / d as f32;
+            let mut square = 0f32;
+            for (o, &v) in o.iter_mut().zip(x) {
+                *o = v - mean;
+                square += *o * *o;
+            }
+            let sigma = (square / d as f32 + eps as f32).sqrt();
+            o.iter_mut().for_each(|o| *o /= sigma);
+            sigma
         });
         let t = |v: Vec<f32>, shape: [usize; 2]| FlexTensor::from_data(TensorData::new(v, shape));
         (t(out, [rows, d]), t(sigma, [rows, 1]))
@@ -108,59 +103,36 @@ impl LayerNormBackend for Flex {
 
     fn layer_norm_backward(xhat: FlexTensor, sigma: FlexTensor, g: FlexTensor) -> FlexTensor {
         let [rows, d] = xhat.shape().dims();
-        let (Some(xh), Some(s), Some(gc)) = (f32s(&xhat), f32s(&sigma), f32s(&g)) else {
+        let (Some(xh), Some(s), Some(gc), true) = (f32s(&xhat), f32s(&sigma), f32s(&g), d > 0) else {
             return composed_backward::<Flex>(xhat, sigma, g);
         };
-        if d == 0 {
-            return composed_backward::<Flex>(xhat, sigma, g);
-        }
         let (xh, s, gs) = (
             xh.as_slice::<f32>().expect("contiguous"),
             s.as_slice::<f32>().expect("contiguous"),
             gc.as_slice::<f32>().expect("contiguous"),
         );
         let mut dx = vec![0f32; rows * d];
-        by_rows(&mut dx, d, |first, o| {
-            for (r, o) in o.chunks_exact_mut(d).enumerate() {
-                let row = first + r;
-                let (g, xh) = (&gs[row * d..(row + 1) * d], &xh[row * d..(row + 1) * d]);
-                let mean_g = g.iter().sum::<f32>() / d as f32;
-                let mean_gx = g.iter().zip(xh).map(|(g, x)| g * x).sum::<f32>() / d as f32;
-                let inv = 1.0 / s[row];
-                for ((o, &g), &x) in o.iter_mut().zip(g).zip(xh) {
-                    *o = (g - mean_g - x * mean_gx) * inv;
-                }
+        map_rows(&mut dx, d, |row, o| {
+            let (g, xh) = (&gs[row * d..(row + 1) * d], &xh[row * d..(row + 1) * d]);
+            let mean_g = g.iter().sum::<f32>() / d as f32;
+            let mean_gx = g.iter().zip(xh).map(|(g, x)| g * x).sum::<f32>() / d as f32;
+            let inv = 1.0 / s[row];
+            for ((o, &g), &x) in o.iter_mut().zip(g).zip(xh) {
+                *o = (g - mean_g - x * mean_gx) * inv;
             }
-            Vec::<()>::new()
         });
         FlexTensor::from_data(TensorData::new(dx, Shape::new([rows, d])))
     }
 }
 
-#[derive(Debug)]
-struct LayerNormBackward;
-
-impl<B: LayerNormBackend> Backward<B, 1> for LayerNormBackward {
-    type State = (FloatTensor<B>, FloatTensor<B>);
-
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let [parent] = ops.parents;
-        let g = grads.consume::<B>(&ops.node);
-        let Some(parent) = parent else { return };
-        let (xhat, sigma) = ops.state;
-        grads.register::<B>(parent.id, B::layer_norm_backward(xhat, sigma, g));
-    }
-}
-
+/// One node; its state is x̂ and σ.
 impl<B: LayerNormBackend, C: CheckpointStrategy> LayerNormBackend for Autodiff<B, C> {
     fn layer_norm_node(x: FloatTensor<Self>, eps: f64) -> FloatTensor<Self> {
-        match LayerNormBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let (xhat, sigma) = B::layer_norm_forward(x.into_primitive(), eps);
-                prep.finish((xhat.clone(), sigma), xhat)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::layer_norm_forward(x.into_primitive(), eps).0),
-        }
+        let forward = |x| {
+            let (xhat, sigma) = B::layer_norm_forward(x, eps);
+            (xhat.clone(), (xhat, sigma))
+        };
+        unary_node::<B, C, _>(x, forward, |(xhat, sigma), g| B::layer_norm_backward(xhat, sigma, g))
     }
 }
 

@@ -14,6 +14,7 @@ pub mod row_kernels;
 pub mod scope;
 pub mod softmax;
 pub mod transformer;
+pub mod unary_node;
 
 pub use config::HookedTransformerConfig;
 pub use hooks::{ActivationCache, CachedTensor, HookAction, Intervention, NameFilter, Selection};

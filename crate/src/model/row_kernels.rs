@@ -12,32 +12,24 @@ use wide::f32x8;
 #[cfg(not(target_arch = "wasm32"))]
 const VALUES_PER_TASK: usize = 16 * 1024;
 
-/// `f(first_row, rows)` over chunks of whole rows of `data` (`width` values a row), in parallel
-/// natively (wasm has one thread); what the calls return, concatenated in row order.
-pub fn by_rows<T: Send>(
-    data: &mut [f32],
-    width: usize,
-    f: impl Fn(usize, &mut [f32]) -> Vec<T> + Send + Sync,
-) -> Vec<T> {
+/// `f(row, values)` for each row of `data` (`width` > 0 values a row), in row order, its
+/// results collected; rows are shared out to threads in tasks natively (wasm has one thread).
+pub fn map_rows<T: Send>(data: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) -> T + Send + Sync) -> Vec<T> {
+    let run = |first: usize, rows: &mut [f32]| -> Vec<T> {
+        rows.chunks_exact_mut(width).enumerate().map(|(r, row)| f(first + r, row)).collect()
+    };
     #[cfg(not(target_arch = "wasm32"))]
-    {
+    if data.len() > VALUES_PER_TASK {
         use rayon::prelude::*;
-        let rows_per_task = (VALUES_PER_TASK / width.max(1)).max(1);
-        if data.len() <= VALUES_PER_TASK {
-            return f(0, data);
-        }
+        let rows_per_task = (VALUES_PER_TASK / width).max(1);
         let parts: Vec<Vec<T>> = data
-            .par_chunks_mut(rows_per_task * width.max(1))
+            .par_chunks_mut(rows_per_task * width)
             .enumerate()
-            .map(|(i, rows)| f(i * rows_per_task, rows))
+            .map(|(i, rows)| run(i * rows_per_task, rows))
             .collect();
-        parts.into_iter().flatten().collect()
+        return parts.into_iter().flatten().collect();
     }
-    #[cfg(target_arch = "wasm32")]
-    {
-        let _ = width; // one call, all rows
-        f(0, data)
-    }
+    run(0, data)
 }
 
 /// The softmax of `x` into `out` (same length). Returns the row's max and Σ exp(x − max), so

@@ -11,15 +11,14 @@
 #[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
 use burn::backend::Cube;
 use burn::backend::TensorMetadata;
-use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::ActivationOps;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension, tensor::FloatTensor};
 use burn::tensor::{DType, Tensor, TensorData};
 
-use crate::model::row_kernels::{by_rows, softmax_row};
+use crate::model::row_kernels::{map_rows, softmax_row};
+use crate::model::unary_node::unary_node;
 
 /// Routed by `Dispatch` to the tensor's backend. The execution backends keep the default body
 /// (their own `softmax`); only `Autodiff` overrides it, to record one node with the backward
@@ -49,11 +48,8 @@ impl SoftmaxBackend for Flex {
         let xs = x.as_slice::<f32>().expect("a contiguous f32 tensor");
         let width = shape[rank - 1];
         let mut out = vec![0f32; xs.len()];
-        by_rows(&mut out, width, |first, rows| {
-            for (r, o) in rows.chunks_exact_mut(width).enumerate() {
-                softmax_row(&xs[(first + r) * width..(first + r + 1) * width], o);
-            }
-            Vec::<()>::new()
+        map_rows(&mut out, width, |row, o| {
+            softmax_row(&xs[row * width..(row + 1) * width], o);
         });
         FlexTensor::from_data(TensorData::new(out, shape))
     }
@@ -66,32 +62,17 @@ pub fn softmax<const D: usize>(x: Tensor<D>, dim: usize) -> Tensor<D> {
     Tensor::from_dispatch(Dispatch::softmax_node(x.into_dispatch(), dim))
 }
 
-/// The node's state is softmax's output and the dimension.
-#[derive(Debug)]
-struct SoftmaxBackward;
-
-impl<B: Backend> Backward<B, 1> for SoftmaxBackward {
-    type State = (FloatTensor<B>, usize);
-
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let [parent] = ops.parents;
-        let g = grads.consume::<B>(&ops.node);
-        let Some(parent) = parent else { return };
-        let (y, dim) = ops.state;
-        let dot = B::float_sum_dim(B::float_mul(g.clone(), y.clone()), dim);
-        grads.register::<B>(parent.id, B::float_mul(y, B::float_sub(g, dot)));
-    }
-}
-
+/// One node; its state is softmax's output and the dimension.
 impl<B: SoftmaxBackend, C: CheckpointStrategy> SoftmaxBackend for Autodiff<B, C> {
     fn softmax_node(x: FloatTensor<Self>, dim: usize) -> FloatTensor<Self> {
-        match SoftmaxBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let y = B::softmax_node(x.into_primitive(), dim);
-                prep.finish((y.clone(), dim), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::softmax_node(x.into_primitive(), dim)),
-        }
+        let forward = |x| {
+            let y = B::softmax_node(x, dim);
+            (y.clone(), (y, dim))
+        };
+        unary_node::<B, C, _>(x, forward, |(y, dim), g| {
+            let dot = B::float_sum_dim(B::float_mul(g.clone(), y.clone()), dim);
+            B::float_mul(y, B::float_sub(g, dot))
+        })
     }
 }
 

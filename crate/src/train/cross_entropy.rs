@@ -13,9 +13,7 @@
 #[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
 use burn::backend::Cube;
 use burn::backend::TensorMetadata;
-use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::flex::FlexTensor;
 use burn::backend::{
     Autodiff, Backend, Dispatch, Flex, backend_extension,
@@ -23,7 +21,8 @@ use burn::backend::{
 };
 use burn::tensor::{DType, IndexingUpdateOp, Int, Shape, Tensor, TensorData};
 
-use crate::model::row_kernels::{by_rows, softmax_row};
+use crate::model::row_kernels::{map_rows, softmax_row};
+use crate::model::unary_node::unary_node;
 
 /// Only `Autodiff` overrides the node (to record it with its backward); the execution
 /// backends provide the two halves.
@@ -107,17 +106,12 @@ impl CrossEntropyBackend for Flex {
         let x = logits.as_slice::<f32>().expect("a contiguous f32 tensor");
         let ids = target_ids(targets);
         let mut softmax = vec![0f32; rows * classes];
-        let loss = by_rows(&mut softmax, classes, |first, p| {
-            let rows = p.chunks_exact_mut(classes).enumerate();
-            rows.map(|(r, p)| {
-                let row = first + r;
-                let x = &x[row * classes..(row + 1) * classes];
-                let (max, sum) = softmax_row(x, p);
-                // An id past the classes has no logit: the loss is NaN, which the trainer
-                // reports as divergence rather than a panic.
-                x.get(ids[row]).map_or(f32::NAN, |&xt| max + sum.ln() - xt)
-            })
-            .collect()
+        let loss = map_rows(&mut softmax, classes, |row, p| {
+            let x = &x[row * classes..(row + 1) * classes];
+            let (max, sum) = softmax_row(x, p);
+            // An id past the classes has no logit: the loss is NaN, which the trainer reports
+            // as divergence rather than a panic.
+            x.get(ids[row]).map_or(f32::NAN, |&xt| max + sum.ln() - xt)
         });
         let f = |v: Vec<f32>, shape: &[usize]| FlexTensor::from_data(TensorData::new(v, shape.to_vec()));
         (f(loss, &[rows]), f(softmax, &[rows, classes]))
@@ -132,44 +126,24 @@ impl CrossEntropyBackend for Flex {
         let g = grad.as_slice::<f32>().expect("a contiguous f32 tensor");
         let ids = target_ids(targets);
         // The softmax is this node's own (uniquely held): it becomes the gradient in place.
-        by_rows(softmax.storage_mut::<f32>(), classes, |first, p| {
-            for (r, p) in p.chunks_exact_mut(classes).enumerate() {
-                let g = g[first + r];
-                p.iter_mut().for_each(|p| *p *= g);
-                if let Some(pt) = p.get_mut(ids[first + r]) {
-                    *pt -= g;
-                }
+        map_rows(softmax.storage_mut::<f32>(), classes, |row, p| {
+            p.iter_mut().for_each(|p| *p *= g[row]);
+            if let Some(pt) = p.get_mut(ids[row]) {
+                *pt -= g[row];
             }
-            Vec::<()>::new()
         });
         softmax
     }
 }
 
-#[derive(Debug)]
-struct CrossEntropyBackward;
-
-impl<B: CrossEntropyBackend> Backward<B, 1> for CrossEntropyBackward {
-    type State = (FloatTensor<B>, IntTensor<B>);
-
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let [parent] = ops.parents;
-        let g = grads.consume::<B>(&ops.node);
-        let Some(parent) = parent else { return };
-        let (softmax, targets) = ops.state;
-        grads.register::<B>(parent.id, B::cross_entropy_backward(softmax, targets, g));
-    }
-}
-
+/// One node; its state is the softmax and the targets (constants: no gradient).
 impl<B: CrossEntropyBackend, C: CheckpointStrategy> CrossEntropyBackend for Autodiff<B, C> {
     fn cross_entropy_node(logits: FloatTensor<Self>, targets: IntTensor<Self>) -> FloatTensor<Self> {
-        match CrossEntropyBackward.prepare::<C>([logits.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let (loss, softmax) = B::cross_entropy_forward(logits.into_primitive(), targets.clone());
-                prep.finish((softmax, targets), loss)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::cross_entropy_forward(logits.into_primitive(), targets).0),
-        }
+        let forward = |x| {
+            let (loss, softmax) = B::cross_entropy_forward(x, targets.clone());
+            (loss, (softmax, targets))
+        };
+        unary_node::<B, C, _>(logits, forward, |(softmax, targets), g| B::cross_entropy_backward(softmax, targets, g))
     }
 }
 
