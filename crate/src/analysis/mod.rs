@@ -2,7 +2,8 @@
 //! (so it runs on any backend) and reads back into plain serde structs (`LabeledTensor`:
 //! shape, row-major values, axis names and labels) that the CLI prints and the browser
 //! receives unchanged. TL-named functions follow TransformerLens 3.9 and are checked against
-//! it (`crate/tests/integration/analysis.rs`, references from `tests/fixtures/make_analysis_fixtures.py`).
+//! it (`crate/tests/integration/analysis.rs`, references from
+//! `tests/fixtures/make_analysis_fixtures.py`).
 //!
 //! What each notebook runs, and where it lives:
 //! * cumsum — loss and correct-label probabilities (`metrics`), attention patterns and uniform
