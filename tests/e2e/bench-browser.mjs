@@ -29,31 +29,54 @@ function args(argv) {
 }
 
 // Steps/s of one task's default recipe after two warm-up steps (shader compilation, first
-// allocations), over at most `seconds`.
+// allocations), over at most `seconds`; then, where the page would train it data-parallel
+// (www/engine/replicas.js: long CPU steps, several cores), the same with its replicas.
+// steps_per_sec is what the page ends up with: the replicas' rate when they pay (as the
+// session decides: at least 10% faster), else one worker's.
 async function trainingSpeed(page, task, backend, seconds) {
   return page.evaluate(
     async ({ task, backend, seconds }) => {
       const { EngineClient } = await import(new URL('engine/client.js', document.baseURI).href);
+      const { Replicas, workersFor } = await import(new URL('engine/replicas.js', document.baseURI).href);
       const c = new EngineClient();
+      let replicas = null;
+      // Up to `seconds` of step calls: {steps, ms, loss}.
+      const timed = async (call) => {
+        let steps = 0;
+        let ms = 0;
+        let loss = null;
+        while (ms < seconds * 1000 && steps < 2000) {
+          const s = await call(steps === 0 ? 1 : Math.max(1, Math.min(200, Math.round(steps / (ms / 1000) / 4))));
+          steps += s.logs.length;
+          ms += s.ms;
+          loss = s.logs.at(-1)?.loss ?? loss;
+        }
+        return { steps, ms, loss };
+      };
       try {
         const r = await c.call('train_create', { backend, task });
         const t0 = performance.now();
         await c.call('train_steps', { run: r.run, n: 2 });
         const warmup = performance.now() - t0;
-        let steps = 0;
-        let ms = 0;
-        let loss = null;
-        while (ms < seconds * 1000 && steps < 2000) {
-          const n = steps === 0 ? 1 : Math.max(1, Math.min(200, Math.round(steps / (ms / 1000) / 4)));
-          const s = await c.call('train_steps', { run: r.run, n });
-          steps += s.logs.length;
-          ms += s.ms;
-          loss = s.logs.at(-1)?.loss ?? loss;
+        const one = await timed((n) => c.call('train_steps', { run: r.run, n }));
+        const out = { task, backend, batch_size: r.settings.recipe.batch_size, workers: 1, steps: one.steps, seconds: one.ms / 1000, steps_per_sec: one.steps / (one.ms / 1000), one_worker_steps_per_sec: one.steps / (one.ms / 1000), warmup_seconds: warmup / 1000, last_loss: one.loss, cores: navigator.hardwareConcurrency };
+        const k = workersFor(one.ms / one.steps, backend);
+        if (k > 1) {
+          replicas = new Replicas(() => new EngineClient(), k);
+          const state = await c.call('train_state', { run: r.run });
+          const at = (await c.call('train_steps', { run: r.run, n: 0 })).step;
+          await replicas.sync(r.run, at, state);
+          await replicas.step({ client: c, run: r.run }); // the replicas' warm-up
+          const par = await timed(() => replicas.step({ client: c, run: r.run }));
+          const rate = par.steps / (par.ms / 1000);
+          out.replicas = { workers: k, steps: par.steps, seconds: par.ms / 1000, steps_per_sec: rate, last_loss: par.loss };
+          if (1000 / rate < 0.9 * (one.ms / one.steps)) Object.assign(out, { workers: k, steps_per_sec: rate, last_loss: par.loss });
         }
-        return { task, backend, batch_size: r.settings.recipe.batch_size, steps, seconds: ms / 1000, steps_per_sec: steps / (ms / 1000), warmup_seconds: warmup / 1000, last_loss: loss };
+        return out;
       } catch (e) {
         return { task, backend, error: e.message };
       } finally {
+        replicas?.close();
         c.terminate();
       }
     },

@@ -193,6 +193,63 @@ describe('training in the page', () => {
   });
 });
 
+describe('data-parallel training', () => {
+  // min's full-batch steps (32 000 sequences) take ~200 ms on one wasm thread: the session
+  // splits them across a worker per core (2 here), and the curve is the one-worker curve.
+  test('long CPU steps train on several workers, with the one-worker curve; the replicas stay identical', { timeout: 300_000 }, async (t) => {
+    const { page, log } = await browserFor(t);
+    await openKit(page, 'task=cumsum&backend=cpu');
+    const r = await page.evaluate(async () => {
+      const at = (f) => new URL(`../engine/${f}`, document.baseURI).href;
+      const { EngineClient } = await import(at('client.js'));
+      const { TrainingSession } = await import(at('session.js'));
+      const { Replicas } = await import(at('replicas.js'));
+      const train = async (workers) => {
+        const client = new EngineClient();
+        const s = new TrainingSession({ client, task: 'min', key: `dp-${workers}`, makeClient: () => new EngineClient(), workers });
+        const seen = new Set();
+        s.addEventListener('progress', (e) => seen.add(e.detail.workers));
+        await s.init();
+        await s.create({ steps: 10 });
+        await s.start();
+        client.terminate();
+        return { losses: s.curves.train.map((p) => p.loss), workers: [...seen], status: s.status, weights: await s.timeline.at(-1).weights };
+      };
+      const one = await train(1);
+      const auto = await train('auto');
+      // Two safetensors files of one config: the same layout, so their data sections compare.
+      const floats = (buf) => new Float32Array(buf.slice(8 + Number(new DataView(buf).getBigUint64(0, true))));
+      const near = (a, b) => {
+        const [x, y] = [floats(a), floats(b)];
+        return x.length === y.length ? x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0) : Infinity;
+      };
+      // The replicas themselves: the same weights, byte for byte, after steps together.
+      const c = new EngineClient();
+      const run = (await c.call('train_create', { backend: 'cpu', task: 'sorting', recipe: null })).run;
+      const reps = new Replicas(() => new EngineClient(), 3);
+      await reps.sync(run, 0, await c.call('train_state', { run }));
+      for (let i = 0; i < 3; i++) await reps.step({ client: c, run });
+      const mine = new Uint8Array(await c.call('train_weights', { run }));
+      const theirs = await Promise.all(reps.others.map(async (o) => new Uint8Array(await o.client.call('train_weights', { run: o.run }))));
+      const same = theirs.every((w) => w.length === mine.length && w.every((x, i) => x === mine[i]));
+      reps.close();
+      c.terminate();
+      return { one, auto: { ...auto, weights: undefined }, weightDiff: near(one.weights, auto.weights), same, cores: navigator.hardwareConcurrency };
+    });
+    console.log(`data-parallel: ${r.cores} cores, workers seen ${r.auto.workers}, losses ${r.one.losses.at(-1)} (one worker) vs ${r.auto.losses.at(-1)}, weights |diff| ${r.weightDiff.toExponential(2)}`);
+    assert.equal(r.one.status, 'done');
+    assert.equal(r.auto.status, 'done');
+    assert.deepEqual(r.one.workers, [1]);
+    assert.ok(r.cores < 2 || r.auto.workers.includes(2), `the replicas trained some steps: ${r.auto.workers}`);
+    assert.equal(r.auto.losses.length, 10);
+    const worst = Math.max(...r.one.losses.map((x, i) => Math.abs(x - r.auto.losses[i])));
+    assert.ok(worst < 1e-4, `loss curves differ by ${worst}`);
+    assert.ok(r.weightDiff < 1e-4, `weights differ by ${r.weightDiff}`);
+    assert.ok(r.same, 'replicas hold the same weights after stepping together');
+    assertCleanRun(log, site.origin);
+  });
+});
+
 describe('training panel', () => {
   test('a long run is estimated first, and the reader can keep the pretrained model', { timeout: 300_000 }, async (t) => {
     const { page, log } = await browserFor(t);

@@ -5,7 +5,8 @@
 //
 // Events (all CustomEvent, detail shown):
 //   status   {status, backend, step, total}      idle | running | paused | done | error
-//   progress {step, total, logs, ms, backend, stepsPerSec, etaSeconds}   ms: the call's time
+//   progress {step, total, logs, ms, backend, workers, stepsPerSec, etaSeconds}   ms: the call's
+//                                                time; workers: how many trained it (replicas.js)
 //   eval     {step, loss, accuracy, figures}         figures: the task's eval figures (Task::figures)
 //   checkpoint {step, timeline}                  a new entry in the timeline
 //   fallback {from, to, reason, resumedAt}       the GPU was lost; resumed on the CPU
@@ -20,7 +21,12 @@
 // the first, or not finite) stops and goes back to its last checkpoint; a failed save (a full
 // quota) is an error event with the size it needed; and of several tabs of a page, the first to
 // save owns the saved run (store.js claimRecord): the others train unsaved runs until it closes.
+//
+// Workers: on the CPU, a run whose steps take PARALLEL_MIN_MS or more trains data-parallel on
+// one worker per core (replicas.js), the page's own worker the first of them; if that is not
+// faster after a few steps, or a replica fails, it goes back to one worker for the rest of the run.
 
+import { Replicas, workersFor } from './replicas.js';
 import { claimRecord, deleteRecord, loadRecord, saveRecord } from './store.js';
 
 // The reader's four knobs applied to the task's recipe.
@@ -82,13 +88,16 @@ export class TrainingSession extends EventTarget {
   /**
    * client: an EngineClient; key: the IndexedDB record name (e.g. "cumsum");
    * task: task id; backend: "cpu" | "webgpu"; makeClient: () => EngineClient, used when the
-   * worker has to be replaced after a GPU crash; evalLimit: held-out examples per evaluation.
+   * worker has to be replaced after a GPU crash, and for data-parallel replicas; evalLimit:
+   * held-out examples per evaluation; workers: 'auto' (replicas where they pay) or 1.
    */
-  constructor({ client, task, key = task, backend = 'cpu', makeClient = null, evalLimit = EVAL_LIMIT }) {
+  constructor({ client, task, key = task, backend = 'cpu', makeClient = null, evalLimit = EVAL_LIMIT, workers = 'auto' }) {
     super();
     this.client = client;
     this.makeClient = makeClient;
     this.evalLimit = evalLimit;
+    this.workersOption = workers;
+    this.workers = 1; // workers training the run now
     this.task = task;
     this.key = key;
     this.backend = backend;
@@ -125,6 +134,11 @@ export class TrainingSession extends EventTarget {
   #owner; // Promise<boolean>: this tab may write the saved run (asked at the first save)
   #lost; // why the engine restarted, taking the run with it (null: it did not): restore first
   #recoveries;
+  #replicas = null; // Replicas while the run trains data-parallel
+  #singleMs = null; // ms per step on one worker, when replicas started (to see if they pay)
+  #parallelSteps = 0; // data-parallel step calls since they started
+  #parallelMs = 0; // their total time, but for the first (a replica's warm-up)
+  #parallelOff = false; // replicas failed or did not pay: one worker for the rest of this run
 
   // A restart of the engine while no step was running (a figure's request crashed it) takes
   // the run too: it is restored from its last state before its next use.
@@ -196,6 +210,7 @@ export class TrainingSession extends EventTarget {
   }
 
   async #move(backend) {
+    this.#stopReplicas();
     await this.#revive();
     if (this.lastStateStep !== this.step || !this.lastState) await this.#checkpointState();
     const old = this.run;
@@ -286,6 +301,8 @@ export class TrainingSession extends EventTarget {
   }
 
   async #drop() {
+    this.#stopReplicas();
+    this.#parallelOff = false;
     if (this.run != null) {
       // A run the engine lost (or already dropped) is gone anyway.
       await this.client.call('train_drop', { run: this.run }).catch(() => {});
@@ -305,6 +322,7 @@ export class TrainingSession extends EventTarget {
       this.#setStatus('running');
       // Steps per call, sized from the last call's time on the backend it ran on.
       let n = 1;
+      let calls = 0;
       let sizedOn = this.backend;
       // The engine's schedule, as the CLI's timeline: log-spaced, sized to the budget.
       const marks = await this.client.call('checkpoint_steps', { task: this.task, total: this.total });
@@ -321,10 +339,14 @@ export class TrainingSession extends EventTarget {
         // After a move or a fallback, a CPU-sized call could hold minutes of SwiftShader steps.
         if (sizedOn !== this.backend) [n, sizedOn] = [1, this.backend];
         try {
-          const r = await this.#steps(Math.max(1, Math.min(n, next - this.step)));
+          const r = this.#replicas ? await this.#parallelStep() : await this.#steps(Math.max(1, Math.min(n, next - this.step)));
+          calls += 1;
+          if (r == null) continue; // the replicas failed: one worker from the last saved state
           // Size the next call to about SLICE_MS.
           const per = r.ms / Math.max(1, r.logs.length);
           n = Math.max(1, Math.min(1000, Math.round(SLICE_MS / Math.max(per, 0.01))));
+          // The first call carries the run's warm-up: decide on the second.
+          if (calls === 2) this.#maybeParallel(per);
           if (marks.includes(this.step)) await this.#checkpoint();
           else if (this.step % every === 0) await this.#evaluate();
           else if (performance.now() - this.#lastSave > SAVE_EVERY_MS) await this.#checkpointState();
@@ -357,12 +379,68 @@ export class TrainingSession extends EventTarget {
       if (isDivergence(e)) await this.#diverged(e);
       throw e;
     }
+    return this.#record(r);
+  }
+
+  // Replicas when this run's steps (`per` ms each on one worker) are long enough to share.
+  #maybeParallel(per) {
+    if (this.workersOption !== 'auto' || !this.makeClient || this.#parallelOff || this.#replicas) return;
+    const k = workersFor(per, this.backend);
+    if (k < 2) return;
+    this.#replicas = new Replicas(this.makeClient, k);
+    this.#singleMs = per;
+    this.#parallelSteps = 0;
+    this.#parallelMs = 0;
+  }
+
+  #stopReplicas() {
+    this.#replicas?.close();
+    this.#replicas = null;
+    this.workers = 1;
+  }
+
+  // One step on every replica (started or brought up to date from the run's state first).
+  // Null when a replica failed: the run is then back at its last saved state, on one worker.
+  async #parallelStep() {
+    const rep = this.#replicas;
+    let r;
+    try {
+      if (!rep.inSync(this.run, this.step)) {
+        if (this.lastStateStep !== this.step || !this.lastState) await this.#checkpointState();
+        await rep.sync(this.run, this.step, this.lastState);
+      }
+      r = await rep.step({ client: this.client, run: this.run });
+    } catch (e) {
+      this.#stopReplicas();
+      if (isDivergence(e)) {
+        await this.#diverged(e);
+        throw e;
+      }
+      this.#parallelOff = true;
+      // The engine's own step state is half done (its batch drawn): back to the saved state.
+      await this.#backToSaved();
+      this.#emit('notice', { message: `Training goes on in one worker: the data-parallel step failed (${e.message}).` });
+      return null;
+    }
+    this.workers = rep.n;
+    this.#parallelSteps += 1;
+    if (this.#parallelSteps > 1) this.#parallelMs += r.ms;
+    // After a warm-up step, three steps tell whether the split pays; if not, one worker.
+    if (this.#parallelSteps === 4 && this.#parallelMs / 3 > 0.9 * this.#singleMs) {
+      this.#stopReplicas();
+      this.#parallelOff = true;
+    }
+    return this.#record(r);
+  }
+
+  // A step call's result into the curves, the rate and a progress event.
+  #record(r) {
     this.step = r.step;
     for (const l of r.logs) this.curves.train.push({ step: l.step + 1, loss: l.loss, accuracy: l.accuracy });
     const per = r.logs.length ? r.ms / 1000 / r.logs.length : null;
     if (per) this.stepsPerSec = this.stepsPerSec == null ? 1 / per : 0.7 * this.stepsPerSec + 0.3 / per;
     const eta = this.stepsPerSec ? (this.total - this.step) / this.stepsPerSec : null;
-    this.#emit('progress', { step: this.step, total: this.total, logs: r.logs, ms: r.ms, backend: this.backend, stepsPerSec: this.stepsPerSec, etaSeconds: eta });
+    this.#emit('progress', { step: this.step, total: this.total, logs: r.logs, ms: r.ms, backend: this.backend, workers: this.workers, stepsPerSec: this.stepsPerSec, etaSeconds: eta });
     return r;
   }
 
@@ -477,6 +555,7 @@ export class TrainingSession extends EventTarget {
   // The GPU failed mid-run: continue on the CPU from the last saved state. A worker that
   // cannot restore it (it gave up restarting its engine) is replaced.
   async #fallback(err) {
+    this.#stopReplicas();
     const from = this.backend;
     const reason = err.message;
     try {

@@ -72,6 +72,12 @@
 //   train_create {backend, task, recipe?, config?} -> {run, backend, step, settings}
 //   train_restore {backend, state: ArrayBuffer}    -> the same, resumed from train_state bytes
 //   train_steps {run, n}           -> {step, logs: [{step, epoch, loss, accuracy, lr}], ms}
+//   train_shard {run, index, of}   -> ArrayBuffer: this replica's gradients of shard `index` of
+//                                     `of` of its next step's batch (data-parallel training:
+//                                     www/engine/replicas.js); the step waits for train_apply
+//   train_apply {run, shards: ArrayBuffer[]} -> as train_steps (one log): the pending step,
+//                                     with the other replicas' shards (its own stayed in the
+//                                     engine): the same update everywhere
 //   train_evaluate {run, limit?}   -> {step, loss, accuracy, figures}
 //   train_state {run}              -> ArrayBuffer (weights + optimizer + step: resumable)
 //   train_weights {run}            -> ArrayBuffer (TL-named safetensors)
@@ -560,6 +566,16 @@ const OPS = {
     const t0 = performance.now();
     const logs = await r.steps(n);
     return { step: r.step, logs, ms: performance.now() - t0 };
+  },
+
+  train_shard: async ({ run, index, of }, client) => bufferOf(await getRun(run, client).shard(index, of)),
+
+  train_apply: async ({ run, shards }, client) => {
+    const r = getRun(run, client);
+    if (!Array.isArray(shards)) throw new Error('train_apply: shards must be an array of ArrayBuffers');
+    const t0 = performance.now();
+    const log = r.apply(shards.map((b) => bytesOf(b, 'train_apply: each shard')));
+    return { step: r.step, logs: [log], ms: performance.now() - t0 };
   },
 
   train_evaluate: async ({ run, limit }, client) => getRun(run, client).evaluate(limit ?? undefined),

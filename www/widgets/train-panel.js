@@ -272,6 +272,7 @@ export class TrainPanel extends HTMLElement {
     const eta = d.etaSeconds ?? (rate ? (s.total - s.step) / rate : NaN);
     this.statusLine.textContent =
       `${st} · step ${s.step} / ${s.total} · ${s.backend === 'cpu' ? 'CPU' : 'WebGPU'}` +
+      (s.workers > 1 ? ` × ${s.workers} workers` : '') +
       (s.variant ? ` · ${s.variant}` : '') +
       (rate ? ` · ${rate.toFixed(rate < 10 ? 2 : 0)} steps/s · ETA ${fmtTime(eta)}` : '');
     this.dataset.stepsPerSec = rate ?? '';

@@ -5,6 +5,7 @@ pub mod loss;
 pub mod optim;
 pub mod recipe;
 pub mod schedule;
+pub mod shards;
 pub mod state;
 pub mod timeline;
 pub mod trainer;
@@ -12,3 +13,16 @@ pub mod trainer;
 pub use recipe::Recipe;
 pub use timeline::checkpoint_steps;
 pub use trainer::{EvalLog, StepLog, Trainer};
+
+/// Drives a future that never waits (Flex reads are immediate): the async paths in tests.
+#[cfg(test)]
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut f = std::pin::pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}

@@ -60,7 +60,7 @@ impl Adam {
     }
 
     /// One update of every parameter that has a gradient (frozen ones have none).
-    pub fn step<M: Module>(&mut self, lr: f64, module: M, mut grads: GradientsParams) -> M {
+    pub fn step<M: Module>(&mut self, lr: f64, module: M, mut grads: StepGrads) -> M {
         let mut mapper = StepMapper { path: vec![], adam: self, grads: &mut grads, lr };
         module.map(&mut mapper)
     }
@@ -111,8 +111,8 @@ impl Adam {
                 name.clone(),
                 HostMoments {
                     time: m.time,
-                    exp_avg: read_async(m.exp_avg.clone()).await?,
-                    exp_avg_sq: read_async(m.exp_avg_sq.clone()).await?,
+                    exp_avg: read_f32(m.exp_avg.clone()).await?,
+                    exp_avg_sq: read_f32(m.exp_avg_sq.clone()).await?,
                 },
             );
         }
@@ -134,15 +134,38 @@ impl Adam {
     }
 }
 
-async fn read_async(t: Tensor<1>) -> Result<Vec<f32>> {
-    let d = t.into_data_async().await.map_err(|e| Error::Backend(format!("reading optimizer state: {e:?}")))?;
+/// A step's gradients: burn's, keyed by parameter id (one backward pass), or host values keyed
+/// by TL name (the mean of several replicas' shards: `train::shards`).
+pub enum StepGrads {
+    Ids(GradientsParams),
+    Named { grads: BTreeMap<String, Vec<f32>>, device: Device },
+}
+
+impl StepGrads {
+    fn take<const D: usize>(&mut self, id: burn::module::ParamId, name: &str, dims: [usize; D]) -> Option<Tensor<D>> {
+        match self {
+            StepGrads::Ids(g) => g.remove::<D>(id),
+            StepGrads::Named { grads, device } => {
+                let v = grads.remove(name)?;
+                Some(
+                    Tensor::<1>::from_data(TensorData::new(v, [dims.iter().product::<usize>()]), &*device)
+                        .reshape(dims),
+                )
+            }
+        }
+    }
+}
+
+/// A tensor's values on the host, read without blocking (WebGPU in the browser needs that).
+pub(crate) async fn read_f32<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    let d = t.into_data_async().await.map_err(|e| Error::Backend(format!("reading back a tensor: {e:?}")))?;
     d.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))
 }
 
 struct StepMapper<'a> {
     path: Vec<String>,
     adam: &'a mut Adam,
-    grads: &'a mut GradientsParams,
+    grads: &'a mut StepGrads,
     lr: f64,
 }
 
@@ -157,10 +180,10 @@ impl ModuleMapper for StepMapper<'_> {
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let (id, tensor, mapper) = param.consume();
-        let Some(grad) = self.grads.remove::<D>(id) else {
+        let name = self.path.join(".");
+        let Some(grad) = self.grads.take::<D>(id, &name, tensor.dims()) else {
             return Param::from_mapped_value(id, tensor, mapper);
         };
-        let name = self.path.join(".");
         let require_grad = tensor.is_require_grad();
         let state = self.adam.states.remove(&name);
         let (updated, m) = self.adam.update(self.lr, tensor.inner(), grad, state);

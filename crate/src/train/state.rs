@@ -150,6 +150,7 @@ pub fn weights_only(bytes: &[u8]) -> Result<StateDict> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::block_on;
 
     // A run stopped, saved and restored continues with exactly the losses of an
     // uninterrupted run (same batches, same moments).
@@ -174,17 +175,5 @@ mod tests {
             assert!((x.loss - y.loss).abs() < 1e-6, "{} vs {}", x.loss, y.loss);
         }
         assert!(state_info(b"not a file").is_err());
-    }
-
-    /// Drives a future that never waits (Flex reads are immediate).
-    fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        use std::task::{Context, Poll, Waker};
-        let mut f = std::pin::pin!(f);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-        }
     }
 }

@@ -11,12 +11,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::loss::{loss_and_accuracy, scored_positions, target_tensors};
-use super::optim::Adam;
+use super::optim::{Adam, StepGrads, read_f32};
 use super::recipe::{InitKind, Recipe};
+use super::shards::{Shard, combine, grads_by_name, shard_rows};
 use crate::error::{Error, Result};
 use crate::model::params::InitSource;
 use crate::model::{HookedTransformer, HookedTransformerConfig};
-use crate::tasks::{Batch, Task, TrainData};
+use crate::tasks::{Batch, IGNORE, Task, TrainData};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StepLog {
@@ -55,6 +56,17 @@ pub struct Trainer {
     first_loss: Option<f32>,
     /// The weights before the last update, restored when that update diverged.
     previous: Option<HookedTransformer>,
+    /// A data-parallel step whose shard was computed here and awaits `apply_shards`.
+    pending: Option<Pending>,
+}
+
+/// What `shard_async` drew for its step: the batch is gone from the data stream.
+struct Pending {
+    /// This replica's own shard: kept here, so only the others' travel back to it.
+    own: Shard,
+    of: usize,
+    lr: f64,
+    epoch: usize,
 }
 
 /// A loss this many times the run's first loss (and at least this many nats) means the run
@@ -139,7 +151,20 @@ impl Trainer {
             TrainData::Fresh => Data::Fresh { rng: StdRng::seed_from_u64(recipe.seed ^ 0x5eed) },
         };
         let held_out = task.held_out();
-        Ok(Self { task, recipe, cfg, device, model, optim, step: 0, data, held_out, first_loss: None, previous: None })
+        Ok(Self {
+            task,
+            recipe,
+            cfg,
+            device,
+            model,
+            optim,
+            step: 0,
+            data,
+            held_out,
+            first_loss: None,
+            previous: None,
+            pending: None,
+        })
     }
 
     pub fn model(&self) -> &HookedTransformer {
@@ -193,6 +218,7 @@ impl Trainer {
 
     /// `step`, also returning the batch it trained on (the benchmark replays it elsewhere).
     pub fn step_with_batch(&mut self) -> Result<(StepLog, Batch)> {
+        self.no_pending()?;
         let batch = self.next_batch();
         let (loss, acc, lr, epoch) = self.forward_step(&batch)?;
         let loss_v: f32 = loss.clone().into_scalar();
@@ -202,21 +228,35 @@ impl Trainer {
 
     /// The same, reading the scalars back without blocking (WebGPU in the browser).
     pub async fn step_async(&mut self) -> Result<StepLog> {
+        self.no_pending()?;
         let batch = self.next_batch();
         let (loss, acc, lr, epoch) = self.forward_step(&batch)?;
         // One read-back for both scalars: on a GPU each read is a round trip.
-        let both = Tensor::cat(vec![loss.clone().detach(), acc], 0);
-        let v = both.into_data_async().await.map_err(|e| Error::Backend(format!("{e:?}")))?;
-        let v = v.convert::<f32>().try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))?;
+        let v = read_f32(Tensor::cat(vec![loss.clone().detach(), acc], 0)).await?;
         self.finish_step(loss, v[0], v[1], lr, epoch)
     }
 
-    fn forward_step(&mut self, batch: &Batch) -> Result<(Tensor<1>, Tensor<1>, f64, usize)> {
+    fn no_pending(&self) -> Result<()> {
+        match self.pending {
+            Some(_) => {
+                Err(Error::Training(format!("step {} is a data-parallel step: apply its shards first", self.step)))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// This step's learning rate and epoch (and beta1, set on the optimizer).
+    fn schedule(&mut self) -> (f64, usize) {
         let epoch = self.epoch();
         let lr = self.recipe.schedule.lr(self.recipe.optim.lr(), self.step, epoch);
         if let Some(b1) = self.recipe.schedule.beta1(self.step) {
             self.optim.set_beta1(b1);
         }
+        (lr, epoch)
+    }
+
+    fn forward_step(&mut self, batch: &Batch) -> Result<(Tensor<1>, Tensor<1>, f64, usize)> {
+        let (lr, epoch) = self.schedule();
         let tokens = batch.tokens.tensor(&self.device);
         // Only the scored positions reach the unembedding and the loss (same loss and
         // gradients: the others were masked out).
@@ -231,6 +271,54 @@ impl Trainer {
     }
 
     fn finish_step(&mut self, loss: Tensor<1>, loss_v: f32, acc_v: f32, lr: f64, epoch: usize) -> Result<StepLog> {
+        self.check_loss(loss_v)?;
+        let grads = StepGrads::Ids(GradientsParams::from_grads(loss.backward(), &self.model));
+        Ok(self.update(grads, loss_v, acc_v, lr, epoch))
+    }
+
+    /// This replica's part of a data-parallel step (`train::shards`): draws the step's batch
+    /// (as `step` would), computes the gradients of its rows `shard_rows(.., index, of)` and
+    /// keeps the step pending until `apply_shards`; the shard is for the other replicas.
+    pub async fn shard_async(&mut self, index: usize, of: usize) -> Result<&Shard> {
+        self.no_pending()?;
+        if index >= of {
+            return Err(Error::Config(format!("shard {index} of {of} does not exist")));
+        }
+        let batch = self.next_batch();
+        let rows: Vec<usize> = shard_rows(batch.len(), index, of).collect();
+        let part = batch.select(&rows);
+        let count = part.targets.iter().filter(|&&t| t != IGNORE).count();
+        let mut shard =
+            Shard { step: self.step, index, of, loss: 0.0, accuracy: 0.0, count, grads: Default::default() };
+        let (lr, epoch) = if count == 0 {
+            self.schedule()
+        } else {
+            let (loss, acc, lr, epoch) = self.forward_step(&part)?;
+            let v = read_f32(Tensor::cat(vec![loss.clone().detach(), acc], 0)).await?;
+            (shard.loss, shard.accuracy) = (v[0], v[1]);
+            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            for (name, g) in grads_by_name(&self.model, grads) {
+                shard.grads.insert(name, read_f32(g).await?);
+            }
+            (lr, epoch)
+        };
+        Ok(&self.pending.insert(Pending { own: shard, of, lr, epoch }).own)
+    }
+
+    /// Completes a data-parallel step with the other replicas' shards (this one's own is kept
+    /// from `shard_async`): the same update on every replica. A diverged step is refused as
+    /// `step`'s is.
+    pub fn apply_shards(&mut self, others: &[Shard]) -> Result<StepLog> {
+        let p = self.pending.take().ok_or_else(|| Error::Training("no data-parallel step to apply".into()))?;
+        let all: Vec<&Shard> = std::iter::once(&p.own).chain(others).collect();
+        let c = combine(&all, self.step, p.of)?;
+        self.check_loss(c.loss)?;
+        let grads = StepGrads::Named { grads: c.grads, device: self.device.clone() };
+        Ok(self.update(grads, c.loss, c.accuracy, p.lr, p.epoch))
+    }
+
+    /// Stops a diverging run before its update: back to the weights before the last one.
+    fn check_loss(&mut self, loss_v: f32) -> Result<()> {
         let first = *self.first_loss.get_or_insert(loss_v);
         if !loss_v.is_finite() || loss_v > DIVERGED_FACTOR * first.max(1.0) {
             let at = self.step;
@@ -248,12 +336,15 @@ impl Trainer {
                 "the run diverged: the loss reached {loss_v} at step {at} (the first was {first}); stopped, {back} (lower the learning rate?)"
             )));
         }
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        Ok(())
+    }
+
+    fn update(&mut self, grads: StepGrads, loss_v: f32, acc_v: f32, lr: f64, epoch: usize) -> StepLog {
         self.previous = Some(self.model.clone());
         self.model = self.optim.step(lr, self.model.clone(), grads);
         let log = StepLog { step: self.step, epoch, loss: loss_v, accuracy: acc_v, lr };
         self.step += 1;
-        Ok(log)
+        log
     }
 
     /// Loss, accuracy and the task's figures on its fixed held-out set.

@@ -9,6 +9,7 @@ use crate::model::HookedTransformerConfig;
 use crate::tasks;
 use crate::train::Trainer;
 use crate::train::recipe::Recipe;
+use crate::train::shards::Shard;
 
 #[wasm_bindgen]
 pub struct TrainingRun {
@@ -85,6 +86,24 @@ impl TrainingRun {
             logs.push(self.trainer.step_async().await.map_err(js_err)?);
         }
         to_js(&logs)
+    }
+
+    /// This replica's part of a data-parallel step (`train::shards`): the gradients of shard
+    /// `index` of `of` of the step's batch, as bytes for the other replicas.
+    pub async fn shard(&mut self, index: usize, of: usize) -> Result<JsValue, JsValue> {
+        let shard = self.trainer.shard_async(index, of).await.map_err(js_err)?;
+        let bytes = shard.to_bytes().map_err(js_err)?;
+        Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+    }
+
+    /// Completes the pending data-parallel step with the other replicas' shard bytes: its log.
+    pub fn apply(&mut self, shards: Vec<js_sys::Uint8Array>) -> Result<JsValue, JsValue> {
+        let shards = shards
+            .iter()
+            .map(|b| Shard::from_bytes(&b.to_vec()))
+            .collect::<crate::error::Result<Vec<_>>>()
+            .map_err(js_err)?;
+        to_js(&self.trainer.apply_shards(&shards).map_err(js_err)?)
     }
 
     /// Loss, accuracy and the task's figures on the first `limit` held-out examples.
