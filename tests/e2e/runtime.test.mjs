@@ -187,19 +187,29 @@ describe('data-parallel training', () => {
       const { EngineClient } = await import(at('client.js'));
       const { TrainingSession } = await import(at('session.js'));
       const { Replicas } = await import(at('replicas.js'));
-      const train = async (workers) => {
+      // kill: stop a replica's worker after this many data-parallel steps.
+      const train = async (workers, kill = Infinity) => {
         const client = new EngineClient();
-        const s = new TrainingSession({ client, task: 'min', key: `dp-${workers}`, makeClient: () => new EngineClient(), workers });
-        const seen = new Set();
-        s.addEventListener('progress', (e) => seen.add(e.detail.workers));
+        const made = [];
+        const makeClient = () => made[made.push(new EngineClient()) - 1];
+        const s = new TrainingSession({ client, task: 'min', key: `dp-${workers}-${kill}`, makeClient, workers });
+        const seen = [];
+        const notices = [];
+        s.addEventListener('progress', (e) => {
+          seen.push(e.detail.workers);
+          if (seen.filter((w) => w > 1).length === kill) made[0].terminate();
+        });
+        s.addEventListener('notice', (e) => notices.push(e.detail.message));
         await s.init();
         await s.create({ steps: 10 });
         await s.start();
         client.terminate();
-        return { losses: s.curves.train.map((p) => p.loss), workers: [...seen], status: s.status, weights: await s.timeline.at(-1).weights };
+        return { losses: s.curves.train.map((p) => p.loss), steps: s.curves.train.map((p) => p.step), workers: [...new Set(seen)], status: s.status, notices, weights: await s.timeline.at(-1).weights };
       };
       const one = await train(1);
       const auto = await train('auto');
+      // A replica lost mid-run: the run goes on in one worker from its last saved state.
+      const lost = await train('auto', 2);
       // Two safetensors files of one config: the same layout, so their data sections compare.
       const floats = (buf) => new Float32Array(buf.slice(8 + Number(new DataView(buf).getBigUint64(0, true))));
       const near = (a, b) => {
@@ -217,7 +227,7 @@ describe('data-parallel training', () => {
       const same = theirs.every((w) => w.length === mine.length && w.every((x, i) => x === mine[i]));
       reps.close();
       c.terminate();
-      return { one, auto: { ...auto, weights: undefined }, weightDiff: near(one.weights, auto.weights), same, cores: navigator.hardwareConcurrency };
+      return { one, auto: { ...auto, weights: undefined }, lost: { ...lost, weights: undefined }, weightDiff: near(one.weights, auto.weights), same, cores: navigator.hardwareConcurrency };
     });
     console.log(`data-parallel: ${r.cores} cores, workers seen ${r.auto.workers}, losses ${r.one.losses.at(-1)} (one worker) vs ${r.auto.losses.at(-1)}, weights |diff| ${r.weightDiff.toExponential(2)}`);
     assert.equal(r.one.status, 'done');
@@ -229,6 +239,14 @@ describe('data-parallel training', () => {
     assert.ok(worst < 1e-4, `loss curves differ by ${worst}`);
     assert.ok(r.weightDiff < 1e-4, `weights differ by ${r.weightDiff}`);
     assert.ok(r.same, 'replicas hold the same weights after stepping together');
+    if (r.cores >= 2) {
+      console.log(`a replica lost: ${r.lost.notices.join(' | ')}`);
+      assert.equal(r.lost.status, 'done');
+      assert.deepEqual(r.lost.steps, Array.from({ length: 10 }, (_, i) => i + 1), 'every step once');
+      assert.ok(r.lost.notices.some((m) => /goes on in one worker/.test(m)), `notices: ${r.lost.notices}`);
+      const off = Math.max(...r.one.losses.map((x, i) => Math.abs(x - r.lost.losses[i])));
+      assert.ok(off < 1e-4, `the run that lost a replica left the one-worker curve by ${off}`);
+    }
     assertCleanRun(log, site.origin);
   });
 });

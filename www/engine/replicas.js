@@ -45,7 +45,12 @@ export class Replicas {
       this.others.map(async (o) => {
         if (o.run != null) await o.client.call('train_drop', { run: o.run }).catch(() => {});
         o.run = null;
-        o.run = (await o.client.call('train_restore', { backend: 'cpu', state: state.slice(0) })).run;
+        try {
+          o.run = (await o.client.call('train_restore', { backend: 'cpu', state: state.slice(0) })).run;
+        } catch (e) {
+          e.replica = true;
+          throw e;
+        }
       }),
     );
     this.synced = { run, step };
@@ -61,7 +66,13 @@ export class Replicas {
     const all = [primary, ...this.others];
     const t0 = performance.now();
     this.synced = null;
-    const shards = await Promise.all(all.map((w, index) => w.client.call('train_shard', { run: w.run, index, of: all.length })));
+    // A failure of another worker says so (e.replica): the page's own engine is then whole.
+    const call = (k, ...args) =>
+      all[k].client.call(...args).catch((e) => {
+        if (k > 0) e.replica = true;
+        throw e;
+      });
+    const shards = await Promise.all(all.map((w, index) => call(index, 'train_shard', { run: w.run, index, of: all.length })));
     // Each worker gets the others' shards (its own stayed in its engine). A shard's last
     // recipient takes the original, the others copies: with two workers nothing is copied.
     const n = all.length;
@@ -69,7 +80,7 @@ export class Replicas {
     const results = await Promise.all(
       all.map((w, k) => {
         const theirs = shards.flatMap((b, j) => (j === k ? [] : [lastRecipient(j) === k ? b : b.slice(0)]));
-        return w.client.call('train_apply', { run: w.run, shards: theirs }, theirs);
+        return call(k, 'train_apply', { run: w.run, shards: theirs }, theirs);
       }),
     );
     const r = results[0];

@@ -417,7 +417,10 @@ export class TrainingSession extends EventTarget {
         throw e;
       }
       this.#parallelOff = true;
-      // The engine's own step state is half done (its batch drawn): back to the saved state.
+      // The page's own engine crashed: recovered as any crash (the run's loop does it).
+      if (isCrash(e) && !e.replica) throw e;
+      // A replica failed; the engine's own step is half done (its batch drawn): back to the
+      // saved state, on one worker.
       await this.#backToSaved();
       this.#emit('notice', { message: `Training goes on in one worker: the data-parallel step failed (${e.message}).` });
       return null;
