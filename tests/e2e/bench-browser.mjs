@@ -37,7 +37,7 @@ async function trainingSpeed(page, task, backend, seconds) {
   return page.evaluate(
     async ({ task, backend, seconds }) => {
       const { EngineClient } = await import(new URL('engine/client.js', document.baseURI).href);
-      const { Replicas, workersFor } = await import(new URL('engine/replicas.js', document.baseURI).href);
+      const { Replicas, pays, workersFor } = await import(new URL('engine/replicas.js', document.baseURI).href);
       const c = new EngineClient();
       let replicas = null;
       // Up to `seconds` of step calls: {steps, ms, loss}.
@@ -70,7 +70,7 @@ async function trainingSpeed(page, task, backend, seconds) {
           const par = await timed(() => replicas.step({ client: c, run: r.run }));
           const rate = par.steps / (par.ms / 1000);
           out.replicas = { workers: k, steps: par.steps, seconds: par.ms / 1000, steps_per_sec: rate, last_loss: par.loss };
-          if (1000 / rate < 0.9 * (one.ms / one.steps)) Object.assign(out, { workers: k, steps_per_sec: rate, last_loss: par.loss });
+          if (pays(1000 / rate, one.ms / one.steps)) Object.assign(out, { workers: k, steps_per_sec: rate, last_loss: par.loss });
         }
         return out;
       } catch (e) {

@@ -26,7 +26,7 @@
 // one worker per core (replicas.js), the page's own worker the first of them; if that is not
 // faster after a few steps, or a replica fails, it goes back to one worker for the rest of the run.
 
-import { Replicas, workersFor } from './replicas.js';
+import { Replicas, pays, workersFor } from './replicas.js';
 import { claimRecord, deleteRecord, loadRecord, saveRecord } from './store.js';
 
 // The reader's four knobs applied to the task's recipe.
@@ -429,7 +429,7 @@ export class TrainingSession extends EventTarget {
     this.#parallelSteps += 1;
     if (this.#parallelSteps > 1) this.#parallelMs += r.ms;
     // After a warm-up step, three steps tell whether the split pays; if not, one worker.
-    if (this.#parallelSteps === 4 && this.#parallelMs / 3 > 0.9 * this.#singleMs) {
+    if (this.#parallelSteps === 4 && !pays(this.#parallelMs / 3, this.#singleMs)) {
       this.#stopReplicas();
       this.#parallelOff = true;
     }
