@@ -112,6 +112,9 @@ build_site() {
   mkdir -p "$DIST/vendor/idb"
   cp node_modules/idb/build/index.js node_modules/idb/LICENSE "$DIST/vendor/idb/"
   models_index > "$DIST/models/index.json"
+  # Every page's claims judged on every pretrained checkpoint by the native engine, with the
+  # pages' own predicates (the emergence view; tests/e2e/claims.test.mjs reads them too).
+  node tools/claims.mjs "$DIST" --cli "$CARGO_TARGET_DIR/release/toylens"
   # Every page carries the site's Content-Security-Policy (tools/csp.mjs; --write adds it to a new page).
   node tools/csp.mjs "$DIST"
   # Last, on the finished tree: the service worker's manifest (every file's hash and the
@@ -129,8 +132,8 @@ models_index() {
     steps="$(find "$d/checkpoints" -name 'step_*.safetensors' 2>/dev/null | sed 's/.*step_\([0-9]*\)\.safetensors/\1/' | sort -n | paste -sd, -)"
     [ "$first" = 1 ] || printf ',\n'
     first=0
-    printf '  "%s": {"config": "%s/config.json", "weights": "%s/model.safetensors", "recipe": "%s/recipe.json", "metrics": "%s/metrics.jsonl", "checkpoints": [%s]}' \
-      "$t" "$t" "$t" "$t" "$t" "$steps"
+    printf '  "%s": {"config": "%s/config.json", "weights": "%s/model.safetensors", "recipe": "%s/recipe.json", "metrics": "%s/metrics.jsonl", "claims": "%s/claims.json", "checkpoints": [%s]}' \
+      "$t" "$t" "$t" "$t" "$t" "$t" "$steps"
   done
   printf '\n}\n'
 }

@@ -25,10 +25,11 @@
 //               aria-*/height/loading) is a page pick, passed on as <name>=<value>
 //   height      the frame's height (px) until the figure reports its own
 //   loading     lazy: the frame loads when scrolled near (the iframe attribute)
-// The element mirrors the figure's data-view and data-state (loading, ready, error) and, in
-// error, its errorMessage. When toylens cannot be reached (a wrong src or site, a host page
-// whose Content-Security-Policy forbids the frame, an unknown view) the element says so, and
-// what to do, in its own box.
+// The element mirrors the figure's data-view, data-state (loading, ready, error) and
+// data-claim (holds, fails: its claim on the model shown) and, in error, its errorMessage.
+// When toylens cannot be reached (a wrong src or site, a host page whose
+// Content-Security-Policy forbids the frame, an unknown view) the element says so, and what
+// to do, in its own box.
 (() => {
   if (!window.customElements || customElements.get('toylens-view')) return;
 
@@ -242,6 +243,8 @@
       frame.style.display = 'block';
       this.errorMessage = m.state === 'error' ? m.error || '' : '';
       this.dataset.state = m.state;
+      if (m.claim) this.dataset.claim = m.claim;
+      else delete this.dataset.claim;
     }
 
     #fail(message, fix) {

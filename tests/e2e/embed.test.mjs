@@ -46,6 +46,10 @@ test('a post on another origin: three figures from two notebooks share one engin
   );
   await page.goto(url);
   await page.waitForFunction(allReady, null, { timeout: 240_000 });
+  // Each element carries its figure's claim verdict: on the final checkpoint, every claim holds.
+  const claims = () => page.evaluate(() => [...document.querySelectorAll('toylens-view')].map((e) => `${e.id}:${e.dataset.claim}`));
+  await page.waitForFunction(() => [...document.querySelectorAll('toylens-view')].every((e) => e.dataset.claim), null, { timeout: 10_000 });
+  assert.deepEqual(await claims(), ['a:holds', 'b:holds', 'c:holds']);
 
   // One engine: one worker, each wasm build at most once (the CPU-only one draws; the full one
   // only for the WebGPU self-test), each model file once, one engine frame for the page.

@@ -16,6 +16,7 @@ import { CLI, DIST, assertCleanRun as assertClean, serveSite } from './site.mjs'
 import { snapshot, waitReady as waitFor } from './figures.mjs';
 import { TASK_PAGES as DECLARED } from '../../www/notebooks/pages.js'; // "Your model" has its own test (yours.test.mjs)
 import { viewsFollowing } from '../../www/notebooks/declare.js';
+import { checked } from '../../www/notebooks/claims.js';
 
 const TOL = 1e-5;
 const SETTLE_MS = 240_000; // every figure of a page recomputed (min's 201×200 maps are the slow part)
@@ -27,7 +28,7 @@ const PAGES = Object.fromEntries(DECLARED.map((p) => [p.task, {
   input: viewsFollowing(p, 'input'),
   weights: viewsFollowing(p, 'timeline'),
   static: viewsFollowing(p, undefined),
-  checks: [...new Set(p.figures.map((f) => f.checks).filter(Boolean))],
+  checked: checked(p).map((f) => ({ view: f.view, follows: f.follows })),
   ...p.test,
 }]));
 
@@ -60,6 +61,18 @@ function cliNumber(task, stepOrFile, spec) {
   }
   const out = execFileSync(CLI, ['analyze', task, '--weights', file, ...spec.args], { encoding: 'utf8' });
   return spec.value(JSON.parse(out));
+}
+
+/** Each listed view's data-claim. */
+function claimStates(page, views) {
+  return page.evaluate((vs) => Object.fromEntries(vs.map((v) => [v, document.querySelector(`[data-view="${v}"]`)?.dataset.claim ?? null])), views);
+}
+
+/** The site build's verdicts on `task`'s checkpoint `step` (dist/models/<task>/claims.json). */
+function builtClaims(task, step) {
+  const c = JSON.parse(fs.readFileSync(path.join(DIST, 'models', task, 'claims.json'), 'utf8'));
+  const i = c.steps.indexOf(step);
+  return Object.fromEntries(Object.entries(c.claims).map(([view, v]) => [view, v.states[i]]));
 }
 
 /** Waits until every listed view is ready (SETTLE_MS unless told). */
@@ -104,9 +117,19 @@ for (const [task, spec] of Object.entries(PAGES)) {
       console.log(`# ${task}: every figure ready after ${ms + Date.now() - t0} ms`);
       const states = await b.page.$$eval('[data-view]', (els) => els.filter((e) => e.dataset.state !== 'ready').map((e) => `${e.dataset.view}: ${e.dataset.state}`));
       assert.deepEqual(states, [], 'views not ready');
-      // Every claim's number is on the page, and no number the prose quotes is left unfilled.
-      const missing = await b.page.evaluate((keys) => keys.filter((k) => !document.querySelector(`[data-live="${k}"], [data-value="${k}"]`)), spec.checks);
-      assert.deepEqual(missing, [], 'numbers that check a claim, missing from the page');
+      // Every claim is judged on the final checkpoint, holds, and agrees with the site build's
+      // verdict (tools/claims.mjs: the same predicates on the native engine's numbers).
+      const claims = await claimStates(b.page, spec.checked.map((c) => c.view));
+      const built = builtClaims(task, models[task].checkpoints.at(-1));
+      assert.deepEqual(claims, built, 'data-claim on the final checkpoint vs the site build’s verdicts');
+      assert.deepEqual(Object.entries(claims).filter(([, s]) => s !== 'holds'), [], 'claims that do not hold on the final checkpoint');
+      // The emergence view: a row per claim, each pretrained column as the build judged it.
+      await b.page.waitForSelector('tl-claims[data-state="ready"]', { timeout: 30_000 });
+      const grid = await b.page.$$eval('tl-claims button[data-claim][data-source="pretrained"]', (bs) => bs.map((x) => [Number(x.dataset.r), Number(x.dataset.step), x.dataset.claim]));
+      const file = JSON.parse(fs.readFileSync(path.join(DIST, 'models', task, 'claims.json'), 'utf8'));
+      const want = Object.values(file.claims).flatMap((c, r) => c.states.map((st, j) => [r + 1, file.steps[j], st]));
+      assert.deepEqual(grid.sort(), want.sort(), 'the emergence view’s pretrained cells');
+      // No number the prose quotes is left unfilled.
       const unfilled = await b.page.$$eval('[data-live]', (els) => els.filter((e) => e.textContent.trim() === '…').map((e) => e.dataset.live));
       assert.deepEqual(unfilled, [], 'live numbers never filled');
       assertCleanRun(b.log);
@@ -143,6 +166,10 @@ for (const [task, spec] of Object.entries(PAGES)) {
       await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `pretrained:${step}`, { timeout: 60_000 });
       await waitReady(b.page, [...spec.input, ...spec.weights]);
       const after = await snapshot(b.page, spec.weights);
+      // The figures of the weights judge their claims on the new checkpoint as the build did.
+      const weightClaims = spec.checked.filter((c) => c.follows === 'timeline').map((c) => c.view);
+      const built = builtClaims(task, step);
+      assert.deepEqual(await claimStates(b.page, weightClaims), Object.fromEntries(weightClaims.map((v) => [v, built[v]])), `step ${step}: data-claim vs the site build’s verdicts`);
       const same = spec.weights.filter((v) => before[v] === after[v]);
       assert.ok(same.length < spec.weights.length / 2, `most figures should change with the checkpoint; unchanged: ${same.join(', ')}`);
       const want = cliNumber(task, step, spec.number);
@@ -150,6 +177,18 @@ for (const [task, spec] of Object.entries(PAGES)) {
       assert.ok(Math.abs(got - want) <= TOL, `step ${step}: page ${got}, CLI ${want}`);
       assertCleanRun(b.log);
     });
+
+    if (task === 'min') {
+      test('a click on a cell of the emergence view moves the timeline there', async () => {
+        const step = models[task].checkpoints[3];
+        await b.page.click(`tl-claims button[data-claim][data-source="pretrained"][data-step="${step}"]`);
+        await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `pretrained:${step}`, { timeout: 60_000 });
+        assert.equal(await b.page.$eval('tl-timeline', (t) => t.dataset.step), String(step));
+        const current = await b.page.$$eval('tl-claims [aria-current="true"]', (els) => els.map((e) => e.dataset.step));
+        assert.deepEqual(current, [String(step)], 'the grid marks the checkpoint on screen');
+        assertCleanRun(b.log);
+      });
+    }
 
     test('a short training run draws its curves and adds timeline entries', async () => {
       // The page's own short run (spec.train) where its model is slow to train.

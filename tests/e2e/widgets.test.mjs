@@ -51,7 +51,7 @@ describe('widget kit', () => {
         shown: e.querySelector('[data-ref="error"]').textContent,
       })),
     );
-    assert.equal(figs.length, 13);
+    assert.equal(figs.length, 14);
     for (const f of figs) {
       if (f.id === 'bad') continue;
       assert.equal(f.state, 'ready', `${f.id}: ${f.message}`);
@@ -237,6 +237,9 @@ describe('widget kit', () => {
         ['tl-lines', { series: [{ name: 's', x: [1], y: ['1'] }] }],
         ['tl-scatter', { points: [{ y: 1, label: 'p' }] }],
         ['tl-token-input', { vocab: 5 }],
+        ['tl-claims', { rows: [{ view: 'a/b', claim: 'c' }], columns: [{ source: 'pretrained', step: 0 }], cells: [['yes']] }],
+        ['tl-claims', { rows: [{ view: 'a/b', claim: 'c' }], columns: [{ source: 'pretrained', step: 0 }, { source: 'pretrained', step: 1 }], cells: [[null]] }],
+        ['tl-claims', { rows: [{ claim: 'c' }], columns: [{ source: 'pretrained', step: 1.5 }], cells: [[null]] }],
       ];
       const good = {
         'tl-heatmap': { values: { shape: [1, 1], values: [0] } },
@@ -245,6 +248,7 @@ describe('widget kit', () => {
         'tl-lines': { series: [{ name: 's', x: [0, 1], y: [0, 1] }] },
         'tl-scatter': { points: [{ x: 0, y: 0, label: 'p' }] },
         'tl-token-input': { vocab: ['a'], tokens: [0] },
+        'tl-claims': { rows: [], columns: [], cells: [] },
       };
       return cases.map(([tag, data]) => {
         const el = document.createElement(tag);
@@ -274,6 +278,9 @@ describe('widget kit', () => {
       'series[0].y[0]: expected a number, got "1"',
       'points[0].x: expected a finite number, got nothing',
       'vocab: expected an array of strings, got 5',
+      'cells[0][0]: expected \'holds\', \'fails\' or null, got "yes"',
+      'cells[0]: expected 2 cells (one per column), got an array of 1',
+      'rows[0].view: expected a view name, got nothing',
     ];
     out.forEach((r, k) => {
       assert.equal(r.threw, null, `${r.tag}: threw`);
@@ -282,6 +289,122 @@ describe('widget kit', () => {
       assert.ok(r.shown, `${r.tag}: message shown in the element`);
       assert.equal(r.recovered, 'ready', `${r.tag}: good data after bad`);
     });
+  });
+
+  test('claims: cells show holds/fails, a click selects its checkpoint', async () => {
+    const got = await b.page.evaluate(() => {
+      const el = document.getElementById('claims');
+      const cells = el.data.cells.flat();
+      const shown = (s) => el.querySelectorAll(`button[data-claim="${s}"]`).length;
+      const given = (s) => cells.filter((c) => c === s).length;
+      return {
+        state: el.dataset.state,
+        shown: { holds: shown('holds'), fails: shown('fails'), none: shown('none') },
+        given: { holds: given('holds'), fails: given('fails'), none: given(null) },
+        current: [...el.querySelectorAll('.tl-claims-current button')].map((b) => b.dataset.step),
+        summary: el.querySelector('[data-ref="summary"]').textContent,
+        labels: [...el.querySelectorAll('button.tl-claims-label')].map((b) => b.textContent),
+        aria: el.querySelector('button[data-claim][data-r="1"][data-step="11"]').getAttribute('aria-label'),
+        rows: el.rows(),
+        tabbable: el.querySelectorAll('[data-ref="grid"] button[tabindex="0"]').length,
+        tip: ['full-ov: ' + el.data.rows[0].claim, 'test: diagonal share ≥ 0.9', 'value: ' + window.__widgets.fmt(el.data.values[0][6])],
+      };
+    });
+    assert.equal(got.state, 'ready');
+    assert.deepEqual(got.shown, got.given);
+    assert.deepEqual(got.given, { holds: 28, fails: 49, none: 3 });
+    assert.deepEqual(got.current, ['1341', '1341', '1341', '1341', '1341'], 'the heading and every cell of the current column');
+    assert.equal(got.summary, '3 of 4 claims hold at step 1341 (1 not evaluated)');
+    assert.deepEqual(got.labels, ['full-ov', 'attention-to-min', 'logit-lens', 'position-blind']);
+    assert.equal(got.aria, 'step 11: holds — diagonal share ≥ 0.9');
+    assert.deepEqual(got.rows[0].slice(0, 4), ['claim', 0, 1, 2]);
+    assert.equal(got.rows[4][0], 'min/position-blind');
+    assert.deepEqual(got.rows[4].slice(-5), ['fails', 'fails', '', '', '']);
+    assert.equal(got.tabbable, 1, 'the grid is one tab stop');
+
+    // Hover: the step, the state, the claim, its test and the number it read.
+    const cell = '#claims button[data-claim][data-r="1"][data-step="11"]';
+    await hoverAt(cell, 0.5, 0.5);
+    assert.deepEqual(await tooltipLines('claims'), ['step 11: holds ✓', ...got.tip]);
+    // A click on a cell, on a column heading, on a row label; arrows then Enter from the keyboard.
+    await b.page.locator(cell).click();
+    await b.page.locator('#claims button.tl-claims-step[data-step="2000"]').click();
+    await b.page.locator('#claims button.tl-claims-label[data-r="3"]').click();
+    await b.page.locator(cell).focus();
+    await b.page.keyboard.press('ArrowRight');
+    await b.page.keyboard.press('ArrowDown');
+    await b.page.keyboard.press('Enter');
+    const events = await b.page.evaluate(() => ({ selects: window.__widgets.selects.splice(0), reveals: window.__widgets.reveals.splice(0) }));
+    assert.deepEqual(events, {
+      selects: [{ source: 'pretrained', step: 11 }, { source: 'pretrained', step: 2000 }, { source: 'pretrained', step: 16 }],
+      reveals: [{ view: 'min/logit-lens' }],
+    });
+    await b.page.mouse.move(0, 0);
+
+    // setCurrent moves the highlight; setCell fills a cell in, or adds its column in step order.
+    const live = await b.page.evaluate(() => {
+      const el = document.getElementById('claims');
+      el.setCurrent({ source: 'pretrained', step: 11 });
+      const summary = el.querySelector('[data-ref="summary"]').textContent;
+      el.setCell('min/position-blind', 'pretrained', 2000, 'holds', 0.95);
+      el.setCell('min/full-ov', 'run', 50, 'holds', 0.91);
+      el.setCell('min/full-ov', 'run', 20, 'fails', 0.5);
+      let bad = '';
+      try {
+        el.setCell('min/full-ov', 'run', 20, 'maybe');
+      } catch (e) {
+        bad = e.message;
+      }
+      const at = (r, source, step) => el.querySelector(`button[data-r="${r}"][data-source="${source}"][data-step="${step}"]`)?.dataset.claim;
+      const out = {
+        summary,
+        current: [...el.querySelectorAll('.tl-claims-current button')].map((b) => b.dataset.step),
+        head: el.rows()[0].slice(-3),
+        cells: [at(4, 'pretrained', 2000), at(1, 'run', 20), at(1, 'run', 50), at(2, 'run', 20)],
+        columns: el.data.columns.length,
+        sources: [...el.querySelectorAll('.tl-claims-sources th:not(.tl-claims-corner)')].map((th) => `${th.textContent}:${th.colSpan}`),
+        bad,
+        state: el.dataset.state,
+      };
+      el.data = window.__widgets.claimsData();
+      return out;
+    });
+    assert.deepEqual(live, {
+      summary: '1 of 4 claims hold at step 11',
+      current: ['11', '11', '11', '11', '11'],
+      head: ['pretrained 2000', 'run 20', 'run 50'],
+      cells: ['holds', 'fails', 'holds', 'none'],
+      columns: 22,
+      sources: ['pretrained:20', 'your run:2'],
+      bad: "setCell: expected the state 'holds', 'fails' or null, got \"maybe\"",
+      state: 'ready',
+    });
+
+    // A phone: the grid scrolls inside the figure (the page does not), the labels stay, and a
+    // new current column is scrolled into view.
+    await b.page.setViewportSize({ width: 390, height: 800 });
+    const phone = await b.page.evaluate(() => {
+      const el = document.getElementById('claims');
+      const grid = el.querySelector('[data-ref="grid"]');
+      el.setCurrent({ source: 'pretrained', step: 2000 });
+      const box = grid.getBoundingClientRect();
+      const head = el.querySelector('th.tl-claims-current').getBoundingClientRect();
+      const label = el.querySelector('th.tl-claims-label').getBoundingClientRect();
+      return {
+        inside: el.getBoundingClientRect().right <= innerWidth,
+        scrolls: grid.scrollWidth > grid.clientWidth,
+        scrolled: grid.scrollLeft > 0,
+        labelStays: label.left >= box.left - 1 && label.left <= box.left + 1,
+        currentShown: head.left >= label.right - 1 && head.right <= box.right + 1,
+      };
+    });
+    await b.page.setViewportSize({ width: 1100, height: 900 });
+    // Two frames: every figure has redrawn to the wide page again before the next test.
+    await b.page.evaluate(() => {
+      document.getElementById('claims').data = window.__widgets.claimsData();
+      return new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    });
+    assert.deepEqual(phone, { inside: true, scrolls: true, scrolled: true, labelStays: true, currentShown: true });
   });
 
   test('figures redraw to their new width when the page narrows', async () => {

@@ -3,9 +3,9 @@
 // - Its engine: with `engine=shared` (set by embed.js), the host page's one engine worker,
 //   reached through a MessagePort the host hands over; otherwise (the page opened directly, or
 //   the plain-iframe form of the snippet) a worker of its own, as any page.
-// - Its size and state: posted to the host as {toylens: 'embed', view, figure, height, state, error},
-//   so embed.js sizes the frame to the figure and mirrors its data-state (figure: false when
-//   the page has no such view).
+// - Its size and state: posted to the host as {toylens: 'embed', view, figure, height, state,
+//   claim, error}, so embed.js sizes the frame to the figure and mirrors its data-state and
+//   data-claim (figure: false when the page has no such view).
 import { EngineClient } from '../engine/client.js';
 
 const host = window.parent !== window ? window.parent : null;
@@ -53,9 +53,11 @@ export function reportToHost(view, fig, error = '') {
   const post = () => {
     const height = Math.ceil(body.getBoundingClientRect().bottom + scrollY);
     const state = fig ? (fig.dataset.state ?? 'ready') : 'error';
-    host.postMessage({ toylens: 'embed', view, figure: Boolean(fig), height, state, error: fig ? (fig.errorMessage ?? '') : error }, '*');
+    // The verdict on the figure's claim for the model it shows (data-claim), if it has one.
+    const claim = fig?.dataset.claim ?? null;
+    host.postMessage({ toylens: 'embed', view, figure: Boolean(fig), height, state, claim, error: fig ? (fig.errorMessage ?? '') : error }, '*');
   };
   new ResizeObserver(post).observe(body);
-  if (fig) new MutationObserver(post).observe(fig, { attributes: true, attributeFilter: ['data-state'] });
+  if (fig) new MutationObserver(post).observe(fig, { attributes: true, attributeFilter: ['data-state', 'data-claim'] });
   post();
 }

@@ -20,8 +20,10 @@
 //   show     (results by read name, ctx {info, tokens, picks, model}) -> the widget's data
 //            (model: the selected checkpoint, {source, step, label})
 //   live     optional (results, ctx) -> {name: value}: numbers the prose quotes (data-live)
-//   claim    what the figure shows, in a sentence; checks: the live number (data-live or
-//            data-value key) that checks the claim
+//   claim    what the figure shows, in a sentence
+//   check    {key, op, than, says}: the predicate that decides the claim for the model and
+//            input on screen, on live()'s number `key` (see claims.js); every computed figure
+//            of a task page has one, and the page shows its verdict (data-claim)
 //   by       the element that draws it instead of the page (e.g. the training panel's curves)
 // Figures are computed in list order, cheapest first; figures with an equal read share one
 // engine call per model (the runtime keeps the results of a run).
@@ -34,6 +36,7 @@
 //                 parameter's name) and which control shows it (permalink.js: oneOf, intList)
 
 import { configRows } from './common.js';
+import { checkCheck } from './claims.js';
 
 export const WIDGETS = {
   heatmap: 'tl-heatmap',
@@ -45,6 +48,7 @@ export const WIDGETS = {
   stats: 'tl-stats',
   text: 'tl-text',
   table: 'tl-table',
+  claims: 'tl-claims',
 };
 
 const FOLLOWS = ['input', 'timeline', undefined];
@@ -75,6 +79,11 @@ export function checkPage(page) {
       if (!f.follows) throw new Error(`${at}: a figure of the picks must follow 'input' or 'timeline'`);
     }
     if (typeof f.claim !== 'string' || !f.claim) throw new Error(`${at}: no claim`);
+    if (f.follows && !page.reader) {
+      checkCheck(f.check, at);
+      if (typeof f.live !== 'function') throw new Error(`${at}: a checked claim needs live() to return ${f.check.key}`);
+    }
+    if (f.checks !== undefined) throw new Error(`${at}: checks: is gone; declare check: {key, op, than, says}`);
   }
   return page;
 }
@@ -102,6 +111,15 @@ export function picksOf(figure, picks) {
 /** Static figures the page draws once from engine facts (no reads, not drawn by another element). */
 export function drawnOnce(page) {
   return page.figures.filter((f) => !f.follows && f.show && !f.by);
+}
+
+/**
+ * What `figure` asks the engine for in `ctx`: [[name, read, tokens]], each read's request
+ * resolved and `tokens` the figure's batch (none for a figure of the weights).
+ */
+export function readsOf(figure, ctx) {
+  const tokens = figure.follows === 'input' ? (figure.batch?.(ctx) ?? [ctx.tokens]) : undefined;
+  return Object.entries(figure.reads ?? {}).map(([name, r]) => [name, typeof r.request === 'function' ? { ...r, request: r.request(ctx) } : r, tokens]);
 }
 
 /** One engine call's identity: the same key, the same result for one model and input. */
@@ -141,12 +159,14 @@ export function pageOf(pages, view) {
 
 /**
  * The static figures every notebook page has: the model at a glance (from the engine's facts;
- * `config` is its claim) and the training panel's two curves.
+ * `config` is its claim), the training panel's two curves and the emergence view of the
+ * page's claims (emergence.js).
  */
 export function standardFigures(task, { config }) {
   return [
     { view: `${task}/config`, widget: 'stats', show: (_, { info }) => ({ rows: configRows(info) }), claim: config },
     { view: `${task}/training-loss`, widget: 'lines', by: 'tl-train-panel', claim: 'The loss of the reader’s own run, step by step.' },
     { view: `${task}/training-accuracy`, widget: 'lines', by: 'tl-train-panel', claim: 'The accuracy of the reader’s own run, step by step.' },
+    { view: `${task}/claims`, widget: 'claims', by: 'tl-claims', claim: 'Each claim of the page at each checkpoint: where it holds, and so when each mechanism forms.' },
   ];
 }

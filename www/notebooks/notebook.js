@@ -12,6 +12,7 @@ import { SOFTWARE_EVAL_LIMIT, TrainingSession } from '../engine/session.js';
 import '../offline.js'; // the site offline after this first visit (service worker)
 import { engineClient, reportToHost } from '../embed/frame.js';
 import { readerInfo } from './common.js';
+import { parseMetrics } from './metrics.js';
 
 const ROOT = new URL('../', import.meta.url); // the site's root
 
@@ -298,6 +299,11 @@ export class Notebook extends EventTarget {
     return this.metrics;
   }
 
+  /** The pretrained timeline's claims as the site build judged them (tools/claims.mjs). */
+  timelineClaims() {
+    return this.#fetch(`models/${this.model.claims}`, 'json');
+  }
+
   /**
    * A site file (path from the site's root) through the engine worker, which fetches each URL
    * once and keeps it: embedded figures sharing a worker download a model once between them.
@@ -327,17 +333,4 @@ export class Notebook extends EventTarget {
   label(tokens) {
     return this.client.call('task_label', { task: this.task, tokens });
   }
-}
-
-/** metrics.jsonl as the CLI writes it (a line per step, eval lines with eval_* and figures) -> curves. */
-export function parseMetrics(text) {
-  const train = [];
-  const evals = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    const m = JSON.parse(line);
-    if ('eval_loss' in m) evals.push({ step: m.step, loss: m.eval_loss, accuracy: m.eval_accuracy, figures: m.figures ?? null });
-    else if ('loss' in m) train.push({ step: m.step + 1, loss: m.loss, accuracy: m.accuracy });
-  }
-  return { train, eval: evals };
 }

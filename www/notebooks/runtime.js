@@ -7,7 +7,9 @@
 // engine's facts are known, written back with history.replaceState on every change, and
 // offered as an embed snippet by each figure's toolbar.
 import { Notebook } from './notebook.js';
-import { WIDGETS, checkPage, computed, drawnOnce, picksOf, readKey, readingPicks, viewsFollowing } from './declare.js';
+import { WIDGETS, checkPage, computed, drawnOnce, picksOf, readKey, readingPicks, readsOf, viewsFollowing } from './declare.js';
+import { judge } from './claims.js';
+import { Emergence } from './emergence.js';
 import { embedAttributes, readState, writeState } from './permalink.js';
 import { fmt } from '../widgets/scales.js';
 
@@ -45,6 +47,11 @@ export class NotebookPage {
     } catch (e) {
       this.fail(e);
       return false;
+    }
+    const claimsEl = this.page.reader || this.nb.only ? null : this.els.get(`${this.page.task}/claims`);
+    if (claimsEl) {
+      this.emergence = new Emergence(this.page, this.nb, claimsEl);
+      this.emergence.start();
     }
     const first = this.#restore(location.search);
     const ctx = this.#ctx();
@@ -229,20 +236,28 @@ export class NotebookPage {
 
   async #fill(f, ctx, calls, gen) {
     let live = null;
-    const error = await this.el(f.view).fill(async () => {
+    const el = this.el(f.view);
+    const error = await el.fill(async () => {
       const r = await this.#read(f, ctx, calls);
       const data = f.show(r, ctx);
       live = f.live?.(r, ctx) ?? null;
+      // The claim's verdict on what the figure is about to show (data-claim is set before
+      // data-state turns ready); a newer fill's verdict is not overwritten.
+      if (f.check && this.gens.get(f.view) === gen) this.#judged(f, judge(f, live), ctx.model);
       return data;
     });
+    if (error && this.gens.get(f.view) === gen) el.setClaim(null);
     if (!error && live && this.gens.get(f.view) === gen) setLive(document, live);
   }
 
+  #judged(f, verdict, model) {
+    this.el(f.view).setClaim({ ...verdict, claim: f.claim });
+    this.emergence?.record(f.view, model, verdict);
+  }
+
   async #read(f, ctx, calls) {
-    const tokens = f.follows === 'input' ? (f.batch?.(ctx) ?? [ctx.tokens]) : undefined;
     const out = {};
-    for (const [name, r] of Object.entries(f.reads ?? {})) {
-      const read = typeof r.request === 'function' ? { ...r, request: r.request(ctx) } : r;
+    for (const [name, read, tokens] of readsOf(f, ctx)) {
       const key = readKey(read, tokens);
       if (!calls.has(key)) {
         const ops = { task_label: () => this.nb.label(tokens), curves: () => this.nb.curves(), cache: () => this.nb.cache(tokens) };

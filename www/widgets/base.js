@@ -11,6 +11,7 @@ import { adoptStyles } from './style.js';
 import { buildTools } from './export.js';
 import { Tooltip } from './tooltip.js';
 import { tapToHover } from './tap.js';
+import { fmt } from './scales.js';
 
 const DARK = typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
 
@@ -126,6 +127,30 @@ export class ToylensFigure extends HTMLElement {
     this.setLoading();
   }
 
+  /**
+   * The verdict on the figure's claim for what it shows ({claim, state: 'holds'|'fails',
+   * value, test}; see www/notebooks/claims.js), or null: none yet. The element carries
+   * data-claim, and a line under the figure says the claim, its verdict and the number.
+   */
+  setClaim(v) {
+    this._skeleton();
+    const line = this.refs.claim;
+    if (!v) {
+      delete this.dataset.claim;
+      line.replaceChildren();
+      return;
+    }
+    this.dataset.claim = v.state;
+    const verdict = document.createElement('strong');
+    verdict.textContent = v.state === 'holds' ? '✓ holds' : '✗ does not hold here';
+    const value = document.createElement('span');
+    value.className = 'tl-claim-test';
+    const shown = typeof v.value === 'number' ? fmt(v.value) : String(v.value);
+    value.textContent = `${v.test} (here ${shown})`;
+    value.dataset.number = String(v.value);
+    line.replaceChildren(verdict, ' ', document.createTextNode(v.claim ? `${v.claim} ` : ''), value);
+  }
+
   setLoading() {
     this._setState('loading');
     this.errorMessage = '';
@@ -181,13 +206,13 @@ export class ToylensFigure extends HTMLElement {
       d.dataset.ref = ref;
       return d;
     };
-    this.refs = { title: part('tl-title', 'title'), body: part('tl-body', 'body'), error: part('tl-error', 'error'), tools: buildTools(this) };
+    this.refs = { title: part('tl-title', 'title'), body: part('tl-body', 'body'), claim: part('tl-claim', 'claim'), error: part('tl-error', 'error'), tools: buildTools(this) };
     this.refs.error.setAttribute('role', 'alert');
     this.refs.tools.querySelector('[data-ref="save-embed"]').hidden = !this._embedSnippet;
     this.tooltip = new Tooltip(this);
     tapToHover(this); // touch screens: a tap shows what hovering shows
     // Not this.append: <tl-lines> has its own append(name, x, y).
-    Element.prototype.append.call(this, this.refs.tools, this.refs.title, this.refs.body, this.refs.error, this.tooltip.node);
+    Element.prototype.append.call(this, this.refs.tools, this.refs.title, this.refs.body, this.refs.claim, this.refs.error, this.tooltip.node);
     this.build?.(this.refs.body);
   }
 

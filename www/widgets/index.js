@@ -12,9 +12,10 @@ import { TrainPanel } from './train-panel.js';
 import { Stats } from './stats.js';
 import { Text } from './text.js';
 import { Table } from './table.js';
+import { Claims } from './claims.js';
 
 export { ToylensFigure } from './base.js';
-export { Heatmap, AttentionPattern, Bars, Lines, Scatter, TokenInput, BackendStatus, Timeline, TrainPanel, Stats, Text, Table };
+export { Heatmap, AttentionPattern, Bars, Lines, Scatter, TokenInput, BackendStatus, Timeline, TrainPanel, Stats, Text, Table, Claims };
 
 const ELEMENTS = {
   'tl-heatmap': Heatmap,
@@ -29,6 +30,7 @@ const ELEMENTS = {
   'tl-stats': Stats,
   'tl-text': Text,
   'tl-table': Table,
+  'tl-claims': Claims,
 };
 
 // A second copy of the kit on one page (another URL) must not throw on define.

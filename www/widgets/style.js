@@ -32,6 +32,15 @@ dl.tl-stats dd { margin: 0; font-family: ui-monospace, monospace; font-variant-n
 .tl-title { font-weight: 600; margin: 0 0 .25rem; }
 .tl-title:empty { display: none; }
 .tl-body { position: relative; }
+/* The figure's claim and its verdict on the model shown (data-claim: holds | fails). */
+.tl-claim { font-size: 12px; color: var(--tl-muted); margin: .3rem 0 0; padding-left: .5rem; border-left: 3px solid var(--tl-line); }
+.tl-claim:empty { display: none; }
+[data-claim="holds"] > .tl-claim { border-left-color: var(--ok, #1d7a3a); }
+[data-claim="holds"] > .tl-claim strong { color: var(--ok, #1d7a3a); }
+[data-claim="fails"] > .tl-claim { border-left-color: var(--tl-bad); }
+[data-claim="fails"] > .tl-claim strong { color: var(--tl-bad); }
+.tl-claim-test { font-family: ui-monospace, monospace; font-variant-numeric: tabular-nums; }
+[data-state="loading"] > .tl-claim { opacity: .5; }
 [data-state="loading"] > .tl-body:empty::before { content: "Loading…"; color: var(--tl-muted); }
 .tl-error {
   color: var(--tl-bad);
@@ -108,6 +117,67 @@ button.tl-chip:disabled { cursor: default; }
   border-radius: 4px;
 }
 [data-state="error"] .tl-token-text { border-color: var(--tl-bad); }
+/* <tl-claims>, the emergence grid (claims.js): ✓ on a filled cell (holds), × on an outlined
+   one (fails), a blank dotted cell (not evaluated): told apart by shape and glyph, not colour
+   alone. The current checkpoint's column is tinted, its heading bold and underlined. The grid
+   scrolls inside the element (never the page); the labels stay at its left. */
+:where(tl-claims) {
+  display: block;
+  position: relative;
+  min-width: 0;
+  color: var(--fg, CanvasText);
+  font-size: 12px;
+  line-height: 1.35;
+  --tl-muted: var(--muted, GrayText);
+  --tl-line: var(--line, #d9dce1);
+  --tl-accent: var(--accent, #2f5fd0);
+  --tl-bg: var(--bg, Canvas);
+  --tl-bad: var(--bad, #b3261e);
+  --tl-good: var(--ok, #1d7a3a);
+}
+tl-claims .tl-tooltip { white-space: normal; width: max-content; }
+.tl-claims-summary { margin: 0 0 .3rem; font-variant-numeric: tabular-nums; }
+.tl-claims-summary:empty { display: none; }
+.tl-claims-scroll { overflow-x: auto; overflow-y: hidden; max-width: 100%; padding-bottom: 2px; }
+table.tl-claims { width: auto; margin: 0; border-collapse: collapse; font-size: inherit; font-variant-numeric: tabular-nums; }
+table.tl-claims :is(th, td) { padding: 2px; border: 0; text-align: center; vertical-align: middle; font-weight: normal; }
+table.tl-claims :is(.tl-claims-label, .tl-claims-corner) { position: sticky; left: 0; z-index: 1; background: var(--tl-bg); text-align: left; }
+table.tl-claims .tl-claims-corner { text-align: right; padding-right: .4rem; color: var(--tl-muted); font-size: 10px; }
+table.tl-claims tr.tl-claims-sources th:not(.tl-claims-corner) { text-align: left; font-size: 10px; color: var(--tl-muted); border-bottom: 1px solid var(--tl-line); }
+table.tl-claims .tl-claims-split { border-left: 1px solid var(--tl-line); }
+table.tl-claims .tl-claims-current { background: color-mix(in srgb, var(--tl-accent) 15%, transparent); }
+table.tl-claims th[scope="col"] { border-bottom: 2px solid transparent; }
+table.tl-claims th.tl-claims-current { border-bottom-color: var(--tl-accent); }
+table.tl-claims button { cursor: pointer; }
+table.tl-claims button:focus-visible { outline: 2px solid var(--tl-accent); outline-offset: 1px; }
+button.tl-claims-label {
+  display: block; max-width: min(12rem, 38vw); margin: 0; padding: 0 .4rem 0 0;
+  font: inherit; color: inherit; text-align: left; background: none; border: 0;
+  overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+}
+button.tl-claims-label:hover { color: var(--tl-accent); text-decoration: underline; }
+button.tl-claims-step {
+  display: block; min-width: 18px; margin: 0 auto; padding: 0 1px;
+  font: 10px/1.3 system-ui, sans-serif; letter-spacing: -.02em; white-space: nowrap;
+  color: var(--tl-muted); background: none; border: 0; border-radius: 2px;
+}
+button.tl-claims-step:hover { color: var(--tl-accent); }
+.tl-claims-current button.tl-claims-step { color: inherit; font-weight: 700; }
+.tl-claims-cell {
+  box-sizing: border-box; display: block; width: 18px; height: 18px; margin: 0 auto; padding: 0;
+  font: 700 12px/16px system-ui, sans-serif; text-align: center;
+  color: var(--tl-muted); background: transparent; border: 1px dotted var(--tl-muted); border-radius: 3px;
+}
+.tl-claims-cell.tl-holds { color: var(--tl-bg); background: var(--tl-good); border: 1px solid var(--tl-good); }
+.tl-claims-cell.tl-fails {
+  color: var(--tl-bad); font-weight: 400;
+  background: color-mix(in srgb, var(--tl-bad) 7%, transparent);
+  border: 1px solid var(--tl-bad); border-color: color-mix(in srgb, var(--tl-bad) 55%, transparent);
+}
+button.tl-claims-cell:hover { border-color: var(--tl-accent); box-shadow: 0 0 0 1px var(--tl-accent); }
+.tl-claims-foot { display: flex; flex-wrap: wrap; gap: .2rem 1rem; margin: .35rem 0 0; color: var(--tl-muted); font-size: 11px; }
+.tl-claims-key .tl-claims-cell { display: inline-block; width: 12px; height: 12px; margin-right: .15em; font-size: 9px; line-height: 10px; vertical-align: -2px; }
+.tl-claims-note:empty { display: none; }
 /* The save toolbar (export.js): over the figure's top right corner, shown on hover or focus
    (always, in its own row, on touch screens), only for a drawn figure. */
 .tl-tools {

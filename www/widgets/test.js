@@ -90,6 +90,35 @@ export function scatterData(n = 40, seed = 1) {
 
 export const VOCAB = ['0', '1', '2', '3', '4', '='];
 
+/** The steps of the pretrained min model's checkpoints (the emergence view's columns). */
+export const CLAIM_STEPS = [0, 1, 2, 3, 5, 7, 11, 16, 25, 37, 55, 81, 122, 181, 271, 404, 602, 899, 1341, 2000];
+
+/**
+ * Four claims over CLAIM_STEPS: claim k holds from column from[k] on (the third fails once
+ * after; the last never holds, and is not evaluated at the last three steps).
+ */
+export function claimsData() {
+  const views = ['min/full-ov', 'min/attention-to-min', 'min/logit-lens', 'min/position-blind'];
+  const from = [6, 11, 14, Infinity];
+  const columns = CLAIM_STEPS.map((step) => ({ source: 'pretrained', step }));
+  const cells = views.map((_, k) => columns.map((_, j) => (k === 3 && j >= 17 ? null : j >= from[k] && !(k === 2 && j === 16) ? 'holds' : 'fails')));
+  const values = views.map((_, k) => columns.map((_, j) => (cells[k][j] === null ? null : Math.round(1000 * (1 - Math.exp(-j / (3 + k)))) / 1000)));
+  return {
+    title: 'When does each claim become true?',
+    rows: [
+      { view: views[0], claim: 'The full OV circuit has a strong diagonal: each token mostly copies itself.', test: 'diagonal share ≥ 0.9' },
+      { view: views[1], claim: 'The last position attends to the smallest token.', test: 'attention to the min ≥ 0.5' },
+      { view: views[2], claim: 'The answer is readable after layer 0.', test: 'logit-lens accuracy ≥ 0.8' },
+      { view: views[3], claim: 'The model ignores positions.' },
+    ],
+    columns,
+    cells,
+    values,
+    current: { source: 'pretrained', step: 1341 },
+    note: 'Synthetic: no engine.',
+  };
+}
+
 function mount() {
   $('heatmap').data = heatmapData(12, 10, 1, { title: 'a 12×10 matrix' });
   $('heatmap-seq').data = { ...heatmapData(24, 24, 2), scale: 'sequential', format: undefined };
@@ -108,6 +137,10 @@ function mount() {
   $('stats').data = { rows: [['steps', 1200], ['loss', 0.0123456, 'loss'], ['backend', 'cpu']] };
   $('text').data = { className: 'pass', parts: ['min(3, 4) = ', { value: 3, key: 'answer' }, ': right.'] };
   $('table').data = { rows: [{ head: 'token', cells: ['a', 'b'] }, { head: 'P', cells: [0.123456, 1], classes: ['fail', 'pass'] }] };
+  const claims = $('claims');
+  claims.data = claimsData();
+  claims.addEventListener('select', (e) => hooks.selects.push(e.detail));
+  claims.addEventListener('reveal', (e) => hooks.reveals.push(e.detail));
   $('bad').data = { values: { shape: [2, 3], values: [1, 2, 3] } };
 }
 
@@ -134,7 +167,7 @@ const bench = [
   },
 ];
 
-const hooks = { changes: [], fmt, heatmapData, attentionData, scatterData, bench, mounted: false };
+const hooks = { changes: [], selects: [], reveals: [], fmt, heatmapData, attentionData, scatterData, claimsData, bench, mounted: false };
 window.__widgets = hooks;
 mount();
 hooks.mounted = true;

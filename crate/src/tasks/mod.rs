@@ -11,6 +11,7 @@ use crate::train::recipe::Recipe;
 
 pub mod addition;
 pub mod cumsum;
+pub mod info;
 pub mod majority;
 pub mod min;
 pub mod sorting;

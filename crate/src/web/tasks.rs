@@ -3,7 +3,6 @@
 use js_sys::{Int32Array, Object};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use serde_json::json;
 use wasm_bindgen::prelude::*;
 
 use super::{js_err, set, to_js};
@@ -11,27 +10,11 @@ use crate::model::Tokens;
 use crate::tasks::{self, Batch, TASK_IDS};
 use crate::train::timeline::TimelinePlan;
 
-/// `{id, config, recipe, vocab, vocab_out, n_ctx, held_out, n_params, n_params_total, timeline}`
-/// for a task id: every fact about the task a page shows, so no page recomputes one.
+/// `tasks::info` of a task id: every fact about the task a page shows.
 #[wasm_bindgen]
 pub fn task_info(id: &str) -> Result<JsValue, JsValue> {
     let task = tasks::by_id(id).map_err(js_err)?;
-    let cfg = task.config();
-    let recipe = serde_json::to_value(task.recipe()).map_err(|e| js_err(crate::Error::Io(e.to_string())))?;
-    let info = json!({
-        "id": task.id(),
-        "config": cfg.to_json(),
-        "recipe": recipe,
-        "vocab": (0..cfg.d_vocab as i64).map(|i| task.token_str(i)).collect::<Vec<_>>(),
-        "vocab_out": task.class_names(cfg.d_vocab_out),
-        "n_ctx": cfg.n_ctx,
-        "held_out": task.held_out().len(),
-        // TL's `cfg.n_params` (hidden weight matrices only) and every allocated parameter.
-        "n_params": cfg.n_params_tl(),
-        "n_params_total": cfg.n_params(),
-        "timeline": TimelinePlan::new(&cfg, false),
-    });
-    to_js(&info)
+    to_js(&tasks::info::info(task.as_ref()).map_err(js_err)?)
 }
 
 /// The checkpoint steps of a page run of `total` steps (log-spaced, sized to the budget).

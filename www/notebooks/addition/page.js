@@ -2,6 +2,8 @@
 // fields). Analyses read the raw weights; the prose and the figures' places are in index.html.
 import { labelsOf, sub } from '../common.js';
 import { standardFigures } from '../declare.js';
+import { holds } from '../claims.js';
+import { upTo } from '../metrics.js';
 import { oneOf } from '../permalink.js';
 import * as v from './views.js';
 
@@ -17,6 +19,12 @@ const EXAMPLES = a('addition_examples', HELD);
 
 // The notebook's example, 77426 + 17611 = 095037.
 const EXAMPLE = [7, 7, 4, 2, 6, 10, 1, 7, 6, 1, 1, 11, 0, 9, 5, 0, 3, 7];
+
+// The part of the training log the model on screen had seen (its step and before).
+const seen = (curves, model) => upTo(curves, model?.step ?? Infinity);
+const EXAMPLE_OF = (kind, key) => ({ ex }) => ({ [key]: v.sameColumns(ex, kind) });
+
+const SAME_COLUMNS = 'head × answer digit pairs reading the mean’s column, share';
 
 const right = (labels, tokens, abl) => `${v.sumRight(tokens, labels, abl)} of ${v.digitsOf(abl).length}`;
 
@@ -59,9 +67,9 @@ export default {
       follows: 'input',
       reads: { labels: { op: 'task_label' }, abl: ABLATE('zero'), losses: a('addition_losses') },
       show: ({ labels, abl, losses }, { tokens }) => v.sumTable(tokens, labels, abl, losses),
-      live: ({ labels, abl }, { tokens }) => ({ 'sum-right': right(labels, tokens, abl) }),
-      claim: 'The trained model gets every digit of a sum right, carries and cascades included.',
-      checks: 'sum-right',
+      live: ({ labels, abl }, { tokens }) => ({ 'sum-right': right(labels, tokens, abl), 'sum-right-share': v.sumRight(tokens, labels, abl) / v.digitsOf(abl).length }),
+      claim: 'The model gets every digit of this sum right (on held-out sums it is not perfect: see the digit losses below).',
+      check: holds('sum-right-share', '>=', 1, 'answer digits right, share'),
     },
     {
       view: `${TASK}/attention`,
@@ -69,7 +77,9 @@ export default {
       follows: 'input',
       reads: { pattern: a('attention_pattern') },
       show: ({ pattern }, { info, tokens }) => ({ tokens: tokens.map((t) => info.vocab[t]), patterns: sub(pattern, 0), headLabels: labelsOf(pattern, 'head').map((h) => `L0${h}`) }),
-      claim: 'From each position that predicts an answer digit, each head looks at the two operand digits of one column.',
+      live: ({ pattern }) => ({ 'column-focus': v.columnFocus(pattern) }),
+      claim: 'From each position that predicts an answer digit, each head looks mostly at the two operand digits of one column.',
+      check: holds('column-focus', '>=', 0.5, 'mean attention on the best column’s two digits'),
     },
     {
       view: `${TASK}/ablation-sum`,
@@ -79,9 +89,10 @@ export default {
       show: ({ labels, abl }, { tokens }) => v.ablationAnswers(abl, labels, tokens),
       live: ({ labels, abl }, { tokens }) => ({
         'sum-attn-right': `${v.rowRight(abl, labels, tokens, 'L0 attn')} of ${v.digitsOf(abl).length}`,
+        'sum-attn-right-share': v.rowRight(abl, labels, tokens, 'L0 attn') / v.digitsOf(abl).length,
       }),
-      claim: 'Without its attention output the model cannot answer the sum; without one head it gets some digits wrong.',
-      checks: 'sum-attn-right',
+      claim: 'Without its attention output the model cannot answer the sum: it gets at most half the digits right.',
+      check: holds('sum-attn-right-share', '<=', 0.5, 'digits right with attention zeroed, share'),
     },
 
     // ---- the selected model's training run (one fetch for the pretrained, recorded for yours) ----
@@ -91,8 +102,9 @@ export default {
       follows: 'timeline',
       reads: { curves: CURVES },
       show: ({ curves }, { model }) => v.digitCurves(curves, model),
-      claim: 'The answer digits are not learned together: each digit’s loss drops at its own step.',
-      checks: 'digit-steps',
+      live: ({ curves }, { model }) => ({ 'digit-drops': v.distinctDrops(v.digitDropSteps(seen(curves, model))) }),
+      claim: 'The answer digits are not learned together: by this checkpoint their held-out losses have dropped under 0.5 at several different steps.',
+      check: holds('digit-drops', '>=', 3, 'distinct steps of a digit’s drop'),
     },
     {
       view: `${TASK}/loss-curves-log`,
@@ -100,9 +112,9 @@ export default {
       follows: 'timeline',
       reads: { curves: CURVES },
       show: ({ curves }, { model }) => v.digitCurves(curves, model, { logY: true }),
-      live: ({ curves }) => ({ 'digit-steps': v.digitSteps(curves), 'sum9-cases': v.sum9Cases(curves) }),
-      claim: 'On a log scale the plateau at ln 10 and each digit’s drop stand apart.',
-      checks: 'digit-steps',
+      live: ({ curves }, { model }) => ({ 'digit-steps': v.digitSteps(curves), 'sum9-cases': v.sum9Cases(curves), 'worst-last-digit': Math.max(...v.lastDigitLosses(seen(curves, model))) }),
+      claim: 'On a log scale each digit’s drop from the plateau at ln 10 stands apart, and by this checkpoint every digit is far below it.',
+      check: holds('worst-last-digit', '<', 0.2, 'worst digit’s latest held-out loss'),
     },
     {
       view: `${TASK}/curves-baseadd`,
@@ -110,8 +122,9 @@ export default {
       follows: 'timeline',
       reads: { curves: CURVES },
       show: ({ curves }, { model }) => v.categoryCurves(curves, model, 'BaseAdd'),
-      claim: 'BaseAdd (no carry into the column) is learned column by column, each with its own drop.',
-      checks: 'digit-steps',
+      live: ({ curves }, { model }) => ({ 'baseadd-drops': v.distinctDrops(v.categoryDropSteps(seen(curves, model), 'BaseAdd')) }),
+      claim: 'BaseAdd (no carry into the column) is learned column by column: its columns drop under 0.5 at several different steps.',
+      check: holds('baseadd-drops', '>=', 3, 'distinct steps of a column’s drop'),
     },
     {
       view: `${TASK}/curves-usecarry1`,
@@ -119,8 +132,12 @@ export default {
       follows: 'timeline',
       reads: { curves: CURVES },
       show: ({ curves }, { model }) => v.categoryCurves(curves, model, 'UseCarry1'),
-      claim: 'Using a carry (UseCarry1) drops with BaseAdd in the same column.',
-      checks: 'carry-learned',
+      live: ({ curves }, { model }) => {
+        const steps = v.categoryDropSteps(seen(curves, model), 'UseCarry1');
+        return { 'usecarry1-learned': steps.filter((s) => s != null).length / steps.length };
+      },
+      claim: 'Using a carry (UseCarry1) is learned in every column: each column’s loss is under 0.5 by this checkpoint.',
+      check: holds('usecarry1-learned', '>=', 1, 'columns learned, share'),
     },
     {
       view: `${TASK}/curves-usesum9`,
@@ -128,8 +145,12 @@ export default {
       follows: 'timeline',
       reads: { curves: CURVES },
       show: ({ curves }, { model }) => v.categoryCurves(curves, model, 'UseSum9'),
-      claim: 'UseSum9 has the fewest cases and the noisiest curves.',
-      checks: 'sum9-cases',
+      live: ({ curves }, { model }) => {
+        const steps = v.categoryDropSteps(seen(curves, model), 'UseSum9');
+        return { 'usesum9-learned': steps.filter((s) => s != null).length / steps.length };
+      },
+      claim: 'UseSum9 (a carry through a column summing to 9) has the fewest cases and is learned last, yet by this checkpoint in every column.',
+      check: holds('usesum9-learned', '>=', 1, 'columns learned, share'),
     },
     {
       view: `${TASK}/curves-column`,
@@ -138,14 +159,15 @@ export default {
       picks: ['column'],
       reads: { curves: CURVES },
       show: ({ curves }, { model, picks }) => v.columnCurves(curves, model, picks.column),
-      live: ({ curves }, { picks }) => ({
+      live: ({ curves }, { picks, model }) => ({
+        'column-learned': ['BaseAdd', 'UseCarry1', 'UseSum9'].filter((c) => v.firstBelow(seen(curves, model), c, picks.column, 0.5) != null).length,
         'picked-column': picks.column,
         'base-learned': v.firstBelow(curves, 'BaseAdd', picks.column, 0.5) ?? 'never',
         'carry-learned': v.firstBelow(curves, 'UseCarry1', picks.column, 0.5) ?? 'never',
         'sum9-learned': v.firstBelow(curves, 'UseSum9', picks.column, 0.5) ?? 'never',
       }),
-      claim: 'In one column the three sub-tasks drop within an evaluation of each other: the column is learned with its carry.',
-      checks: 'carry-learned',
+      claim: 'In the picked column all three sub-tasks are learned (held-out loss under 0.5) by this checkpoint: the column is learned with its carry.',
+      check: holds('column-learned', '>=', 3, 'sub-tasks learned'),
     },
 
     // ---- the selected checkpoint on the held-out sums ----
@@ -165,7 +187,7 @@ export default {
         return { 'worst-digit-loss': Math.max(...all), 'mean-digit-loss': all.reduce((x, y) => x + y, 0) / all.length };
       },
       claim: 'On 200 held-out sums every answer digit has a small loss.',
-      checks: 'digit-loss-1000s',
+      check: holds('worst-digit-loss', '<', 0.1, 'worst digit’s loss'),
     },
     {
       view: `${TASK}/category-losses`,
@@ -173,8 +195,12 @@ export default {
       follows: 'timeline',
       reads: { l: a('addition_losses', HELD) },
       show: ({ l }) => v.categoryBars(l, v.digitNames(l.per_token.length)),
-      claim: 'At a trained checkpoint every digit and every sub-task has a small loss.',
-      checks: 'worst-digit-loss',
+      live: ({ l }) => {
+        const d = v.digitLosses(l);
+        return { 'worst-category-loss': Math.max(...v.CATEGORIES.flatMap((c) => d[c].filter(Number.isFinite))) };
+      },
+      claim: 'Every sub-task of every digit has a small loss.',
+      check: holds('worst-category-loss', '<', 0.3, 'worst sub-task’s loss'),
     },
     {
       view: `${TASK}/attention-mean`,
@@ -185,10 +211,10 @@ export default {
       live: ({ ex }) => {
         const r = v.columnReaders(ex.mean_pattern);
         const list = (hs) => (hs.length ? hs.join(', ') : 'none');
-        return { 'heads-own': list(r.own), 'heads-next': list(r.next), 'own-share': r.ownShare, 'next-share': r.nextShare };
+        return { 'heads-own': list(r.own), 'heads-next': list(r.next), 'own-share': r.ownShare, 'next-share': r.nextShare, 'heads-next-count': r.next.length, 'heads-column-count': r.own.length + r.next.length };
       },
-      claim: 'Three heads read the answer digit’s own column, one the column to its right, where a carry comes from.',
-      checks: 'heads-next',
+      claim: 'Every head reads one column on average: the answer digit’s own or the one to its right, where a carry comes from.',
+      check: holds('heads-column-count', '>=', 4, 'heads with over half their attention on one column'),
     },
     {
       view: `${TASK}/attention-random`,
@@ -196,8 +222,9 @@ export default {
       follows: 'timeline',
       reads: { ex: EXAMPLES },
       show: ({ ex }, { info }) => v.exampleAttention(ex, 'random', info.vocab),
-      live: ({ ex }, { info }) => ({ 'random-sum': v.sumText(ex.tokens[0], info.vocab) }),
+      live: ({ ex }, { info }) => ({ 'random-sum': v.sumText(ex.tokens[0], info.vocab), 'random-vs-mean': v.sameColumns(ex, 'random') }),
       claim: 'On a random held-out sum the heads read the same columns as on average.',
+      check: holds('random-vs-mean', '>=', 0.8, SAME_COLUMNS),
     },
     {
       view: `${TASK}/attention-baseadd`,
@@ -205,9 +232,9 @@ export default {
       follows: 'timeline',
       reads: { ex: EXAMPLES },
       show: ({ ex }, { info }) => v.exampleAttention(ex, 'BaseAdd only', info.vocab),
-      live: ({ ex }) => ({ 'count-baseadd': ex.counts[ex.categories.indexOf('BaseAdd only')] ?? 0 }),
-      claim: 'A sum without carries looks the same: each answer digit reads its own column.',
-      checks: 'count-baseadd',
+      live: ({ ex }) => ({ 'count-baseadd': ex.counts[ex.categories.indexOf('BaseAdd only')] ?? 0, ...EXAMPLE_OF('BaseAdd only', 'baseadd-vs-mean')({ ex }) }),
+      claim: 'A sum without carries looks the same as the average.',
+      check: holds('baseadd-vs-mean', '>=', 0.8, SAME_COLUMNS),
     },
     {
       view: `${TASK}/attention-usecarry1`,
@@ -215,9 +242,9 @@ export default {
       follows: 'timeline',
       reads: { ex: EXAMPLES },
       show: ({ ex }, { info }) => v.exampleAttention(ex, 'UseCarry1, no UseSum9', info.vocab),
-      live: ({ ex }) => ({ 'count-usecarry1': ex.counts[ex.categories.indexOf('UseCarry1, no UseSum9')] ?? 0 }),
+      live: ({ ex }) => ({ 'count-usecarry1': ex.counts[ex.categories.indexOf('UseCarry1, no UseSum9')] ?? 0, ...EXAMPLE_OF('UseCarry1, no UseSum9', 'usecarry1-vs-mean')({ ex }) }),
       claim: 'A sum with carries has the same pattern: the heads fetch columns, whatever their digits.',
-      checks: 'count-usecarry1',
+      check: holds('usecarry1-vs-mean', '>=', 0.8, SAME_COLUMNS),
     },
     {
       view: `${TASK}/attention-usesum9`,
@@ -225,9 +252,9 @@ export default {
       follows: 'timeline',
       reads: { ex: EXAMPLES },
       show: ({ ex }, { info }) => v.exampleAttention(ex, 'UseSum9', info.vocab),
-      live: ({ ex }) => ({ 'count-usesum9': ex.counts[ex.categories.indexOf('UseSum9')] ?? 0 }),
+      live: ({ ex }) => ({ 'count-usesum9': ex.counts[ex.categories.indexOf('UseSum9')] ?? 0, ...EXAMPLE_OF('UseSum9', 'usesum9-vs-mean')({ ex }) }),
       claim: 'A sum with a carry through a 9 has the same pattern too: no head reads two columns over.',
-      checks: 'count-usesum9',
+      check: holds('usesum9-vs-mean', '>=', 0.8, SAME_COLUMNS),
     },
     {
       view: `${TASK}/logit-lens`,
@@ -246,10 +273,11 @@ export default {
           'lens-out-loss': loss('final_post'),
           'lens-attn-logit': v.rowMean(lens.logit, '0_mid') - v.rowMean(lens.logit, '0_pre'),
           'lens-mlp-logit': v.rowMean(lens.logit, 'final_post') - v.rowMean(lens.logit, '0_mid'),
+          'lens-mlp-gain': acc('final_post') - acc('0_mid'),
         };
       },
-      claim: 'Read through the unembedding, the residual stream knows the answer only after the MLP: after attention it is still near chance.',
-      checks: 'lens-attn-acc',
+      claim: 'Read through the unembedding, the residual stream knows the answer only after the MLP: the MLP adds most of the accuracy.',
+      check: holds('lens-mlp-gain', '>=', 0.6, 'accuracy after the MLP − after attention'),
     },
     {
       view: `${TASK}/ablation-zero`,
@@ -263,9 +291,10 @@ export default {
         'zero-mlp': v.rowMean(abl.loss, 'L0 mlp'),
         'zero-worst-head': v.worstHead(abl.loss),
         'zero-worst-head-loss': v.rowMean(abl.loss, v.worstHead(abl.loss)),
+        'zero-parts-min': Math.min(v.rowMin(abl.loss, 'L0 attn'), v.rowMin(abl.loss, 'L0 mlp')),
       }),
       claim: 'Zero-ablating the attention output or the MLP destroys every digit; single heads hurt some digits more than others.',
-      checks: 'zero-attn',
+      check: holds('zero-parts-min', '>=', 1, 'smallest digit loss with attention or MLP zeroed'),
     },
     {
       view: `${TASK}/ablation-mean`,
@@ -277,9 +306,10 @@ export default {
         'mean-attn': v.rowMean(abl.loss, 'L0 attn'),
         'mean-worst-head': v.worstHead(abl.loss),
         'mean-worst-head-loss': v.rowMean(abl.loss, v.worstHead(abl.loss)),
+        'mean-attn-min': v.rowMin(abl.loss, 'L0 attn', 1),
       }),
-      claim: 'Mean ablation, which keeps the activations in distribution, tells the same story.',
-      checks: 'mean-attn',
+      claim: 'Mean ablation, which keeps the activations in distribution, tells the same story: without attention every digit but the leading carry is lost.',
+      check: holds('mean-attn-min', '>=', 1, 'smallest loss of digits 2–6 with attention mean-ablated'),
     },
     {
       view: `${TASK}/head-ablation`,
@@ -287,9 +317,9 @@ export default {
       follows: 'timeline',
       reads: { zero: ABLATE('zero', FEW), mean: ABLATE('mean', FEW) },
       show: ({ zero, mean }) => v.headAblation(zero, mean),
-      live: ({ zero }) => ({ 'head-base-loss': v.rowMean(zero.loss, 'none'), 'head-zero-max': v.rowMean(zero.loss, v.worstHead(zero.loss)) }),
+      live: ({ zero }) => ({ 'head-base-loss': v.rowMean(zero.loss, 'none'), 'head-zero-max': v.rowMean(zero.loss, v.worstHead(zero.loss)), 'head-zero-rise': v.rowMean(zero.loss, v.worstHead(zero.loss)) - v.rowMean(zero.loss, 'none') }),
       claim: 'Yet ablating a head costs a lot: the heads matter through what the MLP reads from them.',
-      checks: 'head-zero-max',
+      check: holds('head-zero-rise', '>=', 0.5, 'costliest head’s mean loss rise'),
     },
     {
       view: `${TASK}/head-dla`,
@@ -299,7 +329,7 @@ export default {
       show: ({ h }) => v.headDla(h),
       live: ({ h }) => ({ 'head-dla-max': Math.max(...h.dla.values) }),
       claim: 'No head writes the answer directly: each adds well under one logit to the right digit.',
-      checks: 'head-dla-max',
+      check: holds('head-dla-max', '<', 1, 'largest head’s direct logit'),
     },
   ],
 };

@@ -318,3 +318,82 @@ export function sum9Cases(curves) {
   const last = withFigures(curves).at(-1);
   return last ? last.figures.UseSum9.count.filter((c) => c > 0).join(', ') : '—';
 }
+
+/** The eval steps at which each answer digit's held-out loss first went under `below` (null: not yet). */
+export function digitDropSteps(curves, below = 0.5) {
+  const ev = withFigures(curves);
+  const names = ev[0]?.figures.digits ?? [];
+  return names.map((_, k) => ev.find((e) => num(e.figures.digit_loss[k]) < below)?.step ?? null);
+}
+
+/** The same for one sub-task, per column (columns without cases left out). */
+export function categoryDropSteps(curves, category, below = 0.5) {
+  const ev = withFigures(curves);
+  const columns = ev[0]?.figures.columns ?? [];
+  return columns
+    .map((_, k) => (ev.some((e) => Number.isFinite(num(e.figures[category].loss[k]))) ? (ev.find((e) => num(e.figures[category].loss[k]) < below)?.step ?? null) : undefined))
+    .filter((s) => s !== undefined);
+}
+
+/** How many distinct steps the learned ones of `steps` (null: not yet) dropped at. */
+export function distinctDrops(steps) {
+  return new Set(steps.filter((s) => s != null)).size;
+}
+
+/** The latest evaluation's held-out loss of each answer digit (NaN before any). */
+export function lastDigitLosses(curves) {
+  const last = withFigures(curves).at(-1);
+  return last ? last.figures.digit_loss.map(num) : [NaN];
+}
+
+/**
+ * addition_examples: of each head at each position that predicts an answer digit, the share
+ * where the example of `kind` puts its most attention on the same column (its two operand
+ * digits) as the mean pattern does.
+ */
+export function sameColumns(ex, kind, digits = 5) {
+  const i = ex.categories.indexOf(kind);
+  if (i < 0) return NaN;
+  const [, h, q, k] = ex.pattern.shape;
+  const one = sub(ex.pattern, i).values;
+  const best = (values, head, qi) => {
+    const at = (c) => values[(head * q + qi) * k + c] + values[(head * q + qi) * k + digits + 1 + c];
+    let top = 0;
+    for (let c = 1; c < digits; c++) if (at(c) > at(top)) top = c;
+    return top;
+  };
+  let same = 0;
+  let n = 0;
+  for (let head = 0; head < h; head++) {
+    for (let qi = 2 * digits + 1; qi < q - 1; qi++) {
+      same += best(one, head, qi) === best(ex.mean_pattern.values, head, qi);
+      n++;
+    }
+  }
+  return same / n;
+}
+
+/**
+ * attention_pattern [batch, head, query, key] of one sum: from each position that predicts an
+ * answer digit, each head's largest attention on one column's two operand digits, averaged.
+ */
+export function columnFocus(pattern, digits = 5) {
+  const [, h, q, k] = pattern.shape;
+  let sum = 0;
+  let n = 0;
+  for (let head = 0; head < h; head++) {
+    for (let qi = 2 * digits + 1; qi < q - 1; qi++) {
+      let best = 0;
+      for (let c = 0; c < digits; c++) best = Math.max(best, pattern.values[(head * q + qi) * k + c] + pattern.values[(head * q + qi) * k + digits + 1 + c]);
+      sum += best;
+      n++;
+    }
+  }
+  return sum / n;
+}
+
+/** The smallest loss of a row of addition_digit_ablation's loss [ablated, digit], from digit `from`. */
+export function rowMin(t, row, from = 0) {
+  const i = t.labels[t.axes[0]].indexOf(row);
+  return Math.min(...Array.from(sub(t, i).values).slice(from));
+}

@@ -3,6 +3,7 @@
 // and the figures' places are in index.html.
 import { sub, transpose } from '../common.js';
 import { standardFigures } from '../declare.js';
+import { holds } from '../claims.js';
 import * as v from './views.js';
 
 const TASK = 'cumsum';
@@ -46,28 +47,34 @@ export default {
       show: ({ labels, probs }, { info, tokens }) => v.labelTable(tokens.map((t) => info.vocab[t]), v.predictionRows(probs, labels, info.vocab_out)),
       live: ({ labels, probs }, { info }) => {
         const rows = v.predictionRows(probs, labels, info.vocab_out);
-        return { 'example-right': rows.filter((r) => r.right).length, 'example-n': rows.length };
+        const right = rows.filter((r) => r.right).length;
+        return { 'example-right': right, 'example-n': rows.length, 'example-share': right / rows.length };
       },
-      claim: 'The task’s own labels next to the model’s answers: a trained model gets nearly every position right.',
-      checks: 'example-right',
+      claim: 'The task’s own labels next to the model’s answers: it gets nearly every position of this sequence right.',
+      check: holds('example-share', '>=', 0.9, 'positions right, share'),
     },
     {
       view: `${TASK}/probs`,
       widget: 'heatmap',
       follows: 'input',
-      reads: { probs: a('probs') },
+      reads: { labels: { op: 'task_label' }, probs: a('probs') },
       show: ({ probs }, { info, tokens }) => v.probsView(probs, info.vocab, tokens),
-      claim: 'A trained model puts nearly all its probability on the right class; positions where the sum just reached or left zero are the least certain.',
-      checks: 'example-right',
+      live: ({ labels, probs }, { info }) => {
+        const rows = v.predictionRows(probs, labels, info.vocab_out);
+        return { 'example-mean-p': rows.reduce((s, r) => s + r.p, 0) / rows.length };
+      },
+      claim: 'The model puts most of its probability on the right class at this sequence’s positions; where the sum just reached or left zero it is least certain.',
+      check: holds('example-mean-p', '>=', 0.8, 'mean P(right class)'),
     },
     {
       view: `${TASK}/attention`,
       widget: 'attention',
       follows: 'input',
-      reads: { pattern: a('attention_pattern') },
+      reads: { pattern: a('attention_pattern'), e: a('attention_entropy') },
       show: ({ pattern }, { info, tokens }) => v.attentionView(pattern, info.vocab, tokens),
-      claim: 'Each query spreads its attention evenly over itself and every earlier position.',
-      checks: 'uniform-loss-change',
+      live: ({ e }) => ({ 'example-entropy-min': Math.min(...Array.from(e.values).slice(1)) }),
+      claim: 'On this sequence each query spreads its attention evenly over itself and every earlier position.',
+      check: holds('example-entropy-min', '>=', 0.95, 'least even position, entropy / ln(position + 1)'),
     },
 
     // ---- the model: weights first, then the held-out statistics ----
@@ -79,7 +86,7 @@ export default {
       show: ({ we }) => v.singularValuesView(we.values, 'Singular values of W_E'),
       live: ({ we }) => ({ 'we-share': v.topShare(we.values) }),
       claim: 'The first singular direction of W_E carries most of it: the embedding is nearly one-dimensional.',
-      checks: 'we-share',
+      check: holds('we-share', '>=', 0.8, 'σ1² / Σσ²'),
     },
     {
       view: `${TASK}/we-projection`,
@@ -89,7 +96,7 @@ export default {
       show: ({ we }) => v.projectionView(we.projection, 'token', 'Each token’s embedding projected on W_E’s first singular direction'),
       live: ({ we }) => ({ 'we-corr': v.lineCorrelation(we.projection) }),
       claim: 'On that direction the eleven embeddings lie in order of value: a number line.',
-      checks: 'we-corr',
+      check: holds('we-corr', '>=', 0.95, '|correlation with the value|'),
     },
     {
       view: `${TASK}/wu-singular-values`,
@@ -97,9 +104,9 @@ export default {
       follows: 'timeline',
       reads: { wu: a('svd_W_U') },
       show: ({ wu }) => v.singularValuesView(wu.values, 'Singular values of W_U'),
-      live: ({ wu }) => ({ 'wu-s3': wu.values[2] ?? 0, 'wu-s1': wu.values[0] }),
-      claim: 'Centred W_U has rank two: its third singular value is (nearly) zero.',
-      checks: 'wu-s3',
+      live: ({ wu }) => ({ 'wu-s3': wu.values[2] ?? 0, 'wu-s1': wu.values[0], 'wu-s3-ratio': (wu.values[2] ?? 0) / wu.values[0] }),
+      claim: 'Centred W_U has rank two: its third singular value is (nearly) zero. With three classes centring leaves two directions, so this holds for any model, trained or not.',
+      check: holds('wu-s3-ratio', '<', 0.01, 'σ3 / σ1'),
     },
     {
       view: `${TASK}/wu-directions`,
@@ -107,8 +114,12 @@ export default {
       follows: 'timeline',
       reads: { wu: a('svd_W_U') },
       show: ({ wu }, { info }) => v.planeView(wu.projection, info.vocab_out, 'Unembedding directions in W_U’s top two singular directions'),
-      claim: 'neg and pos sit at opposite ends of W_U’s first direction, zero off to the side along the second.',
-      checks: 'wu-s3',
+      live: ({ wu }, { info }) => {
+        const c = v.classIndex(info.vocab_out);
+        return { 'wu-neg-pos-cos': v.planeCosine(wu.projection, c.neg, c.pos) };
+      },
+      claim: 'neg and pos point opposite ways in W_U’s plane.',
+      check: holds('wu-neg-pos-cos', '<', -0.5, 'cos(neg, pos)'),
     },
     {
       view: `${TASK}/full-ov`,
@@ -118,10 +129,10 @@ export default {
       show: ({ ov }, { info }) => v.heatmapView(sub(ov, 0), info.vocab, info.vocab_out, 'output class', 'attended token', 'Full OV circuit W_E·W_OV·W_U'),
       live: ({ ov }, { info }) => {
         const s = v.ovSigns(sub(ov, 0), info.vocab, info.vocab_out);
-        return { 'ov-neg': s.neg, 'ov-nneg': s.nNeg, 'ov-pos': s.pos, 'ov-npos': s.nPos, 'ov-zero-ratio': s.zeroRatio };
+        return { 'ov-neg': s.neg, 'ov-nneg': s.nNeg, 'ov-pos': s.pos, 'ov-npos': s.nPos, 'ov-zero-ratio': s.zeroRatio, 'ov-signs-right': (s.neg + s.pos) / (s.nNeg + s.nPos) };
       },
-      claim: 'Attending to a negative token raises neg over pos, a positive one the reverse; the +0 row is nearly empty.',
-      checks: 'ov-neg',
+      claim: 'Attending to a negative token raises neg over pos, a positive one the reverse.',
+      check: holds('ov-signs-right', '>=', 1, 'tokens whose sign wins, share'),
     },
     {
       view: `${TASK}/ov-singular-values`,
@@ -131,7 +142,7 @@ export default {
       show: ({ svd }) => v.singularValuesView(Array.from(sub(svd, 0).values), 'Singular values of W_E·W_OV'),
       live: ({ svd }) => ({ 'ov-share': v.topShare(sub(svd, 0).values) }),
       claim: 'W_E·W_OV is close to rank one.',
-      checks: 'ov-share',
+      check: holds('ov-share', '>=', 0.9, 'σ1² / Σσ²'),
     },
     {
       view: `${TASK}/ov-projection`,
@@ -141,7 +152,7 @@ export default {
       show: ({ svd }, { info }) => v.projectionView(ovProjection(svd, info), 'token', 'W_E·W_OV for each token, on its first singular direction'),
       live: ({ svd }, { info }) => ({ 'ov-corr': v.lineCorrelation(ovProjection(svd, info)) }),
       claim: 'On its first direction the tokens of W_E·W_OV sit in order of value.',
-      checks: 'ov-corr',
+      check: holds('ov-corr', '>=', 0.95, '|correlation with the value|'),
     },
     {
       view: `${TASK}/ov-wu-directions`,
@@ -149,8 +160,16 @@ export default {
       follows: 'timeline',
       reads: { dirs: a('unembed_directions') },
       show: ({ dirs }, { info }) => v.planeView(sub(dirs.embed_ov, 0), info.vocab, 'W_E·W_OV for each token, in W_U’s top two singular directions', v.signOf),
-      claim: 'In W_U’s plane the tokens lie along the neg–pos axis with +0 at the origin.',
-      checks: 'ov-zero-ratio',
+      live: ({ dirs }, { info }) => {
+        const p = sub(dirs.embed_ov, 0);
+        const k = p.shape.at(-1);
+        const norm = (i) => Math.hypot(p.values[i * k], p.values[i * k + 1]);
+        const zero = info.vocab.findIndex((t) => Number(t) === 0);
+        const largest = Math.max(...info.vocab.map((_, i) => norm(i)));
+        return { 'ov-plane-zero': norm(zero) / largest };
+      },
+      claim: 'In W_U’s plane +0 sits near the origin, the other tokens far out.',
+      check: holds('ov-plane-zero', '<', 0.2, '|+0| / largest |token|'),
     },
     {
       view: `${TASK}/bias-logits`,
@@ -160,10 +179,10 @@ export default {
       show: ({ b }, { info }) => v.heatmapView(b, b.labels.bias, info.vocab_out, 'output class', 'bias', 'Biases projected on W_U'),
       live: ({ b }, { info }) => {
         const f = v.biasesFavouringZero(b, info.vocab_out);
-        return { 'bias-zero-count': `${f.favouring.length} of ${f.count}`, 'bias-sum-zero': f.sum.zero, 'bias-sum-neg': f.sum.neg, 'bias-sum-pos': f.sum.pos };
+        return { 'bias-zero-count': `${f.favouring.length} of ${f.count}`, 'bias-sum-zero': f.sum.zero, 'bias-sum-neg': f.sum.neg, 'bias-sum-pos': f.sum.pos, 'bias-zero-margin': f.sum.zero - Math.max(f.sum.neg, f.sum.pos) };
       },
       claim: 'The constant terms favour zero: when the signals cancel, zero wins by default.',
-      checks: 'bias-sum-zero',
+      check: holds('bias-zero-margin', '>', 0, 'zero − max(neg, pos), summed biases'),
     },
     {
       view: `${TASK}/held-out`,
@@ -182,7 +201,7 @@ export default {
       }),
       live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy, 'held-out-loss': loss.loss }),
       claim: 'On 1000 held-out sequences the model is nearly always right.',
-      checks: 'held-out-accuracy',
+      check: holds('held-out-accuracy', '>=', 0.95, 'accuracy'),
     },
     {
       view: `${TASK}/attention-entropy`,
@@ -198,7 +217,7 @@ export default {
       }),
       live: ({ e }) => ({ 'entropy-min': Math.min(...Array.from(e.values).slice(1)) }),
       claim: 'At every position the head spreads its attention almost as evenly as it can.',
-      checks: 'entropy-min',
+      check: holds('entropy-min', '>=', 0.95, 'least even position, mean entropy / ln(position + 1)'),
     },
     {
       view: `${TASK}/uniform-attention`,
@@ -217,7 +236,7 @@ export default {
       }),
       live: ({ u }) => ({ 'uniform-loss-change': u.uniform.loss - u.baseline.loss, 'uniform-accuracy-change': u.uniform.accuracy - u.baseline.accuracy }),
       claim: 'Exactly uniform causal attention scores as well as the trained head: attention only averages.',
-      checks: 'uniform-loss-change',
+      check: holds('uniform-loss-change', '<', 0.01, 'loss change'),
     },
     {
       view: `${TASK}/dla-attn`,
@@ -225,9 +244,9 @@ export default {
       follows: 'timeline',
       reads: { dla: a('dla_by_label', HELD_OUT) },
       show: ({ dla }) => v.dlaView(dla, '0_attn_out'),
-      live: ({ dla }) => ({ 'dla-attn-size': v.meanAbsDla(dla, '0_attn_out') }),
-      claim: 'The attention output pushes toward the right sign and says little on zero sums.',
-      checks: 'dla-attn-size',
+      live: ({ dla }, { info }) => ({ 'dla-attn-size': v.meanAbsDla(dla, '0_attn_out'), 'dla-attn-margin': v.dlaSignMargin(dla, '0_attn_out', info.vocab_out) }),
+      claim: 'The attention output pushes toward the right sign: on neg positions neg over pos, on pos positions pos over neg.',
+      check: holds('dla-attn-margin', '>', 0, 'smaller of the two margins'),
     },
     {
       view: `${TASK}/dla-mlp`,
@@ -235,9 +254,9 @@ export default {
       follows: 'timeline',
       reads: { dla: a('dla_by_label', HELD_OUT) },
       show: ({ dla }) => v.dlaView(dla, '0_mlp_out'),
-      live: ({ dla }) => ({ 'dla-mlp-size': v.meanAbsDla(dla, '0_mlp_out') }),
-      claim: 'The MLP output pushes the same way, louder than attention.',
-      checks: 'dla-mlp-size',
+      live: ({ dla }, { info }) => ({ 'dla-mlp-size': v.meanAbsDla(dla, '0_mlp_out'), 'dla-mlp-margin': v.dlaSignMargin(dla, '0_mlp_out', info.vocab_out) }),
+      claim: 'The MLP output pushes toward the right sign too.',
+      check: holds('dla-mlp-margin', '>', 0, 'smaller of the two margins'),
     },
     {
       view: `${TASK}/neurons-by-label`,
@@ -247,10 +266,11 @@ export default {
       show: ({ g }) => v.neuronsView(g),
       live: ({ g }, { info }) => {
         const k = v.neuronKinds(g, info.vocab_out);
-        return { 'neurons-negative': list(k.negative), 'neurons-positive': list(k.positive), 'neurons-quiet': list([...k.quiet, ...k.mixed]) };
+        const n = g.mean.shape[1];
+        return { 'neurons-negative': list(k.negative), 'neurons-positive': list(k.positive), 'neurons-quiet': list([...k.quiet, ...k.mixed]), 'neurons-detectors': (k.negative.length + k.positive.length) / n };
       },
-      claim: 'The neurons are sign detectors: each fires on negative sums or on positive ones.',
-      checks: 'neurons-negative',
+      claim: 'Most neurons are sign detectors: each fires on negative sums or on positive ones, at least twice as much as on the other (the notebook’s model: all of its eight; ours: see the list below).',
+      check: holds('neurons-detectors', '>', 0.5, 'detectors, share of the neurons'),
     },
     {
       view: `${TASK}/neuron-logits`,
@@ -261,10 +281,12 @@ export default {
       live: ({ g, nl }, { info }) => {
         const k = v.neuronKinds(g, info.vocab_out);
         const push = (ns, to, from) => `${v.neuronsPushing(nl, ns, to, from, info.vocab_out)} of ${ns.length}`;
-        return { 'neurons-negative-push': push(k.negative, 'neg', 'pos'), 'neurons-positive-push': push(k.positive, 'pos', 'neg') };
+        const right = v.neuronsPushing(nl, k.negative, 'neg', 'pos', info.vocab_out) + v.neuronsPushing(nl, k.positive, 'pos', 'neg', info.vocab_out);
+        const detectors = k.negative.length + k.positive.length;
+        return { 'neurons-negative-push': push(k.negative, 'neg', 'pos'), 'neurons-positive-push': push(k.positive, 'pos', 'neg'), 'detectors-push-right': detectors ? right / detectors : NaN };
       },
       claim: 'Negative detectors raise neg over pos, positive detectors pos over neg.',
-      checks: 'neurons-negative-push',
+      check: holds('detectors-push-right', '>=', 1, 'detectors pushing their sign, share'),
     },
     {
       view: `${TASK}/neuron-wu-directions`,
@@ -277,8 +299,12 @@ export default {
         const names = Array.from({ length: dirs.w_out.shape[0] }, (_, i) => `n${i}`);
         return v.planeView(dirs.w_out, names, 'Each neuron’s output direction (W_out) in W_U’s top two singular directions', kindOf);
       },
-      claim: 'In W_U’s plane the detectors’ output directions point to their sign.',
-      checks: 'neurons-positive-push',
+      live: ({ g, dirs }, { info }) => {
+        const k = v.neuronKinds(g, info.vocab_out);
+        return { 'detectors-point-right': v.pointingShare(dirs, k, info.vocab_out) };
+      },
+      claim: 'In W_U’s plane the detectors’ output directions point to their sign: closer to its class than to the other.',
+      check: holds('detectors-point-right', '>=', 1, 'detectors pointing to their sign, share'),
     },
   ],
 };

@@ -235,3 +235,43 @@ export function labelTable(tokens, rows) {
     ],
   };
 }
+
+/**
+ * How surely `component` pushes toward the true sign: of the mean DLA [component, label, out],
+ * the smaller of (neg − pos on neg-labelled positions) and (pos − neg on pos-labelled ones).
+ * Positive when it pushes the right way on both.
+ */
+export function dlaSignMargin(dla, component, vocabOut) {
+  const c = classIndex(vocabOut);
+  const comp = labelsOf(dla.mean, 'component').indexOf(component);
+  const labels = labelsOf(dla.mean, 'label');
+  const row = (label) => sub(dla.mean, comp, labels.indexOf(vocabOut[c[label]])).values;
+  const onNeg = row('neg');
+  const onPos = row('pos');
+  return Math.min(onNeg[c.neg] - onNeg[c.pos], onPos[c.pos] - onPos[c.neg]);
+}
+
+/** The cosine of rows `i` and `j` of a [thing, sv] projection, in its first two directions. */
+export function planeCosine(proj, i, j) {
+  const k = proj.shape.at(-1);
+  const [xi, yi, xj, yj] = [proj.values[i * k], proj.values[i * k + 1], proj.values[j * k], proj.values[j * k + 1]];
+  return (xi * xj + yi * yj) / (Math.hypot(xi, yi) * Math.hypot(xj, yj));
+}
+
+/**
+ * Of the sign detectors `kinds` (neuronKinds), the share whose output direction (unembed_directions'
+ * w_out, in W_U's plane) is closer in angle to their own class's (w_u) than to the other sign's.
+ */
+export function pointingShare(dirs, kinds, vocabOut) {
+  const c = classIndex(vocabOut);
+  const k = dirs.w_out.shape.at(-1);
+  const ku = dirs.w_u.shape.at(-1);
+  const cos = (n, cls) => {
+    const [x, y] = [dirs.w_out.values[n * k], dirs.w_out.values[n * k + 1]];
+    const [u, w] = [dirs.w_u.values[cls * ku], dirs.w_u.values[cls * ku + 1]];
+    return (x * u + y * w) / (Math.hypot(x, y) * Math.hypot(u, w));
+  };
+  const right = kinds.negative.filter((n) => cos(n, c.neg) > cos(n, c.pos)).length + kinds.positive.filter((n) => cos(n, c.pos) > cos(n, c.neg)).length;
+  const all = kinds.negative.length + kinds.positive.length;
+  return all ? right / all : NaN;
+}

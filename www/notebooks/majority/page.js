@@ -3,8 +3,10 @@
 // (LayerNorm folded, writing weights and unembedding centred), so every analysis here asks for
 // process 'tl'; the prose and the figures' places are in index.html.
 import { standardFigures } from '../declare.js';
+import { holds } from '../claims.js';
 import { intList, oneOf } from '../permalink.js';
 import * as v from './views.js';
+import { sub } from '../common.js';
 
 const TASK = 'majority';
 const TL = { process: 'tl' };
@@ -71,8 +73,12 @@ export default {
       follows: 'input',
       reads: { labels: LABELS, probs: a('probs') },
       show: ({ labels, probs }) => v.predictionText(probs, labels),
-      claim: 'The model tracks the running majority at nearly every position.',
-      checks: 'example-right',
+      live: ({ labels, probs }) => {
+        const p = v.predictions(probs, labels);
+        return { 'example-share': p.right / p.n };
+      },
+      claim: 'The model tracks the running majority at nearly every position of this sequence.',
+      check: holds('example-share', '>=', 0.9, 'positions right, share'),
     },
     {
       view: `${TASK}/running`,
@@ -80,8 +86,9 @@ export default {
       follows: 'input',
       reads: { labels: LABELS, probs: a('probs') },
       show: ({ labels, probs }) => v.runningView(probs, labels),
+      live: ({ labels, probs }) => ({ 'changes-right': v.rightAtChanges(probs, labels) }),
       claim: 'The prediction follows the running majority as it changes hands.',
-      checks: 'example-right',
+      check: holds('changes-right', '>=', 0.5, 'positions where it changes hands, share right'),
     },
     {
       view: `${TASK}/attention`,
@@ -91,10 +98,10 @@ export default {
       show: ({ pattern }, { info, tokens }) => v.attentionView(pattern, info.vocab, tokens),
       live: ({ pattern }) => {
         const r = v.lastRowAttention(pattern, 0);
-        return { 'attn-last-max': r.max, 'attn-last-min': r.min, 'attn-uniform': 1 / r.n };
+        return { 'attn-last-max': r.max, 'attn-last-min': r.min, 'attn-uniform': 1 / r.n, 'attn-evenness': v.lastRowEvenness(pattern) };
       },
-      claim: 'Both heads spread their attention evenly over every earlier position.',
-      checks: 'attn-last-max',
+      claim: 'From the last position both heads spread their attention evenly over every earlier position.',
+      check: holds('attn-evenness', '>=', 0.5, 'least / most attention, worse head'),
     },
     {
       view: `${TASK}/logit-contributions`,
@@ -104,10 +111,10 @@ export default {
       show: ({ labels, dla }) => v.logitContributionsView(v.logitContributions(dla, labels)),
       live: ({ labels, dla }) => {
         const [embed, attn, mlp] = v.logitContributions(dla, labels).map((s) => v.meanOf(s.y));
-        return { 'dla-embed': embed, 'dla-attn': attn, 'dla-mlp': mlp };
+        return { 'dla-embed': embed, 'dla-attn': attn, 'dla-mlp': mlp, 'dla-mlp-share': mlp / (Math.abs(embed) + Math.abs(attn) + Math.abs(mlp)) };
       },
-      claim: 'The MLP writes most of the true token’s logit; the embedding and attention add little directly.',
-      checks: 'dla-mlp',
+      claim: 'The MLP writes most of the true token’s logit; the embedding and attention add less directly.',
+      check: holds('dla-mlp-share', '>=', 0.6, 'MLP / (|embed| + |attn| + |MLP|)'),
     },
     {
       view: `${TASK}/neuron-acts`,
@@ -115,7 +122,9 @@ export default {
       follows: 'input',
       reads: { acts: a('neuron_acts') },
       show: ({ acts }) => v.neuronActsView(acts),
+      live: ({ acts }) => ({ 'quiet-share': v.quietening(acts) }),
       claim: 'Most neurons quieten once one value leads; a few stay on.',
+      check: holds('quiet-share', '>=', 0.5, 'neurons at under half their early activation later, share'),
     },
     {
       view: `${TASK}/neuron-lines`,
@@ -128,8 +137,8 @@ export default {
         const value = v.chosenValue(picks, labels);
         return { 'lines-value': value, 'sum-count-corr': v.sumCountCorrelation(acts, counts, picks.neurons, value) };
       },
-      claim: 'A critical neuron fires while its own value leads and falls quiet once another value is ahead.',
-      checks: 'sum-count-corr',
+      claim: 'The picked neurons’ summed activation moves against the running count of the chosen value: it falls as that value’s count grows.',
+      check: holds('sum-count-corr', '<=', -0.5, 'correlation of the sum with the count'),
     },
     {
       view: `${TASK}/ablation-example`,
@@ -138,8 +147,9 @@ export default {
       picks: ['neurons'],
       reads: { labels: LABELS, pred: picked('ablated_predictions', TL) },
       show: ({ labels, pred }, { picks }) => v.ablatedView(pred, labels, picks.neurons),
-      claim: 'On one sequence the picked neurons’ ablation changes only a few predictions.',
-      checks: 'example-ablation-loss',
+      live: ({ pred }) => ({ 'ablation-changed': v.changedShare(pred) }),
+      claim: 'On this one sequence, ablating the picked neurons changes few predictions: a single sequence hides what the held-out ablation below shows.',
+      check: holds('ablation-changed', '<=', 0.05, 'positions whose prediction changes, share'),
     },
     {
       view: `${TASK}/ablation-example-loss`,
@@ -148,8 +158,9 @@ export default {
       picks: ['neurons'],
       reads: { r: picked('ablate_neurons', TL) },
       show: ({ r }) => ({ rows: v.ablationRows(r, 'example-ablation') }),
-      claim: 'On the edited sequence, the loss with and without the picked neurons.',
-      checks: 'example-ablation-loss',
+      live: ({ r }) => ({ 'example-ablation-loss': r.ablated.loss, 'example-ablation-rise': r.ablated.loss - r.baseline.loss }),
+      claim: 'On the edited sequence, ablating the picked neurons raises the loss, if only a little.',
+      check: holds('example-ablation-rise', '>', 0, 'loss rise'),
     },
 
     // ---- the model (weights first, then the held-out subset) ----
@@ -168,7 +179,7 @@ export default {
       }),
       live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy }),
       claim: `On the first ${SUBSET} held-out sequences the model is nearly always right.`,
-      checks: 'held-out-accuracy',
+      check: holds('held-out-accuracy', '>=', 0.95, 'accuracy'),
     },
     {
       view: `${TASK}/full-qk-h0`,
@@ -176,9 +187,9 @@ export default {
       follows: 'timeline',
       reads: { qk: a('full_qk') },
       show: ({ qk }) => v.qkView(qk, 0),
-      live: ({ qk }) => ({ 'qk-max': v.maxAbs(qk) }),
-      claim: 'The full QK circuit is close to zero: no value attracts more attention than another.',
-      checks: 'qk-max',
+      live: ({ qk }) => ({ 'qk-max': v.maxAbs(qk), 'qk-max-h0': v.maxAbs(sub(qk, 0)) }),
+      claim: 'Head 0’s full QK circuit is close to zero: no value attracts much more attention than another.',
+      check: holds('qk-max-h0', '<', 1, 'largest |score|'),
     },
     {
       view: `${TASK}/full-qk-h1`,
@@ -186,8 +197,9 @@ export default {
       follows: 'timeline',
       reads: { qk: a('full_qk') },
       show: ({ qk }) => v.qkView(qk, 1),
-      claim: 'The second head’s full QK circuit is as flat as the first’s.',
-      checks: 'qk-max',
+      live: ({ qk }) => ({ 'qk-max-h1': v.maxAbs(sub(qk, 1)) }),
+      claim: 'Head 1’s full QK circuit is close to zero too.',
+      check: holds('qk-max-h1', '<', 1, 'largest |score|'),
     },
     {
       view: `${TASK}/ov-neurons-h0`,
@@ -195,7 +207,9 @@ export default {
       follows: 'timeline',
       reads: { ov: a('ov_to_neurons') },
       show: ({ ov }) => v.ovNeuronsView(ov, 0),
+      live: ({ ov }) => ({ 'own-neurons-h0': v.ownNeuronShare(ov, 0) }),
       claim: 'Each attended value drives its own set of neurons through head 0.',
+      check: holds('own-neurons-h0', '>=', 0.8, 'each value’s top-10 neurons no other value has, share'),
     },
     {
       view: `${TASK}/ov-neurons-h1`,
@@ -203,7 +217,9 @@ export default {
       follows: 'timeline',
       reads: { ov: a('ov_to_neurons') },
       show: ({ ov }) => v.ovNeuronsView(ov, 1),
-      claim: 'Head 1 feeds the neurons too, with its own pattern.',
+      live: ({ ov }) => ({ 'heads-ov-corr': v.headCorrelation(ov, 0, 1) }),
+      claim: 'Head 1 feeds the neurons too, in much the same pattern as head 0.',
+      check: holds('heads-ov-corr', '>=', 0.5, 'correlation with head 0’s map'),
     },
     {
       view: `${TASK}/ov-neuron-lines`,
@@ -212,9 +228,9 @@ export default {
       picks: ['neurons'],
       reads: { ov: a('ov_to_neurons') },
       show: ({ ov }, { picks }) => v.ovNeuronLinesView(ov, picks.neurons),
-      live: ({ ov }, { picks }) => ({ 'neuron-values': v.neuronValues(ov, picks.neurons).map((x) => `n${x.neuron} ← ${x.value}`).join(', ') }),
-      claim: 'Each of the costliest neurons is fed by the heads mainly when they attend to one particular value.',
-      checks: 'neuron-values',
+      live: ({ ov }, { picks }) => ({ 'neuron-values': v.neuronValues(ov, picks.neurons).map((x) => `n${x.neuron} ← ${x.value}`).join(', '), 'value-dominance': v.valueDominance(ov, picks.neurons) }),
+      claim: 'Each picked neuron is fed by the heads mainly when they attend to one particular value.',
+      check: holds('value-dominance', '>=', 0.3, '(largest − second) / range of its input, worst neuron'),
     },
     {
       view: `${TASK}/neuron-scan`,
@@ -222,9 +238,9 @@ export default {
       follows: 'timeline',
       reads: { scan: a('neuron_ablation_scan', HELD_OUT) },
       show: ({ scan }) => v.scanView(scan, 16, SUBSET),
-      live: ({ scan }) => ({ 'scan-top': scan.ranking.slice(0, 4).join(', '), 'scan-top-loss': scan.loss.values[scan.ranking[0]], 'scan-baseline': scan.baseline.loss }),
-      claim: 'A handful of neurons matter far more than the rest: zeroing any one of them alone raises the loss the most.',
-      checks: 'scan-top',
+      live: ({ scan }) => ({ 'scan-top': scan.ranking.slice(0, 4).join(', '), 'scan-top-loss': scan.loss.values[scan.ranking[0]], 'scan-baseline': scan.baseline.loss, 'scan-top-rise': scan.loss.values[scan.ranking[0]] - scan.baseline.loss }),
+      claim: 'A handful of neurons matter far more than the rest: zeroing the costliest alone raises the held-out loss by more than 0.05.',
+      check: holds('scan-top-rise', '>', 0.05, 'costliest neuron’s loss rise'),
     },
     {
       view: `${TASK}/ablation`,
@@ -233,9 +249,9 @@ export default {
       picks: ['neurons'],
       reads: { r: picked('ablate_neurons', HELD_OUT) },
       show: ({ r }) => ({ rows: v.ablationRows(r, 'ablation') }),
-      live: ({ r }, { picks }) => ({ 'ablation-neurons': picks.neurons.join(', '), 'ablation-before': r.baseline.loss, 'ablation-after': r.ablated.loss }),
-      claim: 'Zeroing the critical neurons together costs the model much of its skill on held-out sequences.',
-      checks: 'ablation-loss',
+      live: ({ r }, { picks }) => ({ 'ablation-neurons': picks.neurons.join(', '), 'ablation-before': r.baseline.loss, 'ablation-after': r.ablated.loss, 'ablation-rise': r.ablated.loss - r.baseline.loss }),
+      claim: 'Zeroing the picked neurons together costs the model much of its skill on held-out sequences.',
+      check: holds('ablation-rise', '>=', 0.2, 'loss rise'),
     },
   ],
 };

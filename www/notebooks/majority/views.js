@@ -267,3 +267,71 @@ export function pretrainedCurves(text) {
     title: 'The pretrained run, as the CLI recorded it',
   };
 }
+
+/** Of the positions where the running majority changes hands, the share the model gets right. */
+export function rightAtChanges(probs, labels) {
+  const p = predictions(probs, labels);
+  const at = xs(p.n).filter((i) => i > 0 && labels[i] !== labels[i - 1]);
+  return at.length ? at.filter((i) => p.predicted[i] === labels[i]).length / at.length : NaN;
+}
+
+/** The least even of both heads' last rows: min / max attention over the keys (1 = uniform). */
+export function lastRowEvenness(pattern) {
+  const heads = pattern.shape[1];
+  return Math.min(...xs(heads).map((h) => {
+    const r = lastRowAttention(pattern, h);
+    return r.min / r.max;
+  }));
+}
+
+/**
+ * neuron_acts [pos, neuron]: the share of neurons whose mean activation over the second half
+ * of the sequence is under half their mean over its first eight positions (they quieten).
+ */
+export function quietening(acts) {
+  const [n, m] = acts.shape;
+  const mean = (n0, n1, k) => xs(n1 - n0).reduce((s, i) => s + acts.values[(n0 + i) * m + k], 0) / (n1 - n0);
+  const early = Math.min(8, n);
+  return xs(m).filter((k) => mean(n >> 1, n, k) < 0.5 * mean(0, early, k)).length / m;
+}
+
+/** The share of positions where the ablated prediction differs from the model's. */
+export function changedShare(pred) {
+  const b = pred.baseline.values;
+  const a = pred.ablated.values;
+  return xs(b.length).filter((i) => a[i] !== b[i]).length / b.length;
+}
+
+/**
+ * ov_to_neurons [head, token, neuron] of one head: of each value's `k` neurons with the most
+ * input, the share that no other value has in its top `k` (a set of its own).
+ */
+export function ownNeuronShare(ov, head, k = 10) {
+  const [, v, m] = ov.shape;
+  const tops = xs(v).map((t) => {
+    const row = Array.from(ov.values.slice((head * v + t) * m, (head * v + t + 1) * m));
+    return xs(m).sort((x, y) => row[y] - row[x]).slice(0, k);
+  });
+  let own = 0;
+  tops.forEach((top, t) => {
+    own += top.filter((n) => !tops.some((o, u) => u !== t && o.includes(n))).length;
+  });
+  return own / (v * k);
+}
+
+/** The correlation of two heads' [token, neuron] OV-to-neuron maps. */
+export function headCorrelation(ov, h0, h1) {
+  return correlation(Array.from(sub(ov, h0).values), Array.from(sub(ov, h1).values));
+}
+
+/**
+ * For the picked neurons: how much one value dominates each one's input (summed over heads),
+ * (largest − second) / (largest − smallest), the smallest over the neurons.
+ */
+export function valueDominance(ov, neurons) {
+  const [h, v, m] = ov.shape;
+  return Math.min(...neurons.map((n) => {
+    const input = xs(v).map((t) => xs(h).reduce((s, head) => s + ov.values[(head * v + t) * m + n], 0)).sort((a, b) => b - a);
+    return (input[0] - input[1]) / (input[0] - input.at(-1));
+  }));
+}

@@ -3,6 +3,7 @@
 // figures' places are in index.html.
 import { correlationWithIndex, sub } from '../common.js';
 import { standardFigures } from '../declare.js';
+import { holds } from '../claims.js';
 import * as v from './views.js';
 
 const TASK = 'min';
@@ -33,8 +34,9 @@ export default {
       follows: 'input',
       reads: { labels: { op: 'task_label' }, probs: { analysis: 'probs' } },
       show: ({ labels, probs }, { tokens }) => v.predictionText(probs, labels[2], tokens),
+      live: ({ labels, probs }) => ({ 'example-p-true': v.prediction(probs, labels[2]).pTrue }),
       claim: 'The model outputs min(a, b) at the = sign.',
-      checks: 'example-prediction',
+      check: holds('example-p-true', '>', 0.5, 'P(min(a, b))'),
     },
     {
       view: `${TASK}/attention-example`,
@@ -42,7 +44,13 @@ export default {
       follows: 'input',
       reads: { pattern: { analysis: 'attention_pattern' } },
       show: ({ pattern }, { info, tokens }) => ({ tokens: tokens.map((t) => info.vocab[t]), patterns: sub(pattern, 0), headLabels: ['L0 H0'] }),
-      claim: 'On the reader’s pair, = looks at the smaller number.',
+      live: ({ pattern }, { tokens }) => {
+        const [toA, toB] = sub(pattern, 0, 0, 2).values;
+        const [a, b] = tokens;
+        return { 'example-smaller-minus-larger': a === b ? Math.abs(toA - toB) + Math.min(toA, toB) : a < b ? toA - toB : toB - toA };
+      },
+      claim: 'On the reader’s pair, = looks at the smaller number more than at the larger one.',
+      check: holds('example-smaller-minus-larger', '>', 0, 'attention to the smaller − to the larger'),
     },
     {
       view: `${TASK}/attention-example-bars`,
@@ -50,7 +58,12 @@ export default {
       follows: 'input',
       reads: { from: FROM_EQUALS },
       show: ({ from }, { tokens: [a, b] }) => v.attentionBars(from, [`a = ${a}`, `b = ${b}`, '='], `Attention from = on [${a}, ${b}, =]`),
+      live: ({ from }, { tokens: [a, b] }) => {
+        const [toA, toB] = sub(from, 0).values;
+        return { 'example-to-smaller': a === b ? toA + toB : a < b ? toA : toB };
+      },
       claim: 'On the reader’s pair, most of the attention of = goes to the smaller number.',
+      check: holds('example-to-smaller', '>', 0.5, 'attention to the smaller'),
     },
 
     // ---- the model (cheapest first: the engine returns the big maps slowly) ----
@@ -69,16 +82,17 @@ export default {
       }),
       live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy }),
       claim: 'On the 8000 held-out pairs the model is nearly always right.',
-      checks: 'held-out-accuracy',
+      check: holds('held-out-accuracy', '>=', 0.95, 'accuracy'),
     },
     {
       view: `${TASK}/full-ov`,
       widget: 'heatmap',
       follows: 'timeline',
-      reads: { ov: { analysis: 'full_ov' } },
+      reads: { ov: { analysis: 'full_ov' }, diag: { analysis: 'ov_diag_top1' } },
       show: ({ ov }) => v.squareHeatmap(ov, 'attended (source) token', 'output logit', 'Full OV circuit W_E·W_OV·W_U'),
-      claim: 'The full OV circuit has a strong diagonal: it copies the attended number.',
-      checks: 'ov-diag-fraction',
+      live: ({ diag }) => ({ 'ov-diag': diag.values[0] }),
+      claim: 'The full OV circuit has a diagonal: in most rows the attended number’s own logit is the largest, so the head copies what it attends to.',
+      check: holds('ov-diag', '>', 0.5, 'rows with the diagonal largest, share'),
     },
     {
       view: `${TASK}/ov-diagonal`,
@@ -93,7 +107,7 @@ export default {
       }),
       live: ({ diag }) => ({ 'ov-diag': diag.values[0] }),
       claim: 'Nearly every row of the full OV circuit has its largest logit on the diagonal.',
-      checks: 'ov-diag-fraction',
+      check: holds('ov-diag', '>=', 0.95, 'rows with the diagonal largest, share'),
     },
     {
       view: `${TASK}/full-qk`,
@@ -105,8 +119,8 @@ export default {
         const spreads = v.rowSpreads(qk);
         return { 'qk-spread-ratio': spreads[EQUALS] / v.median(spreads.slice(0, EQUALS)) };
       },
-      claim: 'Only the = row of the full QK circuit has structure.',
-      checks: 'qk-spread-ratio',
+      claim: 'Only the = row of the full QK circuit has structure: its spread is several times the other rows’.',
+      check: holds('qk-spread-ratio', '>', 5, 'spread of the = row / median row’s'),
     },
     {
       view: `${TASK}/qk-eq-row`,
@@ -116,7 +130,7 @@ export default {
       show: ({ qk }) => v.qkRowView(v.qkRow(qk, EQUALS)),
       live: ({ qk }) => ({ 'qk-corr': correlationWithIndex(v.qkRow(qk, EQUALS)) }),
       claim: 'From =, the attention score falls as the number grows, so the smaller number wins the softmax.',
-      checks: 'qk-corr',
+      check: holds('qk-corr', '<', -0.9, 'correlation of the score with the number'),
     },
     {
       view: `${TASK}/attention-mean`,
@@ -126,10 +140,10 @@ export default {
       show: ({ from }) => v.attentionBars(from, ['a', 'b', '='], 'Mean attention from = over the held-out pairs'),
       live: ({ from }) => {
         const [toA, toB, toEq] = sub(from, 0).values;
-        return { 'mean-to-a': toA, 'mean-to-b': toB, 'mean-to-eq': toEq };
+        return { 'mean-to-a': toA, 'mean-to-b': toB, 'mean-to-eq': toEq, 'mean-imbalance': Math.abs(toA - toB) + toEq };
       },
       claim: 'Averaged over the held-out pairs, = attends to a and b about equally and hardly to itself.',
-      checks: 'mean-to-eq',
+      check: holds('mean-imbalance', '<', 0.1, '|to a − to b| + to ='),
     },
     {
       view: `${TASK}/attention-to-a`,
@@ -137,9 +151,9 @@ export default {
       follows: 'timeline',
       reads: { grid: { analysis: 'min_attention_grid' } },
       show: ({ grid }) => v.gridView(grid, 'a'),
-      live: ({ grid }) => ({ 'min-attended': v.minAttendedShare(grid) }),
+      live: ({ grid }) => ({ 'min-attended': v.minAttendedShare(grid), 'min-attended-a': v.minAttendedShare(grid, 'a') }),
       claim: 'Over all 40 000 pairs, = looks at a above the diagonal (a < b).',
-      checks: 'min-attended',
+      check: holds('min-attended-a', '>=', 0.95, 'pairs a < b with over half on a, share'),
     },
     {
       view: `${TASK}/attention-to-b`,
@@ -147,8 +161,9 @@ export default {
       follows: 'timeline',
       reads: { grid: { analysis: 'min_attention_grid' } },
       show: ({ grid }) => v.gridView(grid, 'b'),
+      live: ({ grid }) => ({ 'min-attended-b': v.minAttendedShare(grid, 'b') }),
       claim: 'Over all 40 000 pairs, = looks at b below the diagonal (b < a).',
-      checks: 'min-attended',
+      check: holds('min-attended-b', '>=', 0.95, 'pairs b < a with over half on b, share'),
     },
   ],
 };

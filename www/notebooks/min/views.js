@@ -27,8 +27,11 @@ export function gridView(grid, key) {
   };
 }
 
-/** Of the pairs with a ≠ b, the share where = pays more than half its attention to the smaller. */
-export function minAttendedShare(grid) {
+/**
+ * Of the pairs with a ≠ b, the share where = pays more than half its attention to the smaller;
+ * `side` 'a' or 'b' counts only the pairs where that one is the smaller.
+ */
+export function minAttendedShare(grid, side = null) {
   const [, , n] = grid.shape;
   const toA = sub(grid, 0, 0).values;
   const toB = sub(grid, 0, 1).values;
@@ -36,7 +39,7 @@ export function minAttendedShare(grid) {
   let pairs = 0;
   for (let a = 0; a < n; a++) {
     for (let b = 0; b < n; b++) {
-      if (a === b) continue;
+      if (a === b || (side === 'a' && a > b) || (side === 'b' && b > a)) continue;
       pairs++;
       hits += (a < b ? toA : toB)[a * n + b] > 0.5;
     }

@@ -4,6 +4,7 @@
 // from the 20 values the reader types); the batch figures read the first 16 held-out
 // sequences, the notebook's batch size, which the example picker steps through.
 import { standardFigures } from '../declare.js';
+import { holds } from '../claims.js';
 import * as v from './views.js';
 
 const TASK = 'sorting';
@@ -64,9 +65,12 @@ export default {
       follows: 'input',
       reads: EXAMPLE,
       show: ({ ex }) => v.sortedText(ex.predictions),
-      live: ({ ex }) => ({ 'example-right': v.predictedVsTarget(ex.predictions).right }),
-      claim: 'The trained model writes the sorted list token by token.',
-      checks: 'example-right',
+      live: ({ ex }) => {
+        const { right, target } = v.predictedVsTarget(ex.predictions);
+        return { 'example-right': right, 'example-share': right / target.length };
+      },
+      claim: 'The model writes this list sorted, token by token.',
+      check: holds('example-share', '>=', 1, 'slots right, share'),
     },
     {
       view: `${TASK}/prediction`,
@@ -74,8 +78,12 @@ export default {
       follows: 'input',
       reads: EXAMPLE,
       show: ({ ex }) => v.predictionLines(ex.predictions),
-      claim: 'Predicted and true next tokens lie on one rising staircase.',
-      checks: 'example-right',
+      live: ({ ex }) => {
+        const { predicted } = v.predictedVsTarget(ex.predictions);
+        return { 'example-rising': predicted.slice(1).filter((p, k) => p >= predicted[k]).length / (predicted.length - 1) };
+      },
+      claim: 'The predicted tokens rise step by step, as the true ones do.',
+      check: holds('example-rising', '>=', 1, 'steps that do not fall, share'),
     },
     {
       view: `${TASK}/dla`,
@@ -84,8 +92,8 @@ export default {
       reads: EXAMPLE,
       show: ({ ex }) => v.dlaView(ex.logit_attrs),
       live: ({ ex }) => ({ 'dla-head-share': v.headShare(ex.logit_attrs) }),
-      claim: 'The head writes nearly all of the correct token’s logit; embeddings and bias add next to nothing.',
-      checks: 'dla-head-share',
+      claim: 'The head writes most of the correct token’s logit; embeddings and bias add less.',
+      check: holds('dla-head-share', '>=', 0.6, 'head’s share of |attribution|'),
     },
     {
       view: `${TASK}/attention`,
@@ -94,8 +102,8 @@ export default {
       reads: EXAMPLE,
       show: ({ ex }, { info, tokens }) => v.attentionView(ex.attention, info.vocab, tokens),
       live: ({ ex }, { tokens }) => ({ 'attention-above': v.attentionAboveShare(ex.attention, tokens) }),
-      claim: 'From each sorted slot the head looks back at the unsorted values just above the last one written.',
-      checks: 'attention-above',
+      claim: 'From each sorted slot the head looks back mostly at the unsorted values above the last one written.',
+      check: holds('attention-above', '>=', 0.7, 'attention on the input to values above, share'),
     },
 
     // ---- the model (cheapest first) ----
@@ -115,7 +123,7 @@ export default {
       }),
       live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy }),
       claim: 'On 1000 held-out lists the model gets nearly every sorted token right.',
-      checks: 'sorting-accuracy',
+      check: holds('held-out-accuracy', '>=', 0.95, 'accuracy'),
     },
     {
       view: `${TASK}/batch-logit`,
@@ -125,10 +133,10 @@ export default {
       show: ({ pred }) => v.batchHeatmap(pred, 'logit', 'Logit of the correct next token'),
       live: ({ pred }) => {
         const m = v.slotMeans(pred, 'logit');
-        return { 'logit-first': m[0], 'logit-middle': Math.min(...m) };
+        return { 'logit-first': m[0], 'logit-middle': Math.min(...m), 'logit-first-margin': m[0] - Math.max(...m.slice(1)) };
       },
-      claim: 'The correct token’s logit is largest at the first slot and smallest in the middle of the list.',
-      checks: 'logit-first',
+      claim: 'The correct token’s logit is largest at the first slot.',
+      check: holds('logit-first-margin', '>', 0, 'first slot’s mean − the largest other'),
     },
     {
       view: `${TASK}/batch-centred`,
@@ -136,8 +144,9 @@ export default {
       follows: 'timeline',
       reads: { pred: HELD_OUT_BATCH },
       show: ({ pred }) => v.batchHeatmap(pred, 'centered_logit', 'Centred logit of the correct next token (minus the mean logit)'),
-      claim: 'Centring removes little: the correct token stands far above the mean logit everywhere.',
-      checks: 'logit-first',
+      live: ({ pred }) => ({ 'centred-min': Math.min(...v.slotMeans(pred, 'centered_logit')) }),
+      claim: 'The correct token stands far above the mean logit at every slot.',
+      check: holds('centred-min', '>', 5, 'smallest slot mean of the centred logit'),
     },
     {
       view: `${TASK}/batch-logprob`,
@@ -145,9 +154,12 @@ export default {
       follows: 'timeline',
       reads: { pred: HELD_OUT_BATCH },
       show: ({ pred }) => v.batchHeatmap(pred, 'log_prob', 'Log-probability of the correct next token'),
-      live: ({ pred }) => ({ 'unsure-count': v.unsureCount(pred), 'batch-n': pred.log_prob.shape[0] * v.LIST_LEN }),
+      live: ({ pred }) => {
+        const n = pred.log_prob.shape[0] * v.LIST_LEN;
+        return { 'unsure-count': v.unsureCount(pred), 'batch-n': n, 'unsure-share': v.unsureCount(pred) / n };
+      },
       claim: 'Nearly every correct token gets a log-probability near 0; the few exceptions stand out.',
-      checks: 'unsure-count',
+      check: holds('unsure-share', '<', 0.05, 'share with P(correct) < ½'),
     },
     {
       view: `${TASK}/full-qk-pos`,
@@ -156,8 +168,8 @@ export default {
       reads: { qk: { analysis: 'full_qk_pos' } },
       show: ({ qk }) => v.qkView(qk),
       live: ({ qk }) => ({ 'qk-above': v.qkAboveShare(qk), 'qk-gap': v.qkMeanGap(qk) }),
-      claim: 'In the token block, each query value scores the key values just above it highest.',
-      checks: 'qk-above',
+      claim: 'In the token block, nearly every query value scores a key value above it highest.',
+      check: holds('qk-above', '>=', 0.8, 'query values whose best key is above, share'),
     },
     {
       view: `${TASK}/full-ov-pos`,
@@ -169,8 +181,8 @@ export default {
         const s = v.ovSlopes(ov);
         return { 'ov-below': s.below, 'ov-above': s.above, 'ov-input-pos': s.inputPositions };
       },
-      claim: 'An attended value raises the outputs up to itself and leaves those above it flat; the input positions tilt every output down.',
-      checks: 'ov-below',
+      claim: 'An attended value raises the outputs up to itself: the logit climbs by more than one for each value below it.',
+      check: holds('ov-below', '>', 1, 'mean slope below the value, logit per value'),
     },
   ],
 };
