@@ -209,6 +209,10 @@ for (const [task, spec] of Object.entries(PAGES)) {
       await b.page.selectOption('tl-timeline [data-ref="source"]', 'run');
       await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `run:${steps}`, { timeout: SETTLE_MS });
       await waitReady(b.page, [...spec.input, ...spec.weights]);
+      // The emergence view has the run's checkpoint as a column, judged here in the page.
+      const runCells = await b.page.$$eval(`tl-claims button[data-source="run"][data-step="${steps}"]`, (bs) => bs.map((x) => x.dataset.claim ?? 'none'));
+      assert.equal(runCells.length, spec.checked.length, 'a cell per claim for the run’s checkpoint');
+      assert.deepEqual(runCells.filter((c) => c !== 'holds' && c !== 'fails'), [], 'every claim judged on the run’s checkpoint');
       // As base64: addition's 13 MB of weights as an array of numbers took 50 s through the
       // DevTools protocol.
       const b64 = await b.page.evaluate(async (n) => {

@@ -167,15 +167,16 @@ describe('site', () => {
       // The engine itself refuses a token the model has no embedding for (pages check first).
       const outOfVocab = await outcome('forward', { backend: 'cpu', tokens: { shape: [1, 3], values: [0, 1, 999] } });
       const logits = expected.logits;
-      let maxDiff = 0;
-      for (let k = 0; k < logits.values.length; k++) {
-        if (logits.values[k] !== f.values[k]) maxDiff = Math.max(maxDiff, Math.abs(logits.values[k] - f.values[k]));
-      }
+      const maxDiff = (await c.call('compare', { actual: { logits: f }, expected: { logits } })).worst.maxAbsDiff;
+      // The one comparison every test uses ranks a NaN worst, whatever finite difference follows.
+      const t = (v) => ({ shape: [1], values: new Float32Array([v]) });
+      const nanFirst = (await c.call('compare', { actual: { a: t(NaN), b: t(1) }, expected: { a: t(0), b: t(0) } })).worst;
       c.terminate();
       return {
         errors,
         outOfVocab,
         forward: { shape: f.shape, isF32: f.values instanceof Float32Array, n: f.values.length, maxDiff },
+        nanFirst,
         expectedShape: logits.shape,
       };
     }, fixture);
@@ -191,6 +192,8 @@ describe('site', () => {
     assert.deepEqual(out.forward.shape, out.expectedShape);
     assert.ok(out.forward.isF32);
     assert.ok(out.forward.maxDiff <= TOL, `forward after the errors differs by ${out.forward.maxDiff}`);
+    assert.equal(out.nanFirst.name, 'a', 'a NaN difference is the worst');
+    assert.ok(Number.isNaN(out.nanFirst.maxAbsDiff));
     // A panic in the engine would print through console.error: none may happen.
     assertCleanRun(log);
   });

@@ -75,13 +75,10 @@ function compareCache(page, name) {
     const tokens = expected.tokens;
     delete expected.tokens;
     const out = await nb.cache({ shape: tokens.shape, values: tokens.values });
+    // The worker's ranking: a NaN or a shape error is the worst difference, whatever follows it.
     const cmp = await nb.client.call('compare', { actual: { ...out.cache, logits: out.logits }, expected });
-    let worst = 0;
-    let at = null;
-    for (const [n, d] of Object.entries(cmp.diffs)) {
-      if (d.error || !(d.maxAbsDiff <= worst)) [worst, at] = [d.error ? Infinity : d.maxAbsDiff, n];
-    }
-    return { worst, at, n: Object.keys(cmp.diffs).length, missing: cmp.missing, extra: cmp.extra, backend: nb.cacheBackend };
+    const worst = cmp.worst?.error ? Infinity : (cmp.worst?.maxAbsDiff ?? 0);
+    return { worst, at: cmp.worst?.name ?? null, n: Object.keys(cmp.diffs).length, missing: cmp.missing, extra: cmp.extra, backend: nb.cacheBackend };
   }, name);
 }
 

@@ -49,7 +49,9 @@
 //   forward {backend, tokens}      -> {shape, values: Float32Array}
 //   cache {backend, tokens, names?} -> {logits, cache: {hook name: {shape, values}}}
 //   read_safetensors {bytes: ArrayBuffer} -> {name: {shape, dtype, values}}
-//   compare {actual, expected, skip?} -> {diffs: {name: {maxAbsDiff, error?}}, missing, extra}
+//   compare {actual, expected, skip?, apart?} -> {diffs: {name: {maxAbsDiff, error?}}, missing, extra,
+//                                     worst: {name, maxAbsDiff} | null (over the names not `apart`:
+//                                     a shape error or NaN is the worst there is)}
 //   weights {backend}              -> ArrayBuffer (TL-named f32 safetensors of the loaded model)
 //   config {backend}               -> TL config object of the loaded model
 //   analyze {task, what, tokens?, request?} -> the analysis JSON (as `toylens analyze` prints it);
@@ -430,8 +432,12 @@ function maxAbsDiff(a, b) {
 
 const sameShape = (s, t) => s.length === t.length && s.every((d, k) => d === t[k]);
 
-// {name: {shape, values}} x2 -> per-name max |diff| over the names in both.
-function compare({ actual, expected, skip = [] }) {
+// How bad a difference is, for ranking: a shape error or a NaN beats every number.
+const badness = (d) => (d.error || Number.isNaN(d.maxAbsDiff) ? Infinity : d.maxAbsDiff);
+
+// {name: {shape, values}} x2 -> per-name max |diff| over the names in both, and the worst of
+// them (the one ranking every caller uses: a NaN is never overwritten by a later finite value).
+function compare({ actual, expected, skip = [], apart = [] }) {
   if (!actual || !expected) throw new Error('compare needs {actual, expected}');
   const diffs = {};
   const missing = [];
@@ -448,7 +454,12 @@ function compare({ actual, expected, skip = [] }) {
       : { maxAbsDiff: Infinity, error: `shape [${got.shape}] vs expected [${want.shape}]` };
   }
   for (const name of Object.keys(actual)) if (!(name in expected) && !skip.includes(name)) extra.push(name);
-  return { diffs, missing, extra };
+  let worst = null;
+  for (const [name, d] of Object.entries(diffs)) {
+    if (apart.includes(name)) continue;
+    if (!worst || badness(d) > badness(worst)) worst = { name, maxAbsDiff: d.maxAbsDiff, error: d.error };
+  }
+  return { diffs, missing, extra, worst };
 }
 
 const OPS = {

@@ -122,22 +122,12 @@ async function runOne(client, fx, backend) {
   const actual = { ...out.cache, logits: out.logits };
   const transfer = Object.values(actual).map((t) => t.values.buffer);
   // The expected tensors are reused by the next backend, so they are copied, not transferred.
-  const cmp = await client.call('compare', { actual, expected: fx.expected }, transfer);
-
-  let cacheMaxDiff = 0;
-  let worstName = null;
-  let n = 0;
-  const shapeErrors = [];
-  for (const [name, d] of Object.entries(cmp.diffs)) {
-    if (d.error) shapeErrors.push(`${name}: ${d.error}`);
-    if (name === 'logits') continue;
-    n++;
-    // NaN is the worst possible difference: it must win the comparison.
-    if (Number.isNaN(d.maxAbsDiff) ? !Number.isNaN(cacheMaxDiff) : d.maxAbsDiff > cacheMaxDiff || worstName === null) {
-      cacheMaxDiff = d.maxAbsDiff;
-      worstName = name;
-    }
-  }
+  // The worker ranks the differences (a NaN or a shape error is the worst); logits apart.
+  const cmp = await client.call('compare', { actual, expected: fx.expected, apart: ['logits'] }, transfer);
+  const shapeErrors = Object.entries(cmp.diffs).filter(([, d]) => d.error).map(([name, d]) => `${name}: ${d.error}`);
+  const n = Object.keys(cmp.diffs).filter((name) => name !== 'logits').length;
+  const cacheMaxDiff = cmp.worst?.maxAbsDiff ?? 0;
+  const worstName = cmp.worst?.name ?? null;
   const logitsMaxDiff = cmp.diffs.logits?.maxAbsDiff ?? NaN;
   const r = {
     fixture: fx.name,

@@ -24,7 +24,8 @@
 //!   (`ablation`), activation patching (`patching`).
 //!
 //! The cumsum and majority notebooks analyse TL-processed weights (folded LayerNorm, centred
-//! writing weights and unembedding, folded value biases): `process` does the same to a state dict.
+//! writing weights and unembedding, folded value biases): `crate::model::process` does the same
+//! to a state dict.
 //!
 //! `catalog` names them all for the CLI (`toylens analyze --list`) and the browser.
 
@@ -45,7 +46,6 @@ pub mod neuron_scan;
 pub mod neurons;
 pub mod ov_diag;
 pub mod patching;
-pub mod process;
 pub mod request;
 pub mod run;
 pub mod sorting_example;

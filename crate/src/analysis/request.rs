@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::catalog::{self, Inputs, Needs, Options};
-use super::process;
 use crate::error::{Error, Result};
 use crate::model::params::StateDict;
+use crate::model::process;
 use crate::model::{HookedTransformer, HookedTransformerConfig, Tokens};
 use crate::tasks::Task;
 

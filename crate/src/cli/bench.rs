@@ -228,10 +228,16 @@ fn alternate(task: &str, exe: &Path, py: &Path, shared: &Path, sps: f64, a: &Ben
             let t = run_theirs()?;
             (run_ours()?, t)
         };
-        let times = |v: &Value| -> Vec<f64> {
-            v["step_seconds"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
+        // A run without its step times has failed: say so, rather than pool nothing into a NaN ratio.
+        let times = |who: &str, v: &Value| -> Result<Vec<f64>> {
+            let t: Vec<f64> =
+                v["step_seconds"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+            if t.is_empty() {
+                return Err(Error::Io(format!("{task}, round {round}: {who} printed no step_seconds: {v}")));
+            }
+            Ok(t)
         };
-        let (o, t) = (times(&o), times(&t));
+        let (o, t) = (times("toylens", &o)?, times("the PyTorch reference", &t)?);
         ratios.push(median(&t) / median(&o));
         ours.extend(o);
         theirs.extend(t);
@@ -246,6 +252,14 @@ fn alternate(task: &str, exe: &Path, py: &Path, shared: &Path, sps: f64, a: &Ben
         "ratio_per_round": ratios,
         "ratio_min_max": [sorted.first(), sorted.last()],
     }))
+}
+
+/// A run's JSON, or an entry that says what it printed instead (never a silent null).
+fn parsed(stdout: &[u8], who: &str) -> Value {
+    serde_json::from_slice(stdout).unwrap_or_else(|e| {
+        let text = String::from_utf8_lossy(stdout);
+        json!({"error": format!("{who} printed no JSON ({e}): {}", text.chars().take(300).collect::<String>())})
+    })
 }
 
 /// When the shipped model's own training run (models/<task>/metrics.jsonl) first met the
@@ -312,7 +326,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 .output()
                 .map_err(|e| Error::Io(e.to_string()))?;
             let v = if out.status.success() {
-                serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+                parsed(&out.stdout, "toylens bench --one")
             } else {
                 json!({"unavailable": String::from_utf8_lossy(&out.stderr).trim().to_string()})
             };
@@ -329,7 +343,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 .output()
                 .map_err(|e| Error::Io(e.to_string()))?;
             let v: Value = if out.status.success() {
-                serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+                parsed(&out.stdout, "bench/torch_ref.py")
             } else {
                 json!({"error": String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("").to_string()})
             };

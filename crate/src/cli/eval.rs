@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::common::{read_config, read_tokens};
 use crate::Result;
+use crate::analysis::request::{self, Request};
 use crate::io::read_state_dict_file;
 use crate::model::HookedTransformer;
 use crate::tasks::{self, Batch};
@@ -44,7 +45,10 @@ pub fn run(a: EvalArgs) -> Result<()> {
     };
     let (loss, accuracy, mut figures) = evaluate(&*task, &model, &batch)?;
     if let Value::Object(f) = &mut figures {
-        f.extend(task.weight_figures(&model)?);
+        for &name in task.weight_figures() {
+            let v = request::run(Some(&*task), &model, name, None, &Request::default())?;
+            f.insert(name.to_string(), v["values"][0].clone());
+        }
     }
     println!("{}", json!({"task": a.task, "n": batch.len(), "loss": loss, "accuracy": accuracy, "figures": figures}));
     Ok(())

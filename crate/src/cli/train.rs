@@ -107,8 +107,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
     save_weights(&trainer.inference_model(), &ckpt_dir.join("step_0.safetensors"), half)?;
     let metrics_path = a.out.join("metrics.jsonl");
     let mut metrics = File::create(&metrics_path).map_err(|e| Error::Io(format!("{}: {e}", metrics_path.display())))?;
-    let mut log = |v: Value| {
-        let _ = writeln!(metrics, "{v}");
+    // A failed write (a full disk) stops the run: a silently truncated log would draw curves
+    // that end early, with nothing saying why.
+    let mut log = |v: Value| -> Result<()> {
+        writeln!(metrics, "{v}").map_err(|e| Error::Io(format!("{}: {e}", metrics_path.display())))
     };
     let pb = ProgressBar::new(steps as u64);
     pb.set_style(
@@ -126,7 +128,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 pb.abandon();
                 let p = a.out.join("model.safetensors");
                 save_weights(&trainer.inference_model(), &p, false)?;
-                log(json!({"error": e.to_string(), "step": trainer.step}));
+                log(json!({"error": e.to_string(), "step": trainer.step}))?;
                 let why = match e {
                     Error::Training(m) => m,
                     other => other.to_string(),
@@ -141,7 +143,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         pb.set_message(format!("loss {l:.4} acc {ema_acc:.3}"));
         if s.step % log_every == 0 {
             log(json!({"step": s.step, "epoch": s.epoch, "loss": s.loss, "accuracy": s.accuracy, "lr": s.lr,
-                       "elapsed_s": t0.elapsed().as_secs_f64()}));
+                       "elapsed_s": t0.elapsed().as_secs_f64()}))?;
         }
         if ckpts.contains(&trainer.step) {
             save_weights(
@@ -153,7 +155,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
         if trainer.step % eval_every == 0 || trainer.step == steps {
             let e = trainer.evaluate()?;
             log(json!({"step": e.step, "eval_loss": e.loss, "eval_accuracy": e.accuracy, "figures": e.figures,
-                       "elapsed_s": t0.elapsed().as_secs_f64()}));
+                       "elapsed_s": t0.elapsed().as_secs_f64()}))?;
         }
     }
     pb.finish();

@@ -10,6 +10,7 @@ pub mod layer_norm;
 pub mod layer_norm_node;
 pub mod mlp;
 pub mod params;
+pub mod process;
 pub mod row_kernels;
 pub mod scope;
 pub mod softmax;

@@ -8,9 +8,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::{Batch, Task, TrainData};
-use crate::analysis::process;
 use crate::error::{Error, Result};
 use crate::model::params::StateDict;
+use crate::model::process;
 use crate::model::{HookedTransformerConfig, Tokens};
 use crate::train::recipe::{InitKind, Optim, Recipe, Schedule, Target};
 

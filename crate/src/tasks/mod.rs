@@ -2,11 +2,11 @@
 //! the loss is the notebook's: mean cross-entropy over the positions whose target is set.
 
 use rand::rngs::StdRng;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::params::StateDict;
-use crate::model::{HookedTransformer, HookedTransformerConfig, Tokens};
+use crate::model::{HookedTransformerConfig, Tokens};
 use crate::train::recipe::Recipe;
 
 pub mod addition;
@@ -76,9 +76,11 @@ pub trait Task: Send + Sync {
     fn figures(&self, _batch: &Batch, _logits: &[f32], _d_vocab_out: usize) -> Value {
         Value::Object(Default::default())
     }
-    /// Figures read off the weights rather than the logits (`toylens eval` prints them).
-    fn weight_figures(&self, _model: &HookedTransformer) -> Result<Map<String, Value>> {
-        Ok(Map::new())
+    /// Figures read off the weights rather than the logits: analyses of the catalog, by name,
+    /// whose first value `toylens eval` prints beside the figures. Names, not code: a task
+    /// imports nothing from `analysis` (the data flows task → model → analysis).
+    fn weight_figures(&self) -> &'static [&'static str] {
+        &[]
     }
     /// Names of the model's `n` output classes (the tokens they predict, unless the task's
     /// classes are something else).

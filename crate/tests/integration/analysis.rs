@@ -619,9 +619,9 @@ fn cli_prints_analyses_as_json() {
 #[test]
 fn weight_processing_matches_transformer_lens() {
     use burn::tensor::activation::log_softmax;
-    use toylens::analysis::process::{self, Processing};
     use toylens::io::safetensors::read_state_dict;
     use toylens::model::HookedTransformer;
+    use toylens::model::process::{self, Processing};
     for name in ["cumsum", "min", "addition", "majority", "sorting"] {
         let device = Device::flex();
         let f = load(name, &device);

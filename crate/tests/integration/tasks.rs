@@ -29,6 +29,16 @@ fn check_batch(task: &dyn Task, b: &Batch, what: &str) {
 }
 
 #[test]
+fn every_weight_figure_names_an_analysis_of_the_weights() {
+    for id in TASK_IDS {
+        for &name in by_id(id).unwrap().weight_figures() {
+            let a = toylens::analysis::catalog::find(name).unwrap_or_else(|e| panic!("{id}: {e}"));
+            assert_eq!(a.needs, toylens::analysis::catalog::Needs::Weights, "{id}: {name} needs more than the weights");
+        }
+    }
+}
+
+#[test]
 fn every_task_keeps_the_contract() {
     for id in TASK_IDS {
         let task = by_id(id).unwrap();
