@@ -29,31 +29,6 @@
 import { Replicas, pays, workersFor } from './replicas.js';
 import { claimRecord, deleteRecord, loadRecord, saveRecord } from './store.js';
 
-// The reader's four knobs applied to the task's recipe.
-export function applySettings(recipe, { seed, steps, lr, batch }) {
-  const r = structuredClone(recipe);
-  if (Number.isFinite(seed)) r.seed = seed;
-  if (Number.isFinite(steps) && steps > 0) {
-    r.steps = steps;
-    if (r.schedule?.kind === 'one_cycle') r.schedule.total_steps = steps;
-  }
-  if (Number.isFinite(lr) && lr > 0) {
-    r.optim.lr = lr;
-    if (r.schedule?.kind === 'one_cycle') r.schedule.max_lr = lr;
-  }
-  if (Number.isFinite(batch) && batch > 0) r.batch_size = batch;
-  return r;
-}
-
-export function settingsOf(recipe) {
-  return {
-    seed: recipe.seed,
-    steps: recipe.steps,
-    lr: recipe.schedule?.kind === 'one_cycle' ? recipe.schedule.max_lr : recipe.optim.lr,
-    batch: recipe.batch_size,
-  };
-}
-
 // A crash or a lost run: the worker restarted its engine (www/engine/worker.js).
 const isCrash = (e) => e?.code === 'panic' || e?.code === 'run-lost';
 // The trainer's divergence check (crate/src/train/trainer.rs) names itself in its message.
@@ -164,7 +139,9 @@ export class TrainingSession extends EventTarget {
   /** Loads the task and, if one was saved, the previous run (paused where it was). */
   async init() {
     this.info = await this.client.call('task_info', { task: this.task });
-    this.recipe = this.info.recipe;
+    // The knobs of a new run (the engine reads them off the task's recipe).
+    this.defaultSettings = (await this.client.call('recipe_plan', { recipe: this.info.recipe })).settings;
+    await this.#useRecipe(this.info.recipe);
     const saved = await loadRecord(this.key).catch((e) => {
       this.loadError = `could not read the run saved in this browser (${e.message}); starting without it`;
       return null;
@@ -172,7 +149,7 @@ export class TrainingSession extends EventTarget {
     if (saved?.state && saved.task === this.task) {
       this.curves = saved.curves ?? this.curves;
       this.timeline = saved.timeline ?? [];
-      this.recipe = saved.recipe ?? this.recipe;
+      if (saved.recipe) await this.#useRecipe(saved.recipe);
       this.lastState = saved.state;
       this.lastStateStep = saved.step;
       this.fallbacks = saved.fallbacks ?? [];
@@ -193,7 +170,7 @@ export class TrainingSession extends EventTarget {
     // Another backend trains at another speed: its rate (and the ETA) starts afresh.
     if (backend !== this.backend) this.stepsPerSec = null;
     this.backend = backend;
-    this.recipe = r.settings.recipe;
+    await this.#useRecipe(r.settings.recipe);
     this.config = r.settings.config;
   }
 
@@ -227,7 +204,16 @@ export class TrainingSession extends EventTarget {
 
   /** Seed, steps, lr and batch of the run that would start now. */
   defaults() {
-    return settingsOf(this.info.recipe);
+    return this.defaultSettings;
+  }
+
+  // The run's recipe, and what the engine says it does: its knobs (`settings`) and the steps
+  // it evaluates after (`evaluations`). The page computes neither (the CLI's rules, in Rust).
+  async #useRecipe(recipe) {
+    const plan = await this.client.call('recipe_plan', { recipe });
+    this.recipe = recipe;
+    this.settings = plan.settings;
+    this.evaluations = plan.evaluations;
   }
 
   /**
@@ -236,7 +222,7 @@ export class TrainingSession extends EventTarget {
    */
   async create(settings = {}, { config = null, variant = null } = {}) {
     await this.#drop();
-    this.recipe = applySettings(this.info.recipe, settings);
+    await this.#useRecipe(await this.client.call('recipe_with_settings', { recipe: this.info.recipe, settings }));
     const r = await this.client.call('train_create', { backend: this.backend, task: this.task, recipe: this.recipe, config: config ?? undefined });
     this.run = r.run;
     this.config = r.settings.config;
@@ -294,7 +280,7 @@ export class TrainingSession extends EventTarget {
     this.timeline = [];
     this.lastState = null;
     this.step = 0;
-    this.recipe = this.info.recipe;
+    await this.#useRecipe(this.info.recipe);
     this.config = null;
     this.variant = null;
     this.#setStatus('idle');
@@ -326,8 +312,8 @@ export class TrainingSession extends EventTarget {
       let sizedOn = this.backend;
       // The engine's schedule, as the CLI's timeline: log-spaced, sized to the budget.
       const marks = await this.client.call('checkpoint_steps', { task: this.task, total: this.total });
-      // Held-out evaluations also every recipe.eval_every steps, as the CLI's metrics have them.
-      const every = this.recipe.eval_every > 0 ? this.recipe.eval_every : this.total;
+      // Held-out evaluations where the engine says the recipe has them (the CLI's metrics too).
+      const evals = this.evaluations;
       await this.#revive();
       while (!this.#stopRequested && this.step < this.total) {
         if (this.#moveTo) {
@@ -335,7 +321,7 @@ export class TrainingSession extends EventTarget {
           this.#moveTo = null;
           await this.#move(to);
         }
-        const next = Math.min(marks.find((s) => s > this.step) ?? this.total, (Math.floor(this.step / every) + 1) * every);
+        const next = Math.min(marks.find((s) => s > this.step) ?? this.total, evals.find((s) => s > this.step) ?? this.total);
         // After a move or a fallback, a CPU-sized call could hold minutes of SwiftShader steps.
         if (sizedOn !== this.backend) [n, sizedOn] = [1, this.backend];
         try {
@@ -348,7 +334,7 @@ export class TrainingSession extends EventTarget {
           // The first call carries the run's warm-up: decide on the second.
           if (calls === 2) this.#maybeParallel(per);
           if (marks.includes(this.step)) await this.#checkpoint();
-          else if (this.step % every === 0) await this.#evaluate();
+          else if (evals.includes(this.step)) await this.#evaluate();
           else if (performance.now() - this.#lastSave > SAVE_EVERY_MS) await this.#checkpointState();
         } catch (e) {
           if (e.code === 'diverged') throw e;

@@ -66,6 +66,10 @@
 //                                      parameter), timeline: {budget_bytes, checkpoints}}
 //   checkpoint_steps {task, total} -> number[]: the log-spaced checkpoint steps of a run of
 //                                     `total` steps (the CLI's, sized to the timeline budget)
+//   recipe_with_settings {recipe, settings} -> the recipe with the reader's {seed, steps, lr,
+//                                     batch} applied (a OneCycle schedule fitted to them), as
+//                                     the CLI's --steps and --set lr= apply them
+//   recipe_plan {recipe}           -> {settings: {seed, steps, lr, batch}, evaluations: number[]}
 //   task_sample {task, seed, n}    -> {shape, values: Int32Array, targets: Int32Array}
 //   task_held_out {task, limit?}   -> the same, from the fixed held-out set
 //   task_label {task, tokens}      -> Int32Array targets (-1 unscored); bad tokens are errors
@@ -535,6 +539,13 @@ const OPS = {
 
   task_info: async ({ task }) => (await loadWasm()).mod.task_info(task),
   checkpoint_steps: async ({ task, total }) => Array.from((await loadWasm()).mod.checkpoint_steps(task, total)),
+  // A knob left empty (not a number) keeps the recipe's value; the engine keeps it for a
+  // non-positive steps, lr or batch too.
+  recipe_with_settings: async ({ recipe, settings = {} }) => {
+    const knobs = Object.fromEntries(Object.entries(settings).filter(([, v]) => Number.isFinite(v)));
+    return (await loadWasm()).mod.recipe_with_settings(JSON.stringify(recipe), JSON.stringify(knobs));
+  },
+  recipe_plan: async ({ recipe }) => (await loadWasm()).mod.recipe_plan(JSON.stringify(recipe)),
   task_sample: async ({ task, seed = 0, n = 1 }) => (await loadWasm()).mod.task_sample(task, BigInt(seed), n),
   task_held_out: async ({ task, limit }) => (await loadWasm()).mod.task_held_out(task, limit ?? undefined),
   task_label: async ({ task, tokens }) => {

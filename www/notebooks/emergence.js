@@ -70,7 +70,7 @@ export class Emergence {
       cells: this.rows.map((r) => columns.map((c) => at(c)?.get(r.view)?.state ?? null)),
       values: this.rows.map((r) => columns.map((c) => at(c)?.get(r.view)?.value ?? null)),
       current: cur && (cur.source === 'pretrained' || cur.source === 'run') ? { source: cur.source, step: cur.step } : null,
-      note: 'Pretrained steps: judged when the site was built, on the page’s example input. Your run: judged here as its checkpoints are shown. A click moves the timeline.',
+      note: 'Every figure below states a claim about the model on screen and checks it on the numbers it shows; here, where each claim holds along training: the moment each mechanism forms. Pretrained steps: judged when the site was built, on the page’s example input. Your run: judged here as its checkpoints are shown. A click moves the timeline.',
     };
   }
 }

@@ -2,7 +2,7 @@
 // no extra request, and it applies before the first draw measures anything.
 // Colours come from www/style.css's variables, with fallbacks for pages without it.
 const CSS = `
-:where(tl-heatmap, tl-attention, tl-bars, tl-lines, tl-scatter, tl-token-input) {
+:where(tl-heatmap, tl-attention, tl-bars, tl-lines, tl-scatter, tl-token-input, tl-claims) {
   display: block;
   position: relative;
   min-width: 0;
@@ -121,20 +121,7 @@ button.tl-chip:disabled { cursor: default; }
    one (fails), a blank dotted cell (not evaluated): told apart by shape and glyph, not colour
    alone. The current checkpoint's column is tinted, its heading bold and underlined. The grid
    scrolls inside the element (never the page); the labels stay at its left. */
-:where(tl-claims) {
-  display: block;
-  position: relative;
-  min-width: 0;
-  color: var(--fg, CanvasText);
-  font-size: 12px;
-  line-height: 1.35;
-  --tl-muted: var(--muted, GrayText);
-  --tl-line: var(--line, #d9dce1);
-  --tl-accent: var(--accent, #2f5fd0);
-  --tl-bg: var(--bg, Canvas);
-  --tl-bad: var(--bad, #b3261e);
-  --tl-good: var(--ok, #1d7a3a);
-}
+:where(tl-claims) { --tl-good: var(--ok, #1d7a3a); }
 tl-claims .tl-tooltip { white-space: normal; width: max-content; }
 .tl-claims-summary { margin: 0 0 .3rem; font-variant-numeric: tabular-nums; }
 .tl-claims-summary:empty { display: none; }

@@ -9,7 +9,6 @@
 // `el.smaller = {label, config, settings}` (optional): a smaller model (a TL config, with its
 // own seed/steps/lr/batch) offered instead when the estimate says the full run is long.
 
-import { settingsOf } from '../engine/session.js';
 import { download } from './export.js';
 
 const LONG_RUN_S = 120;
@@ -104,7 +103,8 @@ export class TrainPanel extends HTMLElement {
   set session(s) {
     this.connectedCallback();
     this._session = s;
-    for (const [k, v] of Object.entries(settingsOf(s.recipe ?? s.info.recipe))) this.inputs[k].value = v;
+    // The knobs as the engine reads them off the run's recipe (or the task's, before a run).
+    for (const [k, v] of Object.entries(s.settings ?? s.defaults())) this.inputs[k].value = v;
     s.addEventListener('status', () => this.#update());
     s.addEventListener('progress', (e) => this.#progress(e.detail));
     s.addEventListener('eval', (e) => {

@@ -11,10 +11,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::common::{read_config, read_text, read_tokens, write_stdout};
+use super::common::{read_config, read_text, read_tokens, read_weights, write_stdout};
 use crate::analysis::catalog::{self, Options};
 use crate::analysis::request::{self, Process, Request};
-use crate::io::read_state_dict_file;
 use crate::model::infer::infer_config;
 use crate::model::params::StateDict;
 use crate::model::{HookedTransformer, HookedTransformerConfig, Tokens};
@@ -96,7 +95,7 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
     };
     let task = a.task.as_deref().map(tasks::by_id).transpose()?;
     let task = task.as_deref();
-    let sd = read_state_dict_file(weights)?;
+    let sd = read_weights(weights)?;
     let cfg = match (&a.config, task) {
         (Some(p), _) => read_config(p)?,
         (None, Some(t)) => t.config(),

@@ -3,8 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::common::{Backend, device, read_config, read_tokens, write_file};
-use crate::io::read_state_dict_file;
+use super::common::{Backend, device, read_config, read_tokens, read_weights, write_file};
 use crate::io::safetensors::{OutTensor, write_tensors};
 use crate::model::{HookedTransformer, NameFilter};
 use crate::{Error, Result};
@@ -30,7 +29,7 @@ pub struct CacheArgs {
 pub fn run(a: CacheArgs) -> Result<()> {
     let CacheArgs { config, weights, tokens, out, names, backend } = a;
     let cfg = read_config(&config)?;
-    let sd = read_state_dict_file(&weights)?;
+    let sd = read_weights(&weights)?;
     let dev = device(backend)?;
     let model = HookedTransformer::from_state_dict(&cfg, &sd, &dev)?;
     let toks = read_tokens(&tokens)?;

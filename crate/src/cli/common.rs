@@ -5,6 +5,7 @@ use std::path::Path;
 use clap::ValueEnum;
 
 use crate::io::tokens;
+use crate::model::params::StateDict;
 use crate::model::{HookedTransformerConfig, Tokens};
 use crate::{Error, Result};
 
@@ -47,6 +48,16 @@ pub fn device(b: Backend) -> Result<burn::tensor::Device> {
         Backend::Wgpu => burn::tensor::Device::wgpu_options()
             .init()
             .map_err(|e| Error::Backend(format!("no usable wgpu device: {e}")))?,
+    })
+}
+
+/// A `--weights` file: a TL state dict (safetensors or `.pt`) or a toylens training state (the
+/// page's saved run), as the page's engine reads it (`train::state::weights_of`).
+pub fn read_weights(p: &Path) -> Result<StateDict> {
+    let bytes = std::fs::read(p).map_err(|e| Error::Io(format!("{}: {e}", p.display())))?;
+    crate::train::state::weights_of(&bytes).map_err(|e| match e {
+        Error::Weights(m) => Error::Weights(format!("{}: {m}", p.display())),
+        other => other,
     })
 }
 

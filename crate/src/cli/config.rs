@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::common::write_stdout;
-use crate::io::read_state_dict_file;
+use super::common::{read_weights, write_stdout};
 use crate::model::infer::infer_config;
 use crate::{Error, Result};
 
@@ -16,7 +15,7 @@ pub struct ConfigArgs {
 }
 
 pub fn run(a: ConfigArgs) -> Result<()> {
-    let sd = read_state_dict_file(&a.weights)?;
+    let sd = read_weights(&a.weights)?;
     let inferred = infer_config(&sd)?;
     let text = serde_json::to_string_pretty(&inferred.config).map_err(|e| Error::Io(format!("writing JSON: {e}")))?;
     write_stdout(&text)?;

@@ -3,9 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::common::write_file;
+use super::common::{read_weights, write_file};
 use crate::Result;
-use crate::io::read_state_dict_file;
 use crate::io::safetensors::{OutTensor, write_tensors};
 
 #[derive(clap::Args)]
@@ -16,7 +15,7 @@ pub struct ConvertArgs {
 
 pub fn run(a: ConvertArgs) -> Result<()> {
     let ConvertArgs { input, output } = a;
-    let sd = read_state_dict_file(&input)?;
+    let sd = read_weights(&input)?;
     let outs: Vec<(String, OutTensor)> =
         sd.tensors.iter().map(|(n, (s, v))| (n.clone(), OutTensor::F32 { shape: s, values: v })).collect();
     write_file(&output, &write_tensors(&outs)?)?;

@@ -4,10 +4,9 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::common::{read_config, read_tokens};
+use super::common::{read_config, read_tokens, read_weights};
 use crate::Result;
 use crate::analysis::request::{self, Request};
-use crate::io::read_state_dict_file;
 use crate::model::HookedTransformer;
 use crate::tasks::{self, Batch};
 use crate::train::trainer::evaluate;
@@ -33,7 +32,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         Some(p) => read_config(&p)?,
         None => task.config(),
     };
-    let sd = read_state_dict_file(&a.weights)?;
+    let sd = read_weights(&a.weights)?;
     let model = HookedTransformer::from_state_dict(&cfg, &sd, &burn::tensor::Device::flex())?;
     let batch = match &a.tokens {
         Some(t) => {

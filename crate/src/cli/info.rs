@@ -2,9 +2,8 @@
 
 use std::path::PathBuf;
 
-use super::common::read_config;
+use super::common::{read_config, read_weights};
 use crate::Result;
-use crate::io::read_state_dict_file;
 use crate::model::HookedTransformer;
 
 #[derive(clap::Args)]
@@ -16,7 +15,7 @@ pub struct InfoArgs {
 
 pub fn run(a: InfoArgs) -> Result<()> {
     let InfoArgs { weights, config } = a;
-    let sd = read_state_dict_file(&weights)?;
+    let sd = read_weights(&weights)?;
     for (n, (s, _)) in &sd.tensors {
         println!("{n}\t{s:?}\t{}", sd.dtypes.get(n).map_or("f32", |d| d.as_str()));
     }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::io::safetensors::{named_tensors, write_tensors};
 use crate::model::{HookedTransformer, HookedTransformerConfig};
 use crate::tasks;
+use crate::train::recipe::Settings;
 use crate::train::timeline::TimelinePlan;
 use crate::train::{Recipe, Trainer, checkpoint_steps};
 use crate::{Error, Result};
@@ -42,19 +43,37 @@ fn parse_value(v: &str) -> Value {
     serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()))
 }
 
-/// Applies `KEY=VALUE` overrides; short keys name the optimizer's fields (`lr`, `beta1`…).
-pub fn apply_overrides(cfg: &mut HookedTransformerConfig, recipe: &mut Recipe, sets: &[String]) -> Result<()> {
+/// Applies `KEY=VALUE` overrides; short keys name the optimizer's fields (`beta1`, `eps`…).
+/// The reader's knobs (`lr`, `steps`, `batch_size`, `seed`) go through `Recipe::with_settings`
+/// with `settings`, as the page's do, so a OneCycle schedule follows them.
+pub fn apply_overrides(
+    cfg: &mut HookedTransformerConfig,
+    recipe: &mut Recipe,
+    sets: &[String],
+    mut settings: Settings,
+) -> Result<()> {
     let mut r = serde_json::to_value(&*recipe).expect("recipe serialises");
     let mut c = cfg.to_json();
     for s in sets {
         let (k, v) = s.split_once('=').ok_or_else(|| Error::Config(format!("--set {s:?}: expected KEY=VALUE")))?;
+        let knob = |what: &str| Error::Config(format!("--set {k}={v}: expected {what}"));
+        match k {
+            "lr" => settings.lr = Some(v.parse().map_err(|_| knob("a number"))?),
+            "steps" => settings.steps = Some(v.parse().map_err(|_| knob("a whole number"))?),
+            "batch_size" => settings.batch = Some(v.parse().map_err(|_| knob("a whole number"))?),
+            "seed" => settings.seed = Some(v.parse().map_err(|_| knob("a whole number"))?),
+            _ => {}
+        }
+        if matches!(k, "lr" | "steps" | "batch_size" | "seed") {
+            continue;
+        }
         let v = parse_value(v);
         if let Some(ck) = k.strip_prefix("cfg.") {
             c[ck] = v;
             continue;
         }
         let path: Vec<&str> = match k {
-            "lr" | "beta1" | "beta2" | "eps" | "weight_decay" => vec!["optim", k],
+            "beta1" | "beta2" | "eps" | "weight_decay" => vec!["optim", k],
             other => other.split('.').collect(),
         };
         let (last, parents) = path.split_last().expect("split yields at least one part");
@@ -68,7 +87,8 @@ pub fn apply_overrides(cfg: &mut HookedTransformerConfig, recipe: &mut Recipe, s
             None => return Err(Error::Config(format!("--set {k}: the recipe has no field {last:?}"))),
         }
     }
-    *recipe = serde_json::from_value(r).map_err(|e| Error::Config(format!("--set: {e}")))?;
+    let set: Recipe = serde_json::from_value(r).map_err(|e| Error::Config(format!("--set: {e}")))?;
+    *recipe = set.with_settings(&settings);
     *cfg = HookedTransformerConfig::from_map(c.as_object().cloned().unwrap_or_default())?;
     Ok(())
 }
@@ -86,13 +106,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let task = tasks::by_id(&a.task)?;
     let mut recipe = task.recipe();
     let mut cfg = task.config();
-    apply_overrides(&mut cfg, &mut recipe, &a.set)?;
-    if let Some(s) = a.steps {
-        recipe.steps = s;
-    }
-    if let Some(s) = a.seed {
-        recipe.seed = s;
-    }
+    apply_overrides(&mut cfg, &mut recipe, &a.set, Settings { steps: a.steps, seed: a.seed, ..Settings::default() })?;
     let device = super::common::device(a.backend)?;
     let ckpt_dir = a.out.join("checkpoints");
     std::fs::create_dir_all(&ckpt_dir).map_err(|e| Error::Io(format!("{}: {e}", ckpt_dir.display())))?;
@@ -101,7 +115,6 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let plan = TimelinePlan::new(&cfg, true);
     let half = plan.half;
     let steps = recipe.steps;
-    let eval_every = if recipe.eval_every == 0 { steps } else { recipe.eval_every };
     let ckpts = checkpoint_steps(steps, a.checkpoints.unwrap_or(plan.checkpoints));
     let mut trainer = Trainer::new(task, cfg, recipe, &device)?;
     save_weights(&trainer.inference_model(), &ckpt_dir.join("step_0.safetensors"), half)?;
@@ -152,7 +165,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 half,
             )?;
         }
-        if trainer.step % eval_every == 0 || trainer.step == steps {
+        if trainer.recipe.evaluates_at(trainer.step) {
             let e = trainer.evaluate()?;
             log(json!({"step": e.step, "eval_loss": e.loss, "eval_accuracy": e.accuracy, "figures": e.figures,
                        "elapsed_s": t0.elapsed().as_secs_f64()}))?;

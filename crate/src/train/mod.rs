@@ -14,9 +14,10 @@ pub use recipe::Recipe;
 pub use timeline::checkpoint_steps;
 pub use trainer::{EvalLog, StepLog, Trainer};
 
-/// Drives a future that never waits (Flex reads are immediate): the async paths in tests.
-#[cfg(test)]
-pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// Drives a future that never waits (Flex reads are immediate): the async paths in the unit
+/// and integration tests.
+#[doc(hidden)]
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     use std::task::{Context, Poll, Waker};
     let mut f = std::pin::pin!(f);
     let mut cx = Context::from_waker(Waker::noop());

@@ -82,3 +82,104 @@ pub struct Recipe {
     /// Held-out evaluation every this many steps (0 = only at the end).
     pub eval_every: usize,
 }
+
+/// The four knobs a reader turns (the page's training panel; the CLI's `--steps`, `--seed`
+/// and `--set lr=` / `batch_size=`): what is not given keeps the recipe's value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub seed: Option<u64>,
+    pub steps: Option<usize>,
+    pub lr: Option<f64>,
+    pub batch: Option<usize>,
+}
+
+impl Recipe {
+    /// The recipe with `s` applied. A OneCycle schedule is fitted to them: its cycle spans the
+    /// run's steps and peaks at the lr asked for (otherwise a shorter run would end mid warm-up,
+    /// never annealed, and a new lr would not reach the schedule at all).
+    pub fn with_settings(&self, s: &Settings) -> Recipe {
+        let mut r = self.clone();
+        if let Some(seed) = s.seed {
+            r.seed = seed;
+        }
+        if let Some(steps) = s.steps.filter(|&n| n > 0) {
+            r.steps = steps;
+            if let Schedule::OneCycle { total_steps, .. } = &mut r.schedule {
+                *total_steps = steps;
+            }
+        }
+        if let Some(lr) = s.lr.filter(|&x| x > 0.0 && x.is_finite()) {
+            match &mut r.optim {
+                Optim::Adam { lr: l, .. } | Optim::AdamW { lr: l, .. } => *l = lr,
+            }
+            if let Schedule::OneCycle { max_lr, .. } = &mut r.schedule {
+                *max_lr = lr;
+            }
+        }
+        if let Some(batch) = s.batch.filter(|&n| n > 0) {
+            r.batch_size = batch;
+        }
+        r
+    }
+
+    /// The knobs as this recipe has them (the lr a OneCycle run peaks at).
+    pub fn settings(&self) -> Settings {
+        let lr = match self.schedule {
+            Schedule::OneCycle { max_lr, .. } => max_lr,
+            _ => self.optim.lr(),
+        };
+        Settings { seed: Some(self.seed), steps: Some(self.steps), lr: Some(lr), batch: Some(self.batch_size) }
+    }
+
+    /// Whether a run of this recipe evaluates on the held-out set after `step` steps: every
+    /// `eval_every` steps, and at the end (the CLI's metrics and the page's curves alike).
+    pub fn evaluates_at(&self, step: usize) -> bool {
+        let every = if self.eval_every == 0 { self.steps } else { self.eval_every };
+        step > 0 && (step.is_multiple_of(every.max(1)) || step == self.steps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_cycle() -> Recipe {
+        Recipe {
+            optim: Optim::adam(1e-3),
+            schedule: Schedule::OneCycle { max_lr: 1e-3, total_steps: 420 },
+            batch_size: 256,
+            steps: 420,
+            seed: 0,
+            init: InitKind::TransformerLens,
+            freeze: None,
+            target: Target::default(),
+            eval_every: 50,
+        }
+    }
+
+    #[test]
+    fn settings_fit_a_one_cycle_schedule() {
+        let r = one_cycle().with_settings(&Settings { steps: Some(12), lr: Some(3e-3), ..Settings::default() });
+        assert_eq!(r.schedule, Schedule::OneCycle { max_lr: 3e-3, total_steps: 12 });
+        assert_eq!((r.steps, r.optim.lr(), r.batch_size), (12, 3e-3, 256));
+        // The last step anneals to max_lr / (25 · 1e4), as torch's OneCycleLR does.
+        let last = r.schedule.lr(r.optim.lr(), 11, 0);
+        assert!(last < 3e-3 / 1e4, "lr at the last of 12 steps: {last}");
+        assert_eq!(r.settings(), Settings { seed: Some(0), steps: Some(12), lr: Some(3e-3), batch: Some(256) });
+    }
+
+    #[test]
+    fn unset_or_nonsense_settings_keep_the_recipe() {
+        let r = one_cycle();
+        assert_eq!(r.with_settings(&Settings::default()), r);
+        assert_eq!(r.with_settings(&Settings { steps: Some(0), lr: Some(f64::NAN), batch: Some(0), seed: None }), r);
+    }
+
+    #[test]
+    fn evaluations_every_eval_every_and_at_the_end() {
+        let r = one_cycle().with_settings(&Settings { steps: Some(120), ..Settings::default() });
+        let at: Vec<usize> = (0..=120).filter(|&s| r.evaluates_at(s)).collect();
+        assert_eq!(at, vec![50, 100, 120]);
+    }
+}

@@ -140,6 +140,15 @@ pub fn state_info(bytes: &[u8]) -> Result<StateInfo> {
     })
 }
 
+/// The weights in a file's bytes: a TL state dict (safetensors, or a PyTorch `.pt` read in
+/// memory), or the model part of a toylens training state. What the CLI's `--weights` and the
+/// page's engine both accept; the messages are the state dict reader's.
+pub fn weights_of(bytes: &[u8]) -> Result<StateDict> {
+    let is_state = !crate::io::pytorch::looks_like_pt(bytes)
+        && read_metadata(bytes).ok().flatten().is_some_and(|m| m.get("format").map(String::as_str) == Some(FORMAT));
+    if is_state { weights_only(bytes) } else { crate::io::read_state_dict_bytes(bytes) }
+}
+
 /// Just the model weights of a training state (TL names; what TL's `load_state_dict` takes).
 pub fn weights_only(bytes: &[u8]) -> Result<StateDict> {
     let mut sd = read_state_dict(bytes)?;

@@ -10,8 +10,6 @@ use wasm_bindgen_futures::future_to_promise;
 use super::{device_for, js_err, read_back, set, tensor_obj, weights_bytes};
 use crate::analysis::request::{self, Process, Request};
 use crate::error::Error;
-use crate::io::safetensors::read_metadata;
-use crate::io::{pytorch, read_state_dict_bytes};
 use crate::model::params::StateDict;
 use crate::model::{HookedTransformer, HookedTransformerConfig, NameFilter, Tokens};
 use crate::tasks;
@@ -27,18 +25,6 @@ pub struct Engine {
     /// Processed models of the loaded weights, by (task, processing): an input edit re-runs
     /// analyses many times on one model, and rebuilding it each time was most of their cost.
     processed: RefCell<Vec<((String, Process), HookedTransformer)>>,
-}
-
-/// The weights in a file: a TL state dict (safetensors, or a PyTorch `.pt` read in memory),
-/// or the model part of a toylens training state.
-pub(crate) fn weights_of(bytes: &[u8]) -> Result<StateDict, Error> {
-    let is_state = !pytorch::looks_like_pt(bytes)
-        && read_metadata(bytes)
-            .ok()
-            .flatten()
-            .is_some_and(|m| m.get("format").map(String::as_str) == Some(state::FORMAT));
-    // Everything else takes the CLI's path, messages included.
-    if is_state { state::weights_only(bytes) } else { read_state_dict_bytes(bytes) }
 }
 
 fn tokens_of(tokens: Vec<i32>, batch: usize, pos: usize) -> Result<Tokens, JsValue> {
@@ -62,7 +48,7 @@ impl Engine {
     /// state dict, or a toylens training state (its model part).
     pub fn load(&mut self, config_json: &str, weights: &[u8]) -> Result<(), JsValue> {
         let cfg = HookedTransformerConfig::from_json_str(config_json).map_err(js_err)?;
-        let sd = weights_of(weights).map_err(js_err)?;
+        let sd = state::weights_of(weights).map_err(js_err)?;
         self.model = Some(HookedTransformer::from_state_dict(&cfg, &sd, &self.device).map_err(js_err)?);
         self.sd = Some(sd);
         self.processed.borrow_mut().clear();

@@ -123,7 +123,7 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<JsValue, JsValue> {
 /// for the reader to confirm.
 #[wasm_bindgen]
 pub fn infer_config(weights: &[u8]) -> Result<JsValue, JsValue> {
-    let sd = engine::weights_of(weights).map_err(js_err)?;
+    let sd = crate::train::state::weights_of(weights).map_err(js_err)?;
     to_js(&crate::model::infer::infer_config(&sd).map_err(js_err)?)
 }
 

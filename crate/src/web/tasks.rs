@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 use super::{js_err, set, to_js};
 use crate::model::Tokens;
 use crate::tasks::{self, Batch, TASK_IDS};
+use crate::train::recipe::{Recipe, Settings};
 use crate::train::timeline::TimelinePlan;
 
 /// `tasks::info` of a task id: every fact about the task a page shows.
@@ -66,4 +67,27 @@ pub fn task_label(id: &str, tokens: Vec<i32>, batch: usize, pos: usize) -> Resul
     toks.check(&task.config()).map_err(js_err)?;
     let t: Vec<i32> = task.label(&toks).map_err(js_err)?.into_iter().map(|x| x as i32).collect();
     Ok(Int32Array::from(&t[..]))
+}
+
+fn recipe_of(json: &str) -> Result<Recipe, JsValue> {
+    serde_json::from_str(json).map_err(|e| js_err(crate::Error::Config(format!("recipe: {e}"))))
+}
+
+/// The recipe (JSON) with the reader's settings (`{seed, steps, lr, batch}`, each optional)
+/// applied by `Recipe::with_settings`, as the CLI applies its flags: the page computes none
+/// of it.
+#[wasm_bindgen]
+pub fn recipe_with_settings(recipe: &str, settings: &str) -> Result<JsValue, JsValue> {
+    let s: Settings =
+        serde_json::from_str(settings).map_err(|e| js_err(crate::Error::Config(format!("training settings: {e}"))))?;
+    to_js(&recipe_of(recipe)?.with_settings(&s))
+}
+
+/// What a run of the recipe (JSON) does, for the page: `{settings, evaluations}` (its knobs,
+/// and the steps after which it evaluates on the held-out set).
+#[wasm_bindgen]
+pub fn recipe_plan(recipe: &str) -> Result<JsValue, JsValue> {
+    let r = recipe_of(recipe)?;
+    let evaluations: Vec<usize> = (1..=r.steps).filter(|&s| r.evaluates_at(s)).collect();
+    to_js(&serde_json::json!({ "settings": r.settings(), "evaluations": evaluations }))
 }

@@ -225,3 +225,32 @@ fn cli_analyzes_a_checkpoint_without_task_or_config() {
     let out = Command::new(bin).args(["analyze", "--weights"]).arg(&pt).args(["--what", "probs"]).output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("give them"));
 }
+
+/// A run saved by the page (a training state: weights and Adam's moments) is a `--weights` file
+/// for the CLI too, read as the page's engine reads it: the model part, nothing else.
+#[test]
+fn the_cli_reads_a_training_state_as_the_page_does() {
+    let device = burn::tensor::Device::flex();
+    let task = toylens::tasks::by_id("sorting").unwrap();
+    let mut recipe = task.recipe();
+    recipe.batch_size = 4;
+    let mut tr =
+        toylens::train::Trainer::new(task, toylens::tasks::by_id("sorting").unwrap().config(), recipe, &device)
+            .unwrap();
+    tr.step().unwrap();
+    let bytes = toylens::train::block_on(tr.save_state()).unwrap();
+    let file = std::env::temp_dir().join(format!("toylens-state-{}.safetensors", std::process::id()));
+    std::fs::write(&file, &bytes).unwrap();
+    let read = toylens::cli::common::read_weights(&file).unwrap();
+    std::fs::remove_file(&file).ok();
+    let want = tr.inference_model().state_dict().unwrap();
+    let names: Vec<_> = read.tensors.keys().cloned().collect();
+    let mut expected: Vec<_> = want.iter().map(|t| t.name.clone()).collect();
+    expected.sort();
+    assert_eq!(names, expected, "the model's tensors, without the optimizer's");
+    for t in &want {
+        assert_eq!(read.tensors[&t.name].1, t.values, "{}", t.name);
+    }
+    // A plain state dict still reads as one, and the page's reader agrees with the CLI's.
+    assert_eq!(toylens::train::state::weights_of(&bytes).unwrap().tensors.len(), read.tensors.len());
+}

@@ -3,6 +3,7 @@
 
 use burn::tensor::Device;
 use toylens::tasks::by_id;
+use toylens::train::recipe::{Schedule, Settings};
 use toylens::train::{Trainer, checkpoint_steps};
 
 fn trainer(task: &str, steps: usize, sets: &[&str]) -> Trainer {
@@ -10,8 +11,8 @@ fn trainer(task: &str, steps: usize, sets: &[&str]) -> Trainer {
     let mut recipe = t.recipe();
     let mut cfg = t.config();
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    toylens::cli::train::apply_overrides(&mut cfg, &mut recipe, &sets).unwrap();
-    recipe.steps = steps;
+    let knobs = Settings { steps: Some(steps), ..Settings::default() };
+    toylens::cli::train::apply_overrides(&mut cfg, &mut recipe, &sets, knobs).unwrap();
     Trainer::new(t, cfg, recipe, &Device::flex()).unwrap()
 }
 
@@ -111,11 +112,31 @@ fn overrides_reach_the_recipe_and_the_config() {
     let t = by_id("addition").unwrap();
     let (mut cfg, mut r) = (t.config(), t.recipe());
     let sets = ["lr=3e-4", "batch_size=8", "cfg.d_model=64", "cfg.d_head=16"].map(String::from);
-    toylens::cli::train::apply_overrides(&mut cfg, &mut r, &sets).unwrap();
+    toylens::cli::train::apply_overrides(&mut cfg, &mut r, &sets, Settings::default()).unwrap();
     assert_eq!((r.optim.lr(), r.batch_size, cfg.d_model, cfg.d_head), (3e-4, 8, 64, 16));
     let bad = ["no_such_field=1".to_string()];
-    let e = toylens::cli::train::apply_overrides(&mut cfg, &mut r, &bad).unwrap_err().to_string();
+    let e = toylens::cli::train::apply_overrides(&mut cfg, &mut r, &bad, Settings::default()).unwrap_err().to_string();
     assert!(e.contains("no_such_field"), "{e}");
+}
+
+/// `toylens train majority --steps 12 --set lr=3e-3` and the page's panel (steps 12, lr 3e-3,
+/// through the engine's `recipe_with_settings`) train on one schedule: fitted to 12 steps and
+/// peaking at 3e-3, not the recipe's 420-step cycle.
+#[test]
+fn the_cli_and_the_page_fit_one_schedule_to_the_settings() {
+    let t = by_id("majority").unwrap();
+    let (mut cfg, mut cli) = (t.config(), t.recipe());
+    let knobs = Settings { steps: Some(12), ..Settings::default() };
+    toylens::cli::train::apply_overrides(&mut cfg, &mut cli, &["lr=3e-3".to_string()], knobs).unwrap();
+    let page = t.recipe().with_settings(&Settings { steps: Some(12), lr: Some(3e-3), ..Settings::default() });
+    assert_eq!(cli, page);
+    assert!(
+        matches!(page.schedule, Schedule::OneCycle { total_steps: 12, max_lr } if max_lr == 3e-3),
+        "{:?}",
+        page.schedule
+    );
+    let last = page.schedule.lr(page.optim.lr(), 11, 0);
+    assert!(last < 1e-6, "the 12th step is annealed: lr {last}");
 }
 
 /// Every float parameter's gradient, flattened, in the module's order.
