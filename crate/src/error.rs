@@ -14,8 +14,28 @@ pub enum Error {
     Backend(String),
     #[error("training: {0}")]
     Training(String),
+    /// The loss left every sane range: the trainer stopped the run (its weights put back).
+    #[error("training: {0}")]
+    Diverged(String),
     #[error("io: {0}")]
     Io(String),
+}
+
+impl Error {
+    /// What kind of error this is, for a caller that acts on it (the page's worker passes it
+    /// on as the reply's `code`): a name, never a message to match.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::Weights(_) => "weights",
+            Error::Tokens(_) => "tokens",
+            Error::Hook(_) => "hook",
+            Error::Backend(_) => "backend",
+            Error::Training(_) => "training",
+            Error::Diverged(_) => "diverged",
+            Error::Io(_) => "io",
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -31,8 +31,8 @@ import { claimRecord, deleteRecord, loadRecord, saveRecord } from './store.js';
 
 // A crash or a lost run: the worker restarted its engine (www/engine/worker.js).
 const isCrash = (e) => e?.code === 'panic' || e?.code === 'run-lost';
-// The trainer's divergence check (crate/src/train/trainer.rs) names itself in its message.
-const isDivergence = (e) => /\bthe run diverged\b/.test(e?.message ?? '');
+// The trainer's divergence check (crate/src/train/trainer.rs) is an error of its own kind.
+const isDivergence = (e) => e?.code === 'diverged';
 // Recoveries in a row without a step of progress before the run gives up (a panic that
 // recurs at the same step would otherwise restart the engine forever).
 const MAX_RECOVERIES = 2;

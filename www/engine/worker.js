@@ -14,10 +14,12 @@
 // client's `load` replaces only its own model, so one figure never changes another's analyses.
 //
 // Protocol v1. Request {v:1, id, op, args}; reply {v:1, id, ok:true, result} or
-// {v:1, id, ok:false, error:"message", code?}. Requests of every client run one at a time in arrival
-// order (a load never races a forward), except hello, connect and fetch, which touch no
-// engine and so never wait behind one. Typed arrays in a result are transferred, not copied. Errors not tied to
-// a request are posted with id:null; events too, as {v:1, id:null, event, ...} (see below).
+// {v:1, id, ok:false, error:"message", code?} (code: the engine error's kind, e.g. 'diverged',
+// 'weights', 'tokens', or the worker's own 'panic', 'run-lost', 'poisoned'). Requests of
+// every client run one at a time in arrival order (a load never races a forward), except
+// hello, connect and fetch, which touch no engine and so never wait behind one. Typed arrays
+// in a result are transferred, not copied. Errors not tied to a request are posted with
+// id:null; events too, as {v:1, id:null, event, ...} (see below).
 // (Why no RPC library: see client.js.)
 //
 // A panic (or any trap) in the engine never leaves the worker stuck. The panic hook hands its
@@ -723,7 +725,9 @@ async function answer(req, id, run, client) {
       crashed(`${e.name}: ${message(e)}`);
       error = codedError(`the engine crashed: ${message(e)}`, 'panic');
     }
-    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `${req.op}: ${message(error)}`, ...(error.code ? { code: error.code } : {}) });
+    // The engine's errors carry their kind (crate/src/error.rs: Error::kind): the reply's code.
+    const code = error.code ?? error.kind;
+    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `${req.op}: ${message(error)}`, ...(code ? { code } : {}) });
   }
 }
 

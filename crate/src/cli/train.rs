@@ -143,7 +143,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 save_weights(&trainer.inference_model(), &p, false)?;
                 log(json!({"error": e.to_string(), "step": trainer.step}))?;
                 let why = match e {
-                    Error::Training(m) => m,
+                    Error::Training(m) | Error::Diverged(m) => m,
                     other => other.to_string(),
                 };
                 return Err(Error::Training(format!("{why}; the last good weights are in {}", p.display())));

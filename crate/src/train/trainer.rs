@@ -332,7 +332,7 @@ impl Trainer {
                 }
                 None => "no update was applied".into(),
             };
-            return Err(Error::Training(format!(
+            return Err(Error::Diverged(format!(
                 "the run diverged: the loss reached {loss_v} at step {at} (the first was {first}); stopped, {back} (lower the learning rate?)"
             )));
         }

@@ -46,8 +46,13 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// An engine error for JS: an `Error` with the message and, as `kind`, `Error::kind` (the
+/// worker replies with it as `code`, which the page switches on).
 pub(crate) fn js_err(e: Error) -> JsValue {
-    JsError::new(&e.to_string()).into()
+    let err: JsValue = JsError::new(&e.to_string()).into();
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("kind"), &JsValue::from_str(e.kind()));
+    err
 }
 
 #[cfg(feature = "webgpu")]
