@@ -36,7 +36,7 @@
 //                 parameter's name) and which control shows it (permalink.js: oneOf, intList)
 
 import { configRows } from './common.js';
-import { checkCheck } from './claims.js';
+import { checkCheck, holds } from './claims.js';
 
 export const WIDGETS = {
   heatmap: 'tl-heatmap',
@@ -155,6 +155,34 @@ export function groupsOf(page) {
 /** The page that declares `view` among `pages`, or null. */
 export function pageOf(pages, view) {
   return pages.find((p) => p.figures.some((f) => f.view === view)) ?? null;
+}
+
+/**
+ * The held-out figure every notebook page but addition has: the `loss` analysis (with
+ * `request`) as <tl-stats>, the accuracy and loss as live numbers, and the claim that the model
+ * is nearly always right on `what` (e.g. 'the 8000 held-out pairs'). `scored` names what
+ * n_scored counts; `first` (ctx -> rows) goes before, `more` (loss -> rows) after the median.
+ */
+export function heldOutFigure(task, { request, what, scored, first = () => [], more = () => [] }) {
+  return {
+    view: `${task}/held-out`,
+    widget: 'stats',
+    follows: 'timeline',
+    reads: { loss: { analysis: 'loss', request } },
+    show: ({ loss }, ctx) => ({
+      rows: [
+        ...first(ctx),
+        [scored, loss.n_scored],
+        ['cross-entropy loss', loss.loss, 'held-out-loss'],
+        ['accuracy', loss.accuracy, 'held-out-accuracy'],
+        ['median P(correct)', loss.median_prob],
+        ...more(loss),
+      ],
+    }),
+    live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy, 'held-out-loss': loss.loss }),
+    claim: `On ${what} the model is nearly always right.`,
+    check: holds('held-out-accuracy', '>=', 0.95, 'accuracy'),
+  };
 }
 
 /**

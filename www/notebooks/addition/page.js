@@ -22,9 +22,14 @@ const EXAMPLE = [7, 7, 4, 2, 6, 10, 1, 7, 6, 1, 1, 11, 0, 9, 5, 0, 3, 7];
 
 // The part of the training log the model on screen had seen (its step and before).
 const seen = (curves, model) => upTo(curves, model?.step ?? Infinity);
-const EXAMPLE_OF = (kind, key) => ({ ex }) => ({ [key]: v.sameColumns(ex, kind) });
+// addition_examples' kinds of sum (the engine's names), each shown as its own figure.
+const EXAMPLE_KINDS = [
+  { name: 'random', kind: 'random', claim: 'On a random held-out sum the heads read the same columns as on average.' },
+  { name: 'baseadd', kind: 'BaseAdd only', claim: 'A sum without carries looks the same as the average.' },
+  { name: 'usecarry1', kind: 'UseCarry1, no UseSum9', claim: 'A sum with carries has the same pattern: the heads fetch columns, whatever their digits.' },
+  { name: 'usesum9', kind: 'UseSum9', claim: 'A sum with a carry through a 9 has the same pattern too: no head reads two columns over.' },
+];
 
-const SAME_COLUMNS = 'head × answer digit pairs reading the mean’s column, share';
 
 const right = (labels, tokens, abl) => `${v.sumRight(tokens, labels, abl)} of ${v.digitsOf(abl).length}`;
 
@@ -216,46 +221,21 @@ export default {
       claim: 'Every head reads one column on average: the answer digit’s own or the one to its right, where a carry comes from.',
       check: holds('heads-column-count', '>=', 4, 'heads with over half their attention on one column'),
     },
-    {
-      view: `${TASK}/attention-random`,
+    // One example of each kind, against the mean pattern: a figure per kind.
+    ...EXAMPLE_KINDS.map(({ name, kind, claim }) => ({
+      view: `${TASK}/attention-${name}`,
       widget: 'attention',
       follows: 'timeline',
       reads: { ex: EXAMPLES },
-      show: ({ ex }, { info }) => v.exampleAttention(ex, 'random', info.vocab),
-      live: ({ ex }, { info }) => ({ 'random-sum': v.sumText(ex.tokens[0], info.vocab), 'random-vs-mean': v.sameColumns(ex, 'random') }),
-      claim: 'On a random held-out sum the heads read the same columns as on average.',
-      check: holds('random-vs-mean', '>=', 0.8, SAME_COLUMNS),
-    },
-    {
-      view: `${TASK}/attention-baseadd`,
-      widget: 'attention',
-      follows: 'timeline',
-      reads: { ex: EXAMPLES },
-      show: ({ ex }, { info }) => v.exampleAttention(ex, 'BaseAdd only', info.vocab),
-      live: ({ ex }) => ({ 'count-baseadd': ex.counts[ex.categories.indexOf('BaseAdd only')] ?? 0, ...EXAMPLE_OF('BaseAdd only', 'baseadd-vs-mean')({ ex }) }),
-      claim: 'A sum without carries looks the same as the average.',
-      check: holds('baseadd-vs-mean', '>=', 0.8, SAME_COLUMNS),
-    },
-    {
-      view: `${TASK}/attention-usecarry1`,
-      widget: 'attention',
-      follows: 'timeline',
-      reads: { ex: EXAMPLES },
-      show: ({ ex }, { info }) => v.exampleAttention(ex, 'UseCarry1, no UseSum9', info.vocab),
-      live: ({ ex }) => ({ 'count-usecarry1': ex.counts[ex.categories.indexOf('UseCarry1, no UseSum9')] ?? 0, ...EXAMPLE_OF('UseCarry1, no UseSum9', 'usecarry1-vs-mean')({ ex }) }),
-      claim: 'A sum with carries has the same pattern: the heads fetch columns, whatever their digits.',
-      check: holds('usecarry1-vs-mean', '>=', 0.8, SAME_COLUMNS),
-    },
-    {
-      view: `${TASK}/attention-usesum9`,
-      widget: 'attention',
-      follows: 'timeline',
-      reads: { ex: EXAMPLES },
-      show: ({ ex }, { info }) => v.exampleAttention(ex, 'UseSum9', info.vocab),
-      live: ({ ex }) => ({ 'count-usesum9': ex.counts[ex.categories.indexOf('UseSum9')] ?? 0, ...EXAMPLE_OF('UseSum9', 'usesum9-vs-mean')({ ex }) }),
-      claim: 'A sum with a carry through a 9 has the same pattern too: no head reads two columns over.',
-      check: holds('usesum9-vs-mean', '>=', 0.8, SAME_COLUMNS),
-    },
+      show: ({ ex }, { info }) => v.exampleAttention(ex, kind, info.vocab),
+      live: ({ ex }, { info }) => ({
+        [`${name}-sum`]: v.sumText(ex.tokens[ex.categories.indexOf(kind)], info.vocab),
+        [`count-${name}`]: ex.counts[ex.categories.indexOf(kind)] ?? 0,
+        [`${name}-vs-mean`]: v.sameColumns(ex, kind),
+      }),
+      claim,
+      check: holds(`${name}-vs-mean`, '>=', 0.8, 'head × answer digit pairs reading the mean’s column, share'),
+    })),
     {
       view: `${TASK}/logit-lens`,
       widget: 'bars',

@@ -2,7 +2,7 @@
 // Analyses read the weights as the notebook processed them (process 'cumsum'); the prose
 // and the figures' places are in index.html.
 import { sub, transpose } from '../common.js';
-import { standardFigures } from '../declare.js';
+import { heldOutFigure, standardFigures } from '../declare.js';
 import { holds } from '../claims.js';
 import * as v from './views.js';
 
@@ -184,25 +184,12 @@ export default {
       claim: 'The constant terms favour zero: when the signals cancel, zero wins by default.',
       check: holds('bias-zero-margin', '>', 0, 'zero − max(neg, pos), summed biases'),
     },
-    {
-      view: `${TASK}/held-out`,
-      widget: 'stats',
-      follows: 'timeline',
-      reads: { loss: a('loss', HELD_OUT) },
-      show: ({ loss }) => ({
-        rows: [
-          ['positions scored', loss.n_scored],
-          ['cross-entropy loss', loss.loss, 'held-out-loss'],
-          ['accuracy', loss.accuracy, 'held-out-accuracy'],
-          ['mean P(correct label)', loss.mean_prob],
-          ['median P(correct label)', loss.median_prob],
-          ['min P(correct label)', loss.min_prob],
-        ],
-      }),
-      live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy, 'held-out-loss': loss.loss }),
-      claim: 'On 1000 held-out sequences the model is nearly always right.',
-      check: holds('held-out-accuracy', '>=', 0.95, 'accuracy'),
-    },
+    heldOutFigure(TASK, {
+      request: HELD_OUT,
+      what: '1000 held-out sequences',
+      scored: 'positions scored',
+      more: (loss) => [['mean P(correct)', loss.mean_prob], ['min P(correct)', loss.min_prob]],
+    }),
     {
       view: `${TASK}/attention-entropy`,
       widget: 'lines',

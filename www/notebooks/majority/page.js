@@ -2,7 +2,7 @@
 // fields). The notebook reads its circuits and runs its ablation on TL-processed weights
 // (LayerNorm folded, writing weights and unembedding centred), so every analysis here asks for
 // process 'tl'; the prose and the figures' places are in index.html.
-import { standardFigures } from '../declare.js';
+import { heldOutFigure, standardFigures } from '../declare.js';
 import { holds } from '../claims.js';
 import { intList, oneOf } from '../permalink.js';
 import * as v from './views.js';
@@ -164,43 +164,18 @@ export default {
     },
 
     // ---- the model (weights first, then the held-out subset) ----
-    {
-      view: `${TASK}/held-out`,
-      widget: 'stats',
-      follows: 'timeline',
-      reads: { loss: a('loss', HELD_OUT) },
-      show: ({ loss }) => ({
-        rows: [
-          ['positions scored', loss.n_scored],
-          ['cross-entropy loss', loss.loss, 'held-out-loss'],
-          ['accuracy', loss.accuracy, 'held-out-accuracy'],
-          ['median P(correct)', loss.median_prob],
-        ],
-      }),
-      live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy }),
-      claim: `On the first ${SUBSET} held-out sequences the model is nearly always right.`,
-      check: holds('held-out-accuracy', '>=', 0.95, 'accuracy'),
-    },
-    {
-      view: `${TASK}/full-qk-h0`,
+    heldOutFigure(TASK, { request: HELD_OUT, what: `the first ${SUBSET} held-out sequences`, scored: 'positions scored' }),
+    // A full QK figure per head (both heads' circuits come in one engine call).
+    ...[0, 1].map((h) => ({
+      view: `${TASK}/full-qk-h${h}`,
       widget: 'heatmap',
       follows: 'timeline',
       reads: { qk: a('full_qk') },
-      show: ({ qk }) => v.qkView(qk, 0),
-      live: ({ qk }) => ({ 'qk-max': v.maxAbs(qk), 'qk-max-h0': v.maxAbs(sub(qk, 0)) }),
-      claim: 'Head 0’s full QK circuit is close to zero: no value attracts much more attention than another.',
-      check: holds('qk-max-h0', '<', 1, 'largest |score|'),
-    },
-    {
-      view: `${TASK}/full-qk-h1`,
-      widget: 'heatmap',
-      follows: 'timeline',
-      reads: { qk: a('full_qk') },
-      show: ({ qk }) => v.qkView(qk, 1),
-      live: ({ qk }) => ({ 'qk-max-h1': v.maxAbs(sub(qk, 1)) }),
-      claim: 'Head 1’s full QK circuit is close to zero too.',
-      check: holds('qk-max-h1', '<', 1, 'largest |score|'),
-    },
+      show: ({ qk }) => v.qkView(qk, h),
+      live: ({ qk }) => ({ 'qk-max': v.maxAbs(qk), [`qk-max-h${h}`]: v.maxAbs(sub(qk, h)) }),
+      claim: `Head ${h}’s full QK circuit is close to zero: no value attracts much more attention than another.`,
+      check: holds(`qk-max-h${h}`, '<', 1, 'largest |score|'),
+    })),
     {
       view: `${TASK}/ov-neurons-h0`,
       widget: 'heatmap',

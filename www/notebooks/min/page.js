@@ -2,7 +2,7 @@
 // Analyses read the raw weights (the notebook processes nothing); the prose and the
 // figures' places are in index.html.
 import { correlationWithIndex, sub } from '../common.js';
-import { standardFigures } from '../declare.js';
+import { heldOutFigure, standardFigures } from '../declare.js';
 import { holds } from '../claims.js';
 import * as v from './views.js';
 
@@ -67,23 +67,7 @@ export default {
     },
 
     // ---- the model (cheapest first: the engine returns the big maps slowly) ----
-    {
-      view: `${TASK}/held-out`,
-      widget: 'stats',
-      follows: 'timeline',
-      reads: { loss: { analysis: 'loss' } },
-      show: ({ loss }) => ({
-        rows: [
-          ['held-out pairs', loss.n_scored],
-          ['cross-entropy loss', loss.loss],
-          ['accuracy', loss.accuracy, 'held-out-accuracy'],
-          ['median P(correct)', loss.median_prob],
-        ],
-      }),
-      live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy }),
-      claim: 'On the 8000 held-out pairs the model is nearly always right.',
-      check: holds('held-out-accuracy', '>=', 0.95, 'accuracy'),
-    },
+    heldOutFigure(TASK, { what: 'the 8000 held-out pairs', scored: 'held-out pairs' }),
     {
       view: `${TASK}/full-ov`,
       widget: 'heatmap',

@@ -3,7 +3,7 @@
 // places are in index.html. The edited input is one whole sequence (sorting.js builds it
 // from the 20 values the reader types); the batch figures read the first 16 held-out
 // sequences, the notebook's batch size, which the example picker steps through.
-import { standardFigures } from '../declare.js';
+import { heldOutFigure, standardFigures } from '../declare.js';
 import { holds } from '../claims.js';
 import * as v from './views.js';
 
@@ -39,7 +39,7 @@ export default {
   },
   test: {
     edit: '29 0 15 15 7 22 3 3 18 11 26 5 9 1 20 14 27 8 12 2',
-    number: { key: 'sorting-accuracy', args: ['--what', 'loss'], value: (j) => j.accuracy },
+    number: { key: 'held-out-accuracy', args: ['--what', 'loss'], value: (j) => j.accuracy },
   },
   figures: [
     // ---- static ----
@@ -107,24 +107,11 @@ export default {
     },
 
     // ---- the model (cheapest first) ----
-    {
-      view: `${TASK}/held-out`,
-      widget: 'stats',
-      follows: 'timeline',
-      reads: { loss: { analysis: 'loss' } },
-      show: ({ loss }, { info }) => ({
-        rows: [
-          ['held-out sequences', info.held_out],
-          ['sorted tokens scored', loss.n_scored],
-          ['cross-entropy loss', loss.loss],
-          ['accuracy', loss.accuracy, 'sorting-accuracy'],
-          ['median P(correct)', loss.median_prob],
-        ],
-      }),
-      live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy }),
-      claim: 'On 1000 held-out lists the model gets nearly every sorted token right.',
-      check: holds('held-out-accuracy', '>=', 0.95, 'accuracy'),
-    },
+    heldOutFigure(TASK, {
+      what: 'the sorted tokens of 1000 held-out lists',
+      scored: 'sorted tokens scored',
+      first: ({ info }) => [['held-out sequences', info.held_out]],
+    }),
     {
       view: `${TASK}/batch-logit`,
       widget: 'heatmap',
