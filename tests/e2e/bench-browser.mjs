@@ -1,20 +1,24 @@
 // The browser half of `./build.sh bench`: in headless Chromium (SwiftShader WebGPU), the
 // in-page training speed of each task's notebook recipe per backend, the widgets' redraw
 // times (tests/e2e/redraw.mjs), and on the kit page the time from an input edit to the
-// dependent figures redrawn with the engine's new numbers, and the engine's download (each
-// wasm build as the site serves it: raw, .gz, .br). Measures only; asserts nothing.
+// dependent figures redrawn with the engine's new numbers, on each notebook page (CPU) the time
+// from a timeline move to the figures in view and to every figure redrawn for the new
+// checkpoint, and the engine's download (each wasm build as the site serves it: raw, .gz,
+// .br). Measures only; asserts nothing.
 //   node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu]
-//     [--parts training,redraw,edit,page-edit,first-figure,download]   (a part not run keeps its previous result in OUT.json)
+//     [--parts training,redraw,edit,page-edit,timeline,first-figure,download]   (a part not run keeps its previous result in OUT.json)
 //     [--pytorch bench/results/bench.json]   (each training speed as a ratio to the PyTorch
 //     reference's median steps/s measured there: same machine, same `./build.sh bench` run)
 import fs from 'node:fs';
 import { startServer } from './static-server.mjs';
 import { launchBrowser } from './browser.mjs';
 import { measureRedraws } from './redraw.mjs';
+import { TASK_PAGES } from '../../www/notebooks/pages.js';
+import { computed } from '../../www/notebooks/declare.js';
 
 function args(argv) {
   const [dist, out, ...rest] = argv;
-  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit', 'page-edit', 'first-figure', 'download'] };
+  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit', 'page-edit', 'timeline', 'first-figure', 'download'] };
   for (let i = 0; i < rest.length; i += 2) {
     const v = rest[i + 1];
     if (rest[i] === '--seconds') o.seconds = Number(v);
@@ -24,8 +28,49 @@ function args(argv) {
     else if (rest[i] === '--pytorch') o.pytorch = v;
     else throw new Error(`unknown flag ${rest[i]}`);
   }
-  if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu] [--parts training,redraw,edit,page-edit,first-figure,download]');
+  if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu] [--parts training,redraw,edit,page-edit,timeline,first-figure,download]');
   return o;
+}
+
+// A notebook page on the CPU at 1200×900, every figure drawn for the final checkpoint; then
+// timeline moves as a reader makes them (letting go of the slider): to the middle checkpoint,
+// a quarter of the way, and back to the middle (a checkpoint shown before). Per move, the ms
+// until every figure that was in the viewport at the move has drawn again (`visible_ms`) and
+// until every computed figure has and html[data-model] names the new checkpoint (`all_ms`).
+async function timelineMoves(page, base, task) {
+  const views = computed(TASK_PAGES.find((p) => p.task === task)).map((f) => f.view);
+  await page.setViewportSize({ width: 1200, height: 900 });
+  await page.goto(new URL(`notebooks/${task}/?backend=cpu`, base).href);
+  await page.waitForFunction(() => document.documentElement.dataset.model, null, { timeout: 600_000 });
+  const steps = await page.$eval('tl-timeline', (t) => t.sources.pretrained);
+  const targets = [Math.floor(steps.length / 2), Math.floor(steps.length / 4), Math.floor(steps.length / 2)];
+  const moves = [];
+  for (const i of targets) {
+    const r = await page.evaluate(async ({ views, i, step }) => {
+      const els = views.map((v) => document.querySelector(`[data-view="${v}"]`));
+      const inView = els.filter((e) => {
+        const b = e.getBoundingClientRect();
+        return b.bottom > 0 && b.top < innerHeight;
+      });
+      const range = document.querySelector('tl-timeline [data-ref="range"]');
+      const t0 = performance.now();
+      range.value = String(i);
+      range.dispatchEvent(new Event('input'));
+      range.dispatchEvent(new Event('change'));
+      const drawn = (e) => e.dataset.state === 'ready' && e.drawnAt > t0;
+      let visible = null;
+      for (;;) {
+        await new Promise((r) => requestAnimationFrame(r));
+        const now = performance.now();
+        if (visible == null && inView.every(drawn)) visible = now - t0;
+        if (document.documentElement.dataset.model === `pretrained:${step}` && els.every(drawn)) return { visible_ms: Math.round(visible ?? now - t0), all_ms: Math.round(now - t0), in_view: inView.length };
+        if (now - t0 > 300_000) return { error: 'not every figure followed within 300 s' };
+      }
+    }, { views, i, step: steps[i] });
+    moves.push({ step: steps[i], ...r });
+  }
+  const med = (k) => moves.map((m) => m[k]).sort((a, b) => a - b)[1];
+  return { task, moves, median_visible_ms: med('visible_ms'), median_all_ms: med('all_ms') };
 }
 
 // Steps/s of one task's default recipe after two warm-up steps (shader compilation, first
@@ -188,7 +233,7 @@ async function inputEdit(page, base, backend) {
 export async function benchBrowser(o, previous = {}) {
   const server = await startServer(o.dist);
   const b = await launchBrowser();
-  const result = { training: previous.training ?? [], redraw: previous.redraw ?? [], input_edit: previous.input_edit ?? [], page_edit: previous.page_edit ?? [], first_figure: previous.first_figure ?? [], download: previous.download ?? [] };
+  const result = { training: previous.training ?? [], redraw: previous.redraw ?? [], input_edit: previous.input_edit ?? [], page_edit: previous.page_edit ?? [], timeline_move: previous.timeline_move ?? [], first_figure: previous.first_figure ?? [], download: previous.download ?? [] };
   if (o.parts.includes('download')) result.download = download(o.dist);
   // Each part on a fresh page: a page that spent minutes in SwiftShader can be slow to leave.
   const fresh = async () => {
@@ -232,6 +277,16 @@ export async function benchBrowser(o, previous = {}) {
           console.error(JSON.stringify(r));
           result.first_figure.push(r);
         }
+      }
+    }
+    if (o.parts.includes('timeline')) {
+      result.timeline_move = [];
+      for (const task of o.tasks) {
+        const page = await fresh();
+        const r = await timelineMoves(page, server.url, task);
+        console.error(JSON.stringify(r));
+        result.timeline_move.push(r);
+        await page.close();
       }
     }
     if (o.parts.includes('page-edit')) {

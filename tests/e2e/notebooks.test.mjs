@@ -175,6 +175,15 @@ for (const [task, spec] of Object.entries(PAGES)) {
       const want = cliNumber(task, step, spec.number);
       const got = await printed(b.page, spec.number.key);
       assert.ok(Math.abs(got - want) <= TOL, `step ${step}: page ${got}, CLI ${want}`);
+      // Back to the final checkpoint (its reads kept by the page): exactly what it showed.
+      await b.page.$eval('tl-timeline [data-ref="range"]', (r, i) => {
+        r.value = String(i);
+        r.dispatchEvent(new Event('input'));
+        r.dispatchEvent(new Event('change'));
+      }, steps.length - 1);
+      await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `pretrained:${steps.at(-1)}`, { timeout: 60_000 });
+      await waitReady(b.page, [...spec.input, ...spec.weights]);
+      assert.deepEqual(await snapshot(b.page, spec.weights), before, 'the final checkpoint’s figures after a scrub away and back');
       assertCleanRun(b.log);
     });
 
@@ -210,7 +219,7 @@ for (const [task, spec] of Object.entries(PAGES)) {
       await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `run:${steps}`, { timeout: SETTLE_MS });
       await waitReady(b.page, [...spec.input, ...spec.weights]);
       // The emergence view has the run's checkpoint as a column, judged here in the page.
-      const runCells = await b.page.$$eval(`tl-claims button[data-source="run"][data-step="${steps}"]`, (bs) => bs.map((x) => x.dataset.claim ?? 'none'));
+      const runCells = await b.page.$$eval(`tl-claims button[data-claim][data-source="run"][data-step="${steps}"]`, (bs) => bs.map((x) => x.dataset.claim ?? 'none'));
       assert.equal(runCells.length, spec.checked.length, 'a cell per claim for the run’s checkpoint');
       assert.deepEqual(runCells.filter((c) => c !== 'holds' && c !== 'fails'), [], 'every claim judged on the run’s checkpoint');
       // As base64: addition's 13 MB of weights as an array of numbers took 50 s through the

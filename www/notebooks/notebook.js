@@ -137,7 +137,13 @@ export class Notebook extends EventTarget {
         this.select({ source: 'run', step: e.detail.step });
       }
     });
-    this.timeline?.addEventListener('change', (e) => this.select(e.detail));
+    // The figures follow the slider while it is dragged (a step they cannot keep up with is
+    // dropped: select keeps only the newest); letting go where they already are costs nothing.
+    const follow = (e) => {
+      if (!sameModel(e.detail, this.pending ?? this.loading ?? this.current)) this.select(e.detail);
+    };
+    this.timeline?.addEventListener('scrub', follow);
+    this.timeline?.addEventListener('change', follow);
     // A reset drops the run's checkpoints: the figures go back to the pretrained model.
     this.session.addEventListener('status', () => {
       this.#syncTimeline();
@@ -199,6 +205,11 @@ export class Notebook extends EventTarget {
     this.timeline.sources = { pretrained: this.pretrainedSteps, run: this.session.timeline.map((t) => t.step) };
   }
 
+  /** Whether a newer model than `model` is waiting to be shown (its figures can stop). */
+  supersededBy(model) {
+    return Boolean(this.pending && model && !sameModel(this.pending, model));
+  }
+
   /** Registers a figure updater; it also runs at once if a model is already selected. */
   onModel(fn) {
     this.listeners.push(fn);
@@ -218,9 +229,11 @@ export class Notebook extends EventTarget {
     while (this.pending) {
       const sel = this.pending;
       this.pending = null;
+      this.loading = sel;
       try {
         await this.#load(sel);
       } catch (e) {
+        this.loading = null;
         this.dispatchEvent(new CustomEvent('error', { detail: { message: e.message, selection: sel } }));
         continue;
       }
@@ -230,6 +243,9 @@ export class Notebook extends EventTarget {
       this.current = { ...sel, label: sel.label ?? `${sel.source === 'pretrained' ? 'pretrained' : sel.source === 'run' ? 'your run' : 'imported'}, step ${sel.step}` };
       this.timeline?.select(sel.source, sel.step);
       await Promise.all(this.listeners.map((fn) => this.#runListener(fn, this.current)));
+      this.loading = null;
+      // A newer selection came meanwhile: the figures left stop for it (see supersededBy).
+      if (this.pending) continue;
       // Set once every figure has followed: scripts and tests can wait on it.
       document.documentElement.dataset.model = `${sel.source}:${sel.step}`;
       this.dispatchEvent(new CustomEvent('model', { detail: this.current }));
@@ -333,4 +349,9 @@ export class Notebook extends EventTarget {
   label(tokens) {
     return this.client.call('task_label', { task: this.task, tokens });
   }
+}
+
+/** Two selections of the same checkpoint ({source, step}). */
+function sameModel(a, b) {
+  return Boolean(a && b && a.source === b.source && a.step === b.step);
 }

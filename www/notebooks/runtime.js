@@ -14,6 +14,10 @@ import { embedAttributes, readState, writeState } from './permalink.js';
 import { fmt } from '../widgets/scales.js';
 
 const EMBED_SCRIPT = new URL('../embed.js', import.meta.url);
+// The pretrained checkpoints whose reads the page keeps (scrubbing back to one redraws its
+// figures without the engine): their weights never change, so a read of (checkpoint,
+// analysis, request, input) always gives the same result. The most recently shown are kept.
+const KEEP_CHECKPOINTS = 8;
 
 export class NotebookPage {
   /**
@@ -30,6 +34,7 @@ export class NotebookPage {
     this.nb = new Notebook({ task: page.reader ? null : page.task, inputViews: viewsFollowing(page, 'input'), first });
     this.els = new Map();
     this.gens = new Map(); // view -> the newest fill's number (older results' numbers are dropped)
+    this.kept = new Map(); // pretrained step -> Map(readKey -> promise of the result)
   }
 
   /** The element of a declared view. */
@@ -227,11 +232,23 @@ export class NotebookPage {
       this.el(f.view).supersede();
       return gen;
     });
-    for (const [i, f] of wanted.entries()) {
+    // The figures the reader sees first (in or near the viewport), then the rest, each group
+    // in declared order (cheapest first).
+    const order = wanted.map((f, i) => i).sort((a, b) => this.#inView(wanted[b]) - this.#inView(wanted[a]) || a - b);
+    for (const i of order) {
+      const f = wanted[i];
+      // A newer model waits (the slider moved on): the figures left follow that one instead.
+      if (this.nb.supersededBy(ctx.model)) return;
       // A figure sees only the picks it declares: one it reads undeclared shows its default,
       // never a value that a change of it would not recompute.
       if (this.gens.get(f.view) === gens[i]) await this.#fill(f, { ...ctx, picks: picksOf(f, ctx.picks) }, calls, gens[i]);
     }
+  }
+
+  // 1 when figure `f` is within a screen of the viewport, else 0 (an embed shows one figure).
+  #inView(f) {
+    const r = this.el(f.view).getBoundingClientRect();
+    return Number(r.bottom > -innerHeight && r.top < 2 * innerHeight);
   }
 
   async #fill(f, ctx, calls, gen) {
@@ -257,16 +274,35 @@ export class NotebookPage {
 
   async #read(f, ctx, calls) {
     const out = {};
+    const kept = this.#keptFor(ctx.model);
     for (const [name, read, tokens] of readsOf(f, ctx)) {
       const key = readKey(read, tokens);
       if (!calls.has(key)) {
         const ops = { task_label: () => this.nb.label(tokens), curves: () => this.nb.curves(), cache: () => this.nb.cache(tokens) };
-        const call = ops[read.op]?.() ?? this.nb.analyze(read.analysis, { tokens, request: read.request });
+        let call = kept?.get(key);
+        if (!call) {
+          call = ops[read.op]?.() ?? this.nb.analyze(read.analysis, { tokens, request: read.request });
+          if (kept) {
+            kept.set(key, call);
+            call.catch(() => kept.delete(key)); // a failed read is asked again next time
+          }
+        }
         calls.set(key, call);
       }
       out[name] = await calls.get(key);
     }
     return out;
+  }
+
+  // The kept reads of `model` when it is a pretrained checkpoint (null otherwise: a run's
+  // checkpoints are replaced when it is reset), the most recently used last.
+  #keptFor(model) {
+    if (model?.source !== 'pretrained') return null;
+    const m = this.kept.get(model.step) ?? new Map();
+    this.kept.delete(model.step);
+    this.kept.set(model.step, m);
+    while (this.kept.size > KEEP_CHECKPOINTS) this.kept.delete(this.kept.keys().next().value);
+    return m;
   }
 }
 

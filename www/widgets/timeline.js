@@ -1,8 +1,9 @@
 // <tl-timeline>: the training-timeline scrubber every analysis follows. Two sources: the
 // pretrained model's checkpoints and the reader's own run. Set `el.sources = {pretrained:
 // [steps], run: [steps]}` and `el.select(source, step)`; it fires `change` with
-// detail {source, step} when the reader moves it. "Follow" keeps it on the newest
-// checkpoint of the reader's run while it trains.
+// detail {source, step} when the reader lets go of it, and `scrub` with the same detail at
+// each step it passes while dragged (pages follow live, dropping the steps they cannot keep
+// up with). "Follow" keeps it on the newest checkpoint of the reader's run while it trains.
 
 const LABELS = { pretrained: 'pretrained model', run: 'your run' };
 
@@ -35,8 +36,18 @@ export class Timeline extends HTMLElement {
       const steps = this._sources[this.sourceSel.value];
       this.select(this.sourceSel.value, steps.at(-1), true);
     });
-    // Moving the slider shows the step at once; the model loads when the reader lets go.
-    this.range.addEventListener('input', () => this._show(this._sources[this.source][Number(this.range.value)]));
+    // Moving the slider shows the step at once, and tells the page (`scrub`) as it goes.
+    this.range.addEventListener('input', () => {
+      const step = this._sources[this.source][Number(this.range.value)];
+      this._show(step);
+      if (step != null) this.dispatchEvent(new CustomEvent('scrub', { detail: { source: this.source, step } }));
+    });
+    // While the reader drags, the page's model catches up behind the thumb: its selections
+    // must not move the thumb back.
+    this.range.addEventListener('pointerdown', () => (this._dragging = true));
+    const release = () => (this._dragging = false);
+    this.range.addEventListener('pointerup', release);
+    this.range.addEventListener('pointercancel', release);
     this.range.addEventListener('change', () => {
       const steps = this._sources[this.source];
       this.follow = Number(this.range.value) === steps.length - 1;
@@ -70,9 +81,9 @@ export class Timeline extends HTMLElement {
     const steps = this._sources[this.source] ?? [];
     this.range.max = Math.max(0, steps.length - 1);
     const i = steps.indexOf(this.step);
-    this.range.value = i < 0 ? steps.length - 1 : i;
+    if (!this._dragging) this.range.value = i < 0 ? steps.length - 1 : i;
     this.range.disabled = steps.length < 2;
-    this._show(this.step);
+    if (!this._dragging) this._show(this.step);
     this.dataset.state = steps.length ? 'ready' : 'loading';
     this.dataset.source = this.source;
     if (this.step != null) this.dataset.step = this.step;
