@@ -15,7 +15,8 @@ use super::labeled::{LabeledTensor, to_vec};
 use super::run::{CachedRun, Positions};
 use crate::error::{Error, Result};
 use crate::model::{NameFilter, Tokens};
-use crate::tasks::addition::argmax;
+use crate::tasks::addition;
+use crate::train::loss::argmax;
 
 /// The notebook generator's per-example attributes, [batch][num_digits] each.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,18 +53,14 @@ pub fn categories(tokens: &Tokens, num_digits: usize) -> Result<Categories> {
     };
     for e in 0..b {
         let row = &tokens.ids[e * tokens.pos..(e + 1) * tokens.pos];
-        for i in 0..nd {
+        // The task's columns are units first; the generator's attributes, most significant first.
+        for (i, k) in addition::columns(row, nd).into_iter().enumerate() {
             let col = nd - 1 - i;
-            let base_add = row[nd - 1 - i] + row[2 * nd - i];
-            c.base_adds[e][col] = base_add;
-            let sum9 = (base_add == 9) as i64;
-            c.sum9s[e][col] = sum9;
-            if i > 0 {
-                c.use_carry1s[e][col] = c.make_carry1s[e][col + 1];
-            }
-            let use_carry = c.use_carry1s[e][col];
-            c.use_sum9s[e][col] = sum9 & use_carry;
-            c.make_carry1s[e][col] = (base_add + use_carry >= 10) as i64;
+            c.base_adds[e][col] = k.base_add;
+            c.sum9s[e][col] = k.sum9() as i64;
+            c.use_carry1s[e][col] = k.use_carry as i64;
+            c.use_sum9s[e][col] = (k.sum9() && k.use_carry) as i64;
+            c.make_carry1s[e][col] = k.make_carry as i64;
         }
         let any = |v: &[i64]| v.iter().any(|&x| x != 0);
         c.base_add_only.push(!any(&c.use_carry1s[e]));

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::{Batch, IGNORE, Task, TrainData};
 use crate::error::{Error, Result};
 use crate::model::{HookedTransformerConfig, Tokens};
-use crate::train::loss::token_losses;
+use crate::train::loss::{argmax, token_losses};
 use crate::train::recipe::{InitKind, Optim, Recipe, Schedule, Target};
 
 pub const NUM_DIGITS: usize = 5;
@@ -85,25 +85,49 @@ pub enum SubTask {
     UseSum9,
 }
 
-/// Per column, units first (the notebook's `digit_num`); the leading sixth digit has none.
-pub fn sub_tasks(row: &[i64]) -> [SubTask; NUM_DIGITS] {
-    let mut out = [SubTask::BaseAdd; NUM_DIGITS];
-    let mut carry = false;
-    for (c, slot) in out.iter_mut().enumerate() {
-        let base = row[NUM_DIGITS - 1 - c] + row[2 * NUM_DIGITS - c];
-        *slot = match (carry, base == 9) {
+/// One answer column of a sum, as the notebook's `data_generator` describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Column {
+    /// The two operand digits' sum.
+    pub base_add: i64,
+    /// A carry comes in from the column to the right.
+    pub use_carry: bool,
+    /// The column carries into the next one.
+    pub make_carry: bool,
+}
+
+impl Column {
+    pub fn sum9(&self) -> bool {
+        self.base_add == 9
+    }
+
+    pub fn sub_task(&self) -> SubTask {
+        match (self.use_carry, self.sum9()) {
             (false, _) => SubTask::BaseAdd,
             (true, false) => SubTask::UseCarry1,
             (true, true) => SubTask::UseSum9,
-        };
-        carry = base + carry as i64 >= 10;
+        }
     }
-    out
 }
 
-/// The first largest logit, as torch's argmax picks on ties.
-pub(crate) fn argmax(row: &[f32]) -> usize {
-    row.iter().enumerate().rev().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
+/// The columns of a sum of `num_digits`-digit operands (`row`: a, +, b, … in the task's
+/// layout), units first (the notebook's `digit_num`); the leading answer digit has none. The
+/// one place the carries are worked out: the task's figures and the analyses read it.
+pub fn columns(row: &[i64], num_digits: usize) -> Vec<Column> {
+    let mut carry = false;
+    (0..num_digits)
+        .map(|c| {
+            let base_add = row[num_digits - 1 - c] + row[2 * num_digits - c];
+            let col = Column { base_add, use_carry: carry, make_carry: base_add + carry as i64 >= 10 };
+            carry = col.make_carry;
+            col
+        })
+        .collect()
+}
+
+/// Per column, units first; the leading sixth digit has none.
+pub fn sub_tasks(row: &[i64]) -> Vec<SubTask> {
+    columns(row, NUM_DIGITS).iter().map(Column::sub_task).collect()
 }
 
 fn mean(sum: f64, n: usize) -> Value {
@@ -388,13 +412,6 @@ mod tests {
         let base = f["BaseAdd"]["count"][1].as_f64().unwrap();
         let acc = f["digit_accuracy"][4].as_f64().unwrap();
         assert!((acc - base / 500.0).abs() < 1e-12, "tens digit accuracy = share of BaseAdd cases");
-    }
-
-    #[test]
-    fn argmax_takes_the_first_of_ties() {
-        assert_eq!(argmax(&[1.0, 3.0, 3.0, 2.0]), 1);
-        assert_eq!(argmax(&[0.0, -1.0]), 0);
-        assert_eq!(argmax(&[-1.0, 0.0]), 1);
     }
 
     #[test]
