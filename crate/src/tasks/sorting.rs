@@ -6,10 +6,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use super::addition::argmax;
 use super::{Batch, IGNORE, Task, TrainData};
 use crate::error::{Error, Result};
 use crate::model::{HookedTransformerConfig, Tokens};
+use crate::train::loss::argmax;
 use crate::train::recipe::{InitKind, Optim, Recipe, Schedule, Target};
 
 pub const LIST_LEN: usize = 20;

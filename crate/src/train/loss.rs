@@ -42,6 +42,12 @@ pub fn loss_and_accuracy(logits: Tensor<3>, targets: Tensor<2, Int>, mask: Tenso
     (loss, acc)
 }
 
+/// The first largest logit of a host row, as torch's argmax picks on ties: the one argmax of
+/// the host-side scores (the task figures, the analyses' digit tables, evaluation).
+pub fn argmax(row: &[f32]) -> usize {
+    row.iter().enumerate().rev().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
+}
+
 /// Per-position losses [batch, pos] (0 where ignored), for the task figures.
 pub fn token_losses(logits: &[f32], batch: &Batch, vocab: usize) -> Vec<f32> {
     batch
@@ -58,4 +64,16 @@ pub fn token_losses(logits: &[f32], batch: &Batch, vocab: usize) -> Vec<f32> {
             lse - row[t as usize]
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_takes_the_first_of_ties() {
+        assert_eq!(argmax(&[1.0, 3.0, 3.0, 2.0]), 1);
+        assert_eq!(argmax(&[0.0, -1.0]), 0);
+        assert_eq!(argmax(&[-1.0, 0.0]), 1);
+    }
 }

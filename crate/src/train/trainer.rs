@@ -416,9 +416,7 @@ pub fn host_loss_and_accuracy(logits: &[f32], batch: &Batch, vocab: usize) -> (f
         }
         n += 1;
         sum += losses[i] as f64;
-        let row = &logits[i * vocab..(i + 1) * vocab];
-        let arg = row.iter().enumerate().fold(0, |best, (j, x)| if *x > row[best] { j } else { best });
-        correct += (arg as i64 == t) as usize;
+        correct += (super::loss::argmax(&logits[i * vocab..(i + 1) * vocab]) as i64 == t) as usize;
     }
     let n = n.max(1) as f64;
     ((sum / n) as f32, (correct as f64 / n) as f32)
