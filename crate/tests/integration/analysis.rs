@@ -28,6 +28,32 @@ struct Checker {
     meta: Value,
     rows: Vec<(String, f32)>,
     failures: Vec<String>,
+    /// The reference keys read so far: finish() fails on one never read (a reference the
+    /// fixtures script writes and no test compares checks nothing).
+    used: std::cell::RefCell<std::collections::BTreeSet<String>>,
+}
+
+/// A batch of matrices [.., r, c] with its last two axes swapped: (values, shape).
+fn transpose_last(v: &[f32], shape: &[usize]) -> (Vec<f32>, Vec<usize>) {
+    let nd = shape.len();
+    let (r, c) = (shape[nd - 2], shape[nd - 1]);
+    let mut out = vec![0f32; v.len()];
+    for (m, block) in v.chunks(r * c).enumerate() {
+        for i in 0..r {
+            for j in 0..c {
+                out[m * r * c + j * r + i] = block[i * c + j];
+            }
+        }
+    }
+    let mut s = shape.to_vec();
+    s.swap(nd - 2, nd - 1);
+    (out, s)
+}
+
+/// The processed weights of a fixture (TL's defaults, and the cumsum notebook's own
+/// processing): weight_processing_matches_transformer_lens compares them.
+fn processed(key: &str) -> bool {
+    key.starts_with("processed/") || key.starts_with("cumsum_processed/")
 }
 
 fn diff(a: &[f32], b: &[f32]) -> f32 {
@@ -44,7 +70,14 @@ impl Checker {
         let bytes = std::fs::read(dir.join("analysis.safetensors"))
             .unwrap_or_else(|e| panic!("{fixture}: run tests/fixtures/make_analysis_fixtures.py ({e})"));
         let meta = serde_json::from_str(&std::fs::read_to_string(dir.join("analysis.json")).unwrap()).unwrap();
-        Self { fixture: fixture.into(), want: read_tensors(&bytes).unwrap(), meta, rows: vec![], failures: vec![] }
+        Self {
+            fixture: fixture.into(),
+            want: read_tensors(&bytes).unwrap(),
+            meta,
+            rows: vec![],
+            failures: vec![],
+            used: Default::default(),
+        }
     }
 
     fn has(&self, key: &str) -> bool {
@@ -52,6 +85,7 @@ impl Checker {
     }
 
     fn r(&self, key: &str) -> &HostTensor {
+        self.used.borrow_mut().insert(key.to_string());
         self.want.get(key).unwrap_or_else(|| panic!("{}: no reference {key}", self.fixture))
     }
 
@@ -112,34 +146,80 @@ impl Checker {
     }
 
     /// Columns (last axis) of a batch of matrices, up to sign: `got` [.., r, kg], reference
-    /// [.., r, kw] with kw ≤ kg. Columns whose singular value is not isolated are skipped.
+    /// [.., r, kw] with kw ≤ kg. With singular values `s`, a column whose value is shared
+    /// (within 1e-3 of the largest) is compared as a subspace: the reference column must lie in
+    /// the span of `got`'s columns of that value. Columns of the null space (values under 1e-4
+    /// of the largest) are any basis of it, so they are not compared, and the table says how many.
     fn columns_up_to_sign(&mut self, key: &str, got: &LabeledTensor, s: Option<&LabeledTensor>) {
-        let want = self.f32(key);
-        let ws = self.shape(key);
+        let (want, ws) = (self.f32(key), self.shape(key));
+        self.compare_columns(key, &want, &ws, &got.values, &got.shape, s);
+    }
+
+    /// Rows (second-to-last axis) up to sign, as columns_up_to_sign: e.g. `Vh`, whose rows are
+    /// the right singular vectors.
+    fn rows_up_to_sign(&mut self, key: &str, got: &LabeledTensor, s: Option<&LabeledTensor>) {
+        let (want, ws) = transpose_last(&self.f32(key), &self.shape(key));
+        let (g, gs) = transpose_last(&got.values, &got.shape);
+        self.compare_columns(key, &want, &ws, &g, &gs, s);
+    }
+
+    fn compare_columns(
+        &mut self,
+        key: &str,
+        want: &[f32],
+        ws: &[usize],
+        got: &[f32],
+        gs: &[usize],
+        s: Option<&LabeledTensor>,
+    ) {
         let nd = ws.len();
         let (r, kw) = (ws[nd - 2], ws[nd - 1]);
-        let kg = got.shape[got.shape.len() - 1];
+        let kg = gs[gs.len() - 1];
         let n = want.len() / (r * kw);
-        assert_eq!(got.values.len() / (r * kg), n, "{key}: matrices");
-        let mut worst = 0f32;
+        assert_eq!(got.len() / (r * kg), n, "{key}: matrices");
+        assert_eq!(gs[gs.len() - 2], r, "{key}: rows");
+        let (mut worst, mut null) = (0f32, 0usize);
         for i in 0..n {
+            let g = |j: usize| -> Vec<f32> { (0..r).map(|row| got[i * r * kg + row * kg + j]).collect() };
             for j in 0..kw {
+                let w: Vec<f32> = (0..r).map(|row| want[i * r * kw + row * kw + j]).collect();
+                // The columns of got that share column j's singular value (j alone without `s`).
+                let mut same = vec![j];
                 if let Some(s) = s {
                     let sk = s.shape[s.shape.len() - 1];
                     let sv = &s.values[i * sk..(i + 1) * sk];
-                    let gap = (0..sk).filter(|&q| q != j).map(|q| (sv[q] - sv[j]).abs()).fold(f32::INFINITY, f32::min);
-                    if gap < 1e-3 * sv[0] || sv[j] < 1e-4 * sv[0] {
+                    if sv[j] < 1e-4 * sv[0] {
+                        null += 1;
                         continue;
                     }
+                    same = (0..sk.min(kg)).filter(|&q| (sv[q] - sv[j]).abs() < 1e-3 * sv[0]).collect();
                 }
-                let g: Vec<f32> = (0..r).map(|row| got.values[i * r * kg + row * kg + j]).collect();
-                let w: Vec<f32> = (0..r).map(|row| want[i * r * kw + row * kw + j]).collect();
-                let sign = if g.iter().zip(&w).map(|(a, b)| a * b).sum::<f32>() < 0.0 { -1.0 } else { 1.0 };
-                let g: Vec<f32> = g.iter().map(|x| x * sign).collect();
-                worst = worst.max(diff(&g, &w));
+                let d = if same.len() == 1 {
+                    let gj = g(j);
+                    let sign = if gj.iter().zip(&w).map(|(a, b)| a * b).sum::<f32>() < 0.0 { -1.0 } else { 1.0 };
+                    diff(&gj.iter().map(|x| x * sign).collect::<Vec<_>>(), &w)
+                } else {
+                    // w minus its projection on got's orthonormal columns of that value.
+                    let mut rest = w.clone();
+                    for q in same {
+                        let gq = g(q);
+                        let c: f32 = gq.iter().zip(&w).map(|(a, b)| a * b).sum();
+                        rest.iter_mut().zip(&gq).for_each(|(x, y)| *x -= c * y);
+                    }
+                    rest.iter().fold(0f32, |m, x| m.max(x.abs()))
+                };
+                worst = worst.max(d);
             }
         }
-        self.record(&format!("{key} (±)"), worst, TOL);
+        let name = if null > 0 {
+            format!("{key} (±; {null} null-space columns not compared)")
+        } else {
+            format!("{key} (±)")
+        };
+        if null == n * kw {
+            self.failures.push(format!("{}: {key}: every column is in the null space, nothing compared", self.fixture));
+        }
+        self.record(&name, worst, TOL);
     }
 
     /// Eigenvalues [.., m, 2] as a set per matrix: each reference value's nearest unused match.
@@ -164,7 +244,10 @@ impl Checker {
         self.record(&format!("{key} (set)"), worst, TOL);
     }
 
-    fn finish(self) {
+    /// Prints the table and fails on any check that failed, or on a reference key `mine` that
+    /// no check read (each test owns its keys: weight processing the processed weights, the
+    /// parity test the rest).
+    fn finish(self, mine: impl Fn(&str) -> bool) {
         let worst = self.rows.iter().fold(("", 0f32), |w, (k, d)| if *d > w.1 { (k, *d) } else { w });
         println!(
             "ANALYSIS PARITY {}: {} checks, worst {} {:.2e}\n{}",
@@ -175,6 +258,9 @@ impl Checker {
             self.rows.iter().map(|(k, d)| format!("  {k:<34} {d:.2e}")).collect::<Vec<_>>().join("\n")
         );
         assert!(self.failures.is_empty(), "{}", self.failures.join("\n"));
+        let used = self.used.borrow();
+        let unused: Vec<&String> = self.want.keys().filter(|k| mine(k) && !used.contains(*k)).collect();
+        assert!(unused.is_empty(), "{}: references never compared: {unused:?}", self.fixture);
     }
 }
 
@@ -238,13 +324,16 @@ fn check_fixture(name: &str) {
     let we = spectra::svd_w_e(m, 2).unwrap();
     c.labeled("svd_W_E_S", &we.s);
     c.columns_up_to_sign("svd_W_E_U", &we.u, Some(&we.s));
+    c.rows_up_to_sign("svd_W_E_Vh", &we.vh, Some(&we.s));
     c.columns_up_to_sign("svd_W_E_proj", we.projection.as_ref().unwrap(), None);
     let wu = spectra::svd_w_u(m, 2).unwrap();
     c.labeled("svd_W_U_S", &wu.s);
     c.columns_up_to_sign("svd_W_U_U", &wu.u, Some(&wu.s));
+    c.rows_up_to_sign("svd_W_U_Vh", &wu.vh, Some(&wu.s));
     c.columns_up_to_sign("svd_W_U_proj", wu.projection.as_ref().unwrap(), None);
     let eov = spectra::svd_embed_ov(m, 0, 2).unwrap();
     c.labeled("svd_E_OV_S", &eov.s);
+    c.rows_up_to_sign("svd_E_OV_Vh", &eov.vh, Some(&eov.s));
     c.columns_up_to_sign("svd_E_OV_proj", eov.projection.as_ref().unwrap(), None);
     let ud = spectra::unembed_directions(m, 0, 2).unwrap();
     c.columns_up_to_sign("unembed_dirs_ov", &ud.embed_ov, None);
@@ -445,7 +534,7 @@ fn check_fixture(name: &str) {
         }
         _ => {}
     }
-    c.finish();
+    c.finish(|k| !processed(k));
 }
 
 #[test]
@@ -657,7 +746,7 @@ fn weight_processing_matches_transformer_lens() {
                 c.close(&key, v, shape);
             }
         }
-        c.finish();
+        c.finish(processed);
     }
 }
 
