@@ -151,8 +151,6 @@ describe('kit page', () => {
   });
 });
 
-let cpuRun = null; // the CPU training test's session: the curve the WebGPU run must follow
-
 describe('training in the page', () => {
   const STEPS = 200;
   test(`${STEPS} steps on cpu lower the loss`, { timeout: 900_000 }, async (t) => {
@@ -161,13 +159,13 @@ describe('training in the page', () => {
     await startTraining(page, { steps: STEPS, batch: 32 });
     await waitStatus(page, ['done'], { timeout: 840_000 });
     const s = await sessionOf(page);
-    cpuRun = s;
     const losses = s.train.map((p) => p.loss);
     console.log(`cpu: ${losses.length} steps, loss ${mean(losses.slice(0, 10)).toFixed(4)} -> ${mean(losses.slice(-10)).toFixed(4)}, ${s.stepsPerSec?.toFixed(2)} steps/s in the page`);
     assert.equal(s.backend, 'cpu');
     assert.equal(s.step, STEPS);
     assert.deepEqual(s.train.map((p) => p.step), Array.from({ length: STEPS }, (_, i) => i + 1), 'one curve point per step');
-    assert.ok(mean(losses.slice(-20)) < mean(losses.slice(0, 20)) - 0.02, 'the loss went down');
+    // A fixed seed: 1.07 -> 0.53 here (first and last ten steps); it must at least fall by 30%.
+    assert.ok(mean(losses.slice(-20)) < 0.7 * mean(losses.slice(0, 20)), `the loss fell too little: ${mean(losses.slice(0, 20))} -> ${mean(losses.slice(-20))}`);
     assert.ok(s.timeline.length >= 10 && s.timeline.at(-1) === STEPS, `timeline: ${s.timeline}`);
     assert.ok(s.eval.length >= 5, 'held-out evaluations at checkpoints');
     // The figures follow the run's newest checkpoint.
@@ -207,9 +205,11 @@ describe('data-parallel training', () => {
         return { losses: s.curves.train.map((p) => p.loss), steps: s.curves.train.map((p) => p.step), workers: [...new Set(seen)], status: s.status, notices, weights: await s.timeline.at(-1).weights };
       };
       const one = await train(1);
+      // Two replicas asked for, whatever the cores: the data-parallel path runs on any machine.
+      const two = await train(2);
       const auto = await train('auto');
       // A replica lost mid-run: the run goes on in one worker from its last saved state.
-      const lost = await train('auto', 2);
+      const lost = await train(2, 2);
       // Two safetensors files of one config: the same layout, so their data sections compare.
       const floats = (buf) => new Float32Array(buf.slice(8 + Number(new DataView(buf).getBigUint64(0, true))));
       const near = (a, b) => {
@@ -227,26 +227,27 @@ describe('data-parallel training', () => {
       const same = theirs.every((w) => w.length === mine.length && w.every((x, i) => x === mine[i]));
       reps.close();
       c.terminate();
-      return { one, auto: { ...auto, weights: undefined }, lost: { ...lost, weights: undefined }, weightDiff: near(one.weights, auto.weights), same, cores: navigator.hardwareConcurrency };
+      return { one, two: { ...two, weights: undefined }, auto: { ...auto, weights: undefined }, lost: { ...lost, weights: undefined }, weightDiff: near(one.weights, two.weights), autoDiff: near(one.weights, auto.weights), same, cores: navigator.hardwareConcurrency };
     });
-    console.log(`data-parallel: ${r.cores} cores, workers seen ${r.auto.workers}, losses ${r.one.losses.at(-1)} (one worker) vs ${r.auto.losses.at(-1)}, weights |diff| ${r.weightDiff.toExponential(2)}`);
-    assert.equal(r.one.status, 'done');
-    assert.equal(r.auto.status, 'done');
+    console.log(`data-parallel: ${r.cores} cores, workers seen ${r.two.workers} (two asked for), ${r.auto.workers} (auto), losses ${r.one.losses.at(-1)} (one worker) vs ${r.two.losses.at(-1)}, weights |diff| ${r.weightDiff.toExponential(2)}`);
+    for (const run of [r.one, r.two, r.auto]) assert.equal(run.status, 'done');
     assert.deepEqual(r.one.workers, [1]);
-    assert.ok(r.cores < 2 || r.auto.workers.includes(2), `the replicas trained some steps: ${r.auto.workers}`);
-    assert.equal(r.auto.losses.length, 10);
-    const worst = Math.max(...r.one.losses.map((x, i) => Math.abs(x - r.auto.losses[i])));
-    assert.ok(worst < 1e-4, `loss curves differ by ${worst}`);
-    assert.ok(r.weightDiff < 1e-4, `weights differ by ${r.weightDiff}`);
-    assert.ok(r.same, 'replicas hold the same weights after stepping together');
-    if (r.cores >= 2) {
-      console.log(`a replica lost: ${r.lost.notices.join(' | ')}`);
-      assert.equal(r.lost.status, 'done');
-      assert.deepEqual(r.lost.steps, Array.from({ length: 10 }, (_, i) => i + 1), 'every step once');
-      assert.ok(r.lost.notices.some((m) => /goes on in one worker/.test(m)), `notices: ${r.lost.notices}`);
-      const off = Math.max(...r.one.losses.map((x, i) => Math.abs(x - r.lost.losses[i])));
-      assert.ok(off < 1e-4, `the run that lost a replica left the one-worker curve by ${off}`);
+    assert.ok(r.two.workers.includes(2), `two replicas trained steps: ${r.two.workers}`);
+    // Auto splits only where there are cores to split over.
+    assert.ok(r.cores < 2 ? !r.auto.workers.includes(2) : r.auto.workers.includes(2), `auto on ${r.cores} cores: ${r.auto.workers}`);
+    for (const [name, run] of [['two', r.two], ['auto', r.auto]]) {
+      assert.equal(run.losses.length, 10);
+      const worst = Math.max(...r.one.losses.map((x, i) => Math.abs(x - run.losses[i])));
+      assert.ok(worst < 1e-4, `${name}: loss curves differ by ${worst}`);
     }
+    assert.ok(r.weightDiff < 1e-4 && r.autoDiff < 1e-4, `weights differ by ${r.weightDiff} (two), ${r.autoDiff} (auto)`);
+    assert.ok(r.same, 'replicas hold the same weights after stepping together');
+    console.log(`a replica lost: ${r.lost.notices.join(' | ')}`);
+    assert.equal(r.lost.status, 'done');
+    assert.deepEqual(r.lost.steps, Array.from({ length: 10 }, (_, i) => i + 1), 'every step once');
+    assert.ok(r.lost.notices.some((m) => /goes on in one worker/.test(m)), `notices: ${r.lost.notices}`);
+    const off = Math.max(...r.one.losses.map((x, i) => Math.abs(x - r.lost.losses[i])));
+    assert.ok(off < 1e-4, `the run that lost a replica left the one-worker curve by ${off}`);
     assertCleanRun(log, site.origin);
   });
 });
@@ -342,13 +343,19 @@ describe('resilience', () => {
     assert.equal(s.step, steps);
     assert.deepEqual(s.train.map((p) => p.step), Array.from({ length: steps }, (_, i) => i + 1), 'every step once, none lost');
     assert.equal(await page.locator('tl-backend').getAttribute('data-backend'), 'cpu');
-    // The WebGPU steps (and the CPU ones around them) follow the CPU-only run from the same seed.
-    if (cpuRun) {
-      const cpu = cpuRun.train.map((p) => p.loss);
-      const worst = Math.max(...s.train.map((p, i) => Math.abs(p.loss - cpu[i])));
-      console.log(`cpu -> webgpu -> cpu: max |diff| ${worst.toExponential(2)} from the CPU-only curve over ${steps} steps`);
-      assert.ok(worst < 1e-3, `the run's curve left the CPU run's by ${worst}`);
-    }
+    // The WebGPU steps (and the CPU ones around them) follow a CPU-only run of the same recipe
+    // (seed included), trained here by the engine for the comparison.
+    const cpu = await page.evaluate(async (n) => {
+      const s = window.__toylensKit.nb.session;
+      const { run } = await s.client.call('train_create', { backend: 'cpu', task: s.task, recipe: s.recipe });
+      const r = await s.client.call('train_steps', { run, n });
+      await s.client.call('train_drop', { run });
+      return r.logs.map((l) => l.loss);
+    }, steps);
+    assert.equal(cpu.length, steps);
+    const worst = Math.max(...s.train.map((p, i) => Math.abs(p.loss - cpu[i])));
+    console.log(`cpu -> webgpu -> cpu: max |diff| ${worst.toExponential(2)} from the CPU-only curve over ${steps} steps`);
+    assert.ok(worst < 1e-3, `the run's curve left the CPU run's by ${worst}`);
     await page.waitForFunction((n) => document.documentElement.dataset.model === `run:${n}`, steps);
     assertCleanRun(log, site.origin);
   });

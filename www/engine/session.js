@@ -64,7 +64,8 @@ export class TrainingSession extends EventTarget {
    * client: an EngineClient; key: the IndexedDB record name (e.g. "cumsum");
    * task: task id; backend: "cpu" | "webgpu"; makeClient: () => EngineClient, used when the
    * worker has to be replaced after a GPU crash, and for data-parallel replicas; evalLimit:
-   * held-out examples per evaluation; workers: 'auto' (replicas where they pay) or 1.
+   * held-out examples per evaluation; workers: 'auto' (replicas where they pay), 1, or a
+   * number of CPU workers to train on whatever the cores and step times (tests, the bench).
    */
   constructor({ client, task, key = task, backend = 'cpu', makeClient = null, evalLimit = EVAL_LIMIT, workers = 'auto' }) {
     super();
@@ -370,8 +371,8 @@ export class TrainingSession extends EventTarget {
 
   // Replicas when this run's steps (`per` ms each on one worker) are long enough to share.
   #maybeParallel(per) {
-    if (this.workersOption !== 'auto' || !this.makeClient || this.#parallelOff || this.#replicas) return;
-    const k = workersFor(per, this.backend);
+    if (this.workersOption === 1 || !this.makeClient || this.#parallelOff || this.#replicas) return;
+    const k = this.workersOption === 'auto' ? workersFor(per, this.backend) : this.backend === 'cpu' ? this.workersOption : 1;
     if (k < 2) return;
     this.#replicas = new Replicas(this.makeClient, k);
     this.#singleMs = per;
@@ -414,8 +415,9 @@ export class TrainingSession extends EventTarget {
     this.workers = rep.n;
     this.#parallelSteps += 1;
     if (this.#parallelSteps > 1) this.#parallelMs += r.ms;
-    // After a warm-up step, three steps tell whether the split pays; if not, one worker.
-    if (this.#parallelSteps === 4 && !pays(this.#parallelMs / 3, this.#singleMs)) {
+    // After a warm-up step, three steps tell whether the split pays; if not, one worker (a
+    // number of workers asked for is kept).
+    if (this.workersOption === 'auto' && this.#parallelSteps === 4 && !pays(this.#parallelMs / 3, this.#singleMs)) {
       this.#stopReplicas();
       this.#parallelOff = true;
     }
