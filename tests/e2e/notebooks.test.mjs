@@ -29,6 +29,7 @@ const PAGES = Object.fromEntries(DECLARED.map((p) => [p.task, {
   weights: viewsFollowing(p, 'timeline'),
   static: viewsFollowing(p, undefined),
   checked: checked(p).map((f) => ({ view: f.view, follows: f.follows })),
+  notebook: p.figures.filter((f) => f.notebook).map((f) => [f.view, f.notebook]),
   ...p.test,
 }]));
 
@@ -129,6 +130,9 @@ for (const [task, spec] of Object.entries(PAGES)) {
       const file = JSON.parse(fs.readFileSync(path.join(DIST, 'models', task, 'claims.json'), 'utf8'));
       const want = Object.values(file.claims).flatMap((c, r) => c.states.map((st, j) => [r + 1, file.steps[j], st]));
       assert.deepEqual(grid.sort(), want.sort(), 'the emergence view’s pretrained cells');
+      // The notebook's own numbers stand under the figures that measure them on ours.
+      const shown = await b.page.evaluate((ns) => ns.filter(([v, text]) => !document.querySelector(`[data-view="${v}"] > .tl-notebook`)?.textContent.includes(text)).map(([v]) => v), spec.notebook);
+      assert.deepEqual(shown, [], 'figures missing the notebook’s numbers');
       // No number the prose quotes is left unfilled.
       const unfilled = await b.page.$$eval('[data-live]', (els) => els.filter((e) => e.textContent.trim() === '…').map((e) => e.dataset.live));
       assert.deepEqual(unfilled, [], 'live numbers never filled');

@@ -25,6 +25,9 @@
 //            input on screen, on live()'s number `key` (see claims.js); every computed figure
 //            of a task page has one, and the page shows its verdict (data-claim)
 //   by       the element that draws it instead of the page (e.g. the training panel's curves)
+//   notebook what the notebook printed for its own model that this figure measures on ours
+//            (numbers copied from ../shared/notebooks, never computed): shown under the
+//            figure, labelled as the notebook's, so a reader sees what carried over
 // Figures are computed in list order, cheapest first; figures with an equal read share one
 // engine call per model (the runtime keeps the results of a run).
 //
@@ -83,6 +86,7 @@ export function checkPage(page) {
       checkCheck(f.check, at);
       if (typeof f.live !== 'function') throw new Error(`${at}: a checked claim needs live() to return ${f.check.key}`);
     }
+    if (f.notebook !== undefined && (typeof f.notebook !== 'string' || !f.notebook)) throw new Error(`${at}: notebook must be the notebook's printed numbers, as text`);
     if (f.checks !== undefined) throw new Error(`${at}: checks: is gone; declare check: {key, op, than, says}`);
   }
   return page;
@@ -161,9 +165,10 @@ export function pageOf(pages, view) {
  * The held-out figure every notebook page but addition has: the `loss` analysis (with
  * `request`) as <tl-stats>, the accuracy and loss as live numbers, and the claim that the model
  * is nearly always right on `what` (e.g. 'the 8000 held-out pairs'). `scored` names what
- * n_scored counts; `first` (ctx -> rows) goes before, `more` (loss -> rows) after the median.
+ * n_scored counts; `first` (ctx -> rows) goes before, `more` (loss -> rows) after the median;
+ * `notebook`: what the notebook printed for its own model.
  */
-export function heldOutFigure(task, { request, what, scored, first = () => [], more = () => [] }) {
+export function heldOutFigure(task, { request, what, scored, first = () => [], more = () => [], notebook }) {
   return {
     view: `${task}/held-out`,
     widget: 'stats',
@@ -182,6 +187,7 @@ export function heldOutFigure(task, { request, what, scored, first = () => [], m
     live: ({ loss }) => ({ 'held-out-accuracy': loss.accuracy, 'held-out-loss': loss.loss }),
     claim: `On ${what} the model is nearly always right.`,
     check: holds('held-out-accuracy', '>=', 0.95, 'accuracy'),
+    ...(notebook ? { notebook } : {}),
   };
 }
 

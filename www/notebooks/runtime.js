@@ -68,6 +68,7 @@ export class NotebookPage {
     this.nb.addEventListener('model', () => this.#writeUrl());
     this.nb.timeline?.addEventListener('change', () => this.#clearNotes(['checkpoint', 'run']));
     if (!this.nb.only) this.#offerEmbeds();
+    for (const f of this.page.figures) if (f.notebook) this.el(f.view).notebookNote = f.notebook;
     if (first) this.nb.select(first);
     else this.nb.selectFirst();
     return true;

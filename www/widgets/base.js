@@ -151,6 +151,14 @@ export class ToylensFigure extends HTMLElement {
     line.replaceChildren(verdict, ' ', document.createTextNode(v.claim ? `${v.claim} ` : ''), value);
   }
 
+  /** What the notebook printed for its own model (text), shown under the figure as the notebook's. */
+  set notebookNote(text) {
+    this._skeleton();
+    const b = document.createElement('strong');
+    b.textContent = 'The notebook’s model: ';
+    this.refs.notebook.replaceChildren(...(text ? [b, text] : []));
+  }
+
   setLoading() {
     this._setState('loading');
     this.errorMessage = '';
@@ -206,13 +214,20 @@ export class ToylensFigure extends HTMLElement {
       d.dataset.ref = ref;
       return d;
     };
-    this.refs = { title: part('tl-title', 'title'), body: part('tl-body', 'body'), claim: part('tl-claim', 'claim'), error: part('tl-error', 'error'), tools: buildTools(this) };
+    this.refs = {
+      title: part('tl-title', 'title'),
+      body: part('tl-body', 'body'),
+      claim: part('tl-claim', 'claim'),
+      notebook: part('tl-notebook', 'notebook'),
+      error: part('tl-error', 'error'),
+      tools: buildTools(this),
+    };
     this.refs.error.setAttribute('role', 'alert');
     this.refs.tools.querySelector('[data-ref="save-embed"]').hidden = !this._embedSnippet;
     this.tooltip = new Tooltip(this);
     tapToHover(this); // touch screens: a tap shows what hovering shows
     // Not this.append: <tl-lines> has its own append(name, x, y).
-    Element.prototype.append.call(this, this.refs.tools, this.refs.title, this.refs.body, this.refs.claim, this.refs.error, this.tooltip.node);
+    Element.prototype.append.call(this, this.refs.tools, this.refs.title, this.refs.body, this.refs.claim, this.refs.notebook, this.refs.error, this.tooltip.node);
     this.build?.(this.refs.body);
   }
 

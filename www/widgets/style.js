@@ -41,6 +41,9 @@ dl.tl-stats dd { margin: 0; font-family: ui-monospace, monospace; font-variant-n
 [data-claim="fails"] > .tl-claim strong { color: var(--tl-bad); }
 .tl-claim-test { font-family: ui-monospace, monospace; font-variant-numeric: tabular-nums; }
 [data-state="loading"] > .tl-claim { opacity: .5; }
+/* The notebook's own number for what the figure measures (static text, not a verdict). */
+.tl-notebook { font-size: 12px; color: var(--tl-muted); margin: .2rem 0 0; padding-left: .5rem; border-left: 3px dotted var(--tl-line); }
+.tl-notebook:empty { display: none; }
 [data-state="loading"] > .tl-body:empty::before { content: "Loading…"; color: var(--tl-muted); }
 .tl-error {
   color: var(--tl-bad);

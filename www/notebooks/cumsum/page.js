@@ -189,6 +189,7 @@ export default {
       what: '1000 held-out sequences',
       scored: 'positions scored',
       more: (loss) => [['mean P(correct)', loss.mean_prob], ['min P(correct)', loss.min_prob]],
+      notebook: 'loss 0.077, mean P(correct label) 0.936, median 0.999, min 0.551 on its 1000 sequences (trained with much weight decay, which keeps its probabilities off 1).',
     }),
     {
       view: `${TASK}/attention-entropy`,
@@ -223,6 +224,7 @@ export default {
       }),
       live: ({ u }) => ({ 'uniform-loss-change': u.uniform.loss - u.baseline.loss, 'uniform-accuracy-change': u.uniform.accuracy - u.baseline.accuracy }),
       claim: 'Exactly uniform causal attention scores as well as the trained head: attention only averages.',
+      notebook: 'loss 0.07664 as trained, 0.07663 with uniform attention.',
       check: holds('uniform-loss-change', '<', 0.01, 'loss change'),
     },
     {

@@ -138,6 +138,7 @@ export default {
         return { 'lines-value': value, 'sum-count-corr': v.sumCountCorrelation(acts, counts, picks.neurons, value) };
       },
       claim: 'The picked neurons’ summed activation moves against the running count of the chosen value: it falls as that value’s count grows.',
+      notebook: 'on this sequence neurons 93, 103 and 117 stay almost constantly on once 2 leads.',
       check: holds('sum-count-corr', '<=', -0.5, 'correlation of the sum with the count'),
     },
     {
@@ -160,6 +161,7 @@ export default {
       show: ({ r }) => ({ rows: v.ablationRows(r, 'example-ablation') }),
       live: ({ r }) => ({ 'example-ablation-loss': r.ablated.loss, 'example-ablation-rise': r.ablated.loss - r.baseline.loss }),
       claim: 'On the edited sequence, ablating the picked neurons raises the loss, if only a little.',
+      notebook: 'on this same sequence (its validation example 5), zeroing its neurons 93, 103, 117 and 206 took the loss from 0.002 to 1.840; its neurons are not ours.',
       check: holds('example-ablation-rise', '>', 0, 'loss rise'),
     },
 

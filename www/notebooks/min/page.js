@@ -91,6 +91,7 @@ export default {
       }),
       live: ({ diag }) => ({ 'ov-diag': diag.values[0] }),
       claim: 'Nearly every row of the full OV circuit has its largest logit on the diagonal.',
+      notebook: 'rows with the diagonal largest: 0.995.',
       check: holds('ov-diag', '>=', 0.95, 'rows with the diagonal largest, share'),
     },
     {
