@@ -131,6 +131,24 @@ export default {
       check: holds('mean-imbalance', '<', 0.1, '|to a − to b| + to ='),
     },
     {
+      view: `${TASK}/attention-mean-all`,
+      widget: 'bars',
+      follows: 'timeline',
+      reads: { grid: { analysis: 'min_attention_grid' } },
+      show: ({ grid }) => ({
+        labels: ['a', 'b', '='],
+        series: [{ name: 'attention from =', values: v.gridMeans(grid) }],
+        yLabel: 'attention',
+        title: 'Mean attention from = over all 40 000 pairs',
+      }),
+      live: ({ grid }) => {
+        const [toA, toB, toEq] = v.gridMeans(grid);
+        return { 'all-to-a': toA, 'all-to-b': toB, 'all-to-eq': toEq, 'all-imbalance': Math.abs(toA - toB) + toEq };
+      },
+      claim: 'Over all 40 000 pairs, as the notebook averages, = attends to a and b about equally and hardly to itself.',
+      check: holds('all-imbalance', '<', 0.1, '|to a − to b| + to ='),
+    },
+    {
       view: `${TASK}/attention-to-a`,
       widget: 'heatmap',
       follows: 'timeline',

@@ -47,6 +47,16 @@ export function minAttendedShare(grid, side = null) {
   return hits / pairs;
 }
 
+/** min_attention_grid's mean over every pair (a, b): attention from = to [a, b, =] (head 0). */
+export function gridMeans(grid) {
+  const mean = (k) => {
+    const v = sub(grid, 0, k).values;
+    return v.reduce((s, x) => s + x, 0) / v.length;
+  };
+  const [toA, toB] = [mean(0), mean(1)];
+  return [toA, toB, 1 - toA - toB]; // the attention of = sums to 1 over a, b and itself
+}
+
 export function squareHeatmap(t, yLabel, xLabel, title) {
   const [, rows, cols] = t.shape;
   return {
