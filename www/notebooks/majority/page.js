@@ -131,11 +131,13 @@ export default {
       widget: 'lines',
       follows: 'input',
       picks: ['neurons', 'value'],
-      reads: { labels: LABELS, acts: a('neuron_acts'), counts: a('running_counts') },
-      show: ({ labels, acts, counts }, { picks }) => v.neuronLinesView(acts, counts, picks.neurons, v.chosenValue(picks, labels)),
-      live: ({ labels, acts, counts }, { picks }) => {
+      // The engine's sum of the picked neurons (neuron_sum), drawn over their own lines and
+      // the running count, as the notebook plots it.
+      reads: { labels: LABELS, acts: a('neuron_acts'), counts: a('running_counts'), sum: picked('neuron_sum', TL) },
+      show: ({ labels, acts, counts, sum }, { picks }) => v.neuronLinesView(acts, counts, picks.neurons, v.chosenValue(picks, labels), sum),
+      live: ({ labels, counts, sum }, { picks }) => {
         const value = v.chosenValue(picks, labels);
-        return { 'lines-value': value, 'sum-count-corr': v.sumCountCorrelation(acts, counts, picks.neurons, value) };
+        return { 'lines-value': value, 'sum-count-corr': v.sumCountCorrelation(sum, counts, value) };
       },
       claim: 'The picked neurons’ summed activation moves against the running count of the chosen value: it falls as that value’s count grows.',
       notebook: 'on this sequence neurons 93, 103 and 117 stay almost constantly on once 2 leads.',

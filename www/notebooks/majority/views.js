@@ -114,12 +114,14 @@ const col = (m, n) => {
 };
 
 /**
- * The picked neurons' activations along the sequence, with the running count of `value`
- * (how often it occurred before each position) on the same axis, scaled to fit.
+ * The picked neurons' activations along the sequence, their sum (neuron_sum [1, pos]) and the
+ * running count of `value` (how often it occurred before each position) on the same axis,
+ * the count scaled to fit.
  */
-export function neuronLinesView(acts, counts, neurons, value) {
+export function neuronLinesView(acts, counts, neurons, value, sum) {
   const [n] = acts.shape;
   const series = neurons.map((k) => ({ name: `neuron ${k}`, x: xs(n), y: col(acts, k) }));
+  series.push({ name: `sum of neurons ${neurons.join(', ')}`, x: xs(n), y: Array.from(sub(sum, 0).values) });
   const count = col(sub(counts, 0), value);
   const top = Math.max(1e-9, ...series.flatMap((s) => s.y.map(Math.abs)));
   const scale = niceScale(top / Math.max(1, ...count));
@@ -148,11 +150,9 @@ export function correlation(a, b) {
   return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
 }
 
-/** Σ of the picked neurons' activations, correlated with the running count of `value`. */
-export function sumCountCorrelation(acts, counts, neurons, value) {
-  const [n] = acts.shape;
-  const sum = xs(n).map((p) => neurons.reduce((s, k) => s + acts.values[p * acts.shape[1] + k], 0));
-  return correlation(sum, col(sub(counts, 0), value));
+/** The picked neurons' sum (neuron_sum [1, pos]) correlated with the running count of `value`. */
+export function sumCountCorrelation(sum, counts, value) {
+  return correlation(Array.from(sub(sum, 0).values), col(sub(counts, 0), value));
 }
 
 /** ablated_predictions {baseline, ablated} [1, pos] next to the running majority. */
