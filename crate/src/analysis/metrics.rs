@@ -20,6 +20,21 @@ pub struct LossAccuracy {
     pub n_scored: usize,
 }
 
+/// Each position's target the next token (a language model's), unscored (−1) at the last
+/// position and where the next token is not an output class.
+pub fn next_token_targets(t: &crate::model::Tokens, d_vocab_out: usize) -> Vec<i64> {
+    let mut out = vec![IGNORE; t.ids.len()];
+    for b in 0..t.batch {
+        for p in 0..t.pos.saturating_sub(1) {
+            let next = t.ids[b * t.pos + p + 1];
+            if (0..d_vocab_out as i64).contains(&next) {
+                out[b * t.pos + p] = next;
+            }
+        }
+    }
+    out
+}
+
 /// Targets as an index tensor [b, p, 1] (unscored → 0) and a 0/1 mask [b, p].
 fn target_index(
     targets: &[i64],

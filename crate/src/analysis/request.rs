@@ -91,7 +91,7 @@ pub fn inputs(
             }
             (None, Some(t)) => {
                 t.check(cfg)?;
-                let targets = next_tokens(&t, cfg.d_vocab_out);
+                let targets = super::metrics::next_token_targets(&t, cfg.d_vocab_out);
                 (t, targets)
             }
             (None, None) => {
@@ -105,21 +105,6 @@ pub fn inputs(
         inputs.targets = Some(targets);
     }
     Ok(inputs)
-}
-
-/// Without a task: each position's target is the next token (a language model's), unscored
-/// (−1) at the last position and where the next token is not an output.
-fn next_tokens(t: &Tokens, d_vocab_out: usize) -> Vec<i64> {
-    let mut out = vec![-1; t.ids.len()];
-    for b in 0..t.batch {
-        for p in 0..t.pos.saturating_sub(1) {
-            let next = t.ids[b * t.pos + p + 1];
-            if (0..d_vocab_out as i64).contains(&next) {
-                out[b * t.pos + p] = next;
-            }
-        }
-    }
-    out
 }
 
 fn first_rows(t: Tokens, targets: Vec<i64>, n: Option<usize>) -> (Tokens, Vec<i64>) {

@@ -9,7 +9,9 @@ import * as v from './views.js';
 
 const TASK = 'sorting';
 export const BATCH = 16;
-const HELD_OUT_BATCH = { analysis: 'predictions', request: { limit: BATCH } };
+// Every position's next token as its target, as the notebook's heatmaps have them (the task
+// scores only the sorted half; the claims read that half).
+const HELD_OUT_BATCH = { analysis: 'next_token_predictions', request: { limit: BATCH } };
 // Every figure of the reader's list reads this one analysis: one engine call per edit.
 const EXAMPLE = { ex: { analysis: 'sorting_example' } };
 

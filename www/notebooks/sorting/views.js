@@ -118,25 +118,33 @@ export function headShare(attrs) {
 
 // ---- held-out batch figures ----
 
-/** One of predictions' [batch, pos] fields as a heatmap: examples × the 20 slots. */
+/**
+ * One of next_token_predictions' [batch, pos] fields as a heatmap: examples × every position
+ * that predicts a token (all but the last), as the notebook draws them; the sorted half's
+ * columns are marked s1 … s20 (the slot predicting the k-th smallest value).
+ */
 export function batchHeatmap(pred, field, title) {
   const t = pred[field];
-  const n = t.shape[0];
-  const values = new Float32Array(n * LIST_LEN);
-  for (let b = 0; b < n; b++) scoredRow(t, b).forEach((v, k) => (values[b * LIST_LEN + k] = v));
+  const [n, p] = t.shape;
+  const cols = p - 1;
+  const values = new Float32Array(n * cols);
+  for (let b = 0; b < n; b++) for (let i = 0; i < cols; i++) values[b * cols + i] = t.values[b * p + i];
   return {
-    values: { shape: [n, LIST_LEN], values },
+    values: { shape: [n, cols], values },
     rowLabels: Array.from({ length: n }, (_, b) => `#${b}`),
-    colLabels: RANKS,
-    xLabel: 'k: the slot predicting the k-th smallest value',
+    colLabels: Array.from({ length: cols }, (_, i) => (i < STOP_POS ? String(i) : `${i} s${i - STOP_POS + 1}`)),
+    xLabel: `position (the unsorted half: 0–${STOP_POS - 1}; the sorted half, scored: s1–s${LIST_LEN})`,
     yLabel: 'held-out example',
     title,
   };
 }
 
-/** How many of the batch's scored tokens get under half the probability (log-prob < ln ½). */
+/** How many of the batch's sorted-half tokens get under half the probability (log-prob < ln ½). */
 export function unsureCount(pred) {
-  return Array.from(pred.log_prob.values).filter((v) => Number.isFinite(v) && v < Math.log(0.5)).length;
+  const n = pred.log_prob.shape[0];
+  let count = 0;
+  for (let b = 0; b < n; b++) count += scoredRow(pred.log_prob, b).filter((v) => Number.isFinite(v) && v < Math.log(0.5)).length;
+  return count;
 }
 
 /** Mean of a [batch, pos] field at slot k over the batch, for each slot. */

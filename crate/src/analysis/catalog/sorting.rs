@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::Needs::{Targets, Weights};
+use super::Needs::{Targets, Tokens, Weights};
 use super::{Analysis, Ctx, Opt, json, row};
 use crate::analysis::{circuits, metrics};
 use crate::error::Result;
@@ -31,6 +31,13 @@ pub const ROWS: &[Analysis] = &[
         predictions,
     ),
     row(
+        "next_token_predictions",
+        Tokens,
+        "predictions with the next token as every position's target (the sorting notebook's heatmaps over all positions)",
+        &[],
+        next_token_predictions,
+    ),
+    row(
         "logit_attrs",
         Targets,
         "direct logit attribution of the full decomposition to the target token [component, batch, pos]",
@@ -56,6 +63,11 @@ fn full_qk_pos(c: &Ctx) -> Result<Value> {
 
 fn predictions(c: &Ctx) -> Result<Value> {
     json(metrics::target_token_stats(c.run()?.logits.clone(), c.targets()?)?)
+}
+
+fn next_token_predictions(c: &Ctx) -> Result<Value> {
+    let targets = metrics::next_token_targets(c.tokens()?, c.model.cfg.d_vocab_out);
+    json(metrics::target_token_stats(c.run()?.logits.clone(), &targets)?)
 }
 
 fn logit_attrs(c: &Ctx) -> Result<Value> {
