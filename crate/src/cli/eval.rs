@@ -9,7 +9,7 @@ use crate::Result;
 use crate::analysis::request::{self, Request};
 use crate::model::HookedTransformer;
 use crate::tasks::{self, Batch};
-use crate::train::trainer::evaluate;
+use crate::train::eval::evaluate;
 
 #[derive(clap::Args)]
 pub struct EvalArgs {

@@ -1,6 +1,7 @@
 //! Training: recipes, optimizers, schedules and the stepwise loop.
 
 pub mod cross_entropy;
+pub mod eval;
 pub mod loss;
 pub mod optim;
 pub mod recipe;

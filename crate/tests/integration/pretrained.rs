@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use toylens::io::read_state_dict_file;
 use toylens::model::{HookedTransformer, HookedTransformerConfig};
 use toylens::tasks::by_id;
-use toylens::train::trainer::evaluate;
+use toylens::train::eval::evaluate;
 
 fn load(task: &str) -> HookedTransformer {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(task);

@@ -13,10 +13,15 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::io::safetensors::{OutTensor, write_tensors};
-use crate::tasks::{self, Batch, TASK_IDS};
+use crate::tasks::{self, TASK_IDS};
 use crate::train::Trainer;
 use crate::{Error, Result};
+
+mod replay;
+mod stats;
+
+use replay::Replay;
+use stats::{median, step_stats};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -68,21 +73,6 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn stack(batches: &[Batch]) -> (Vec<usize>, Vec<i64>, Vec<i64>) {
-    // Fixed-set epochs end with a short batch; pad it with ignored rows so batches stack.
-    let b = batches.iter().map(|x| x.len()).max().unwrap_or(0);
-    let p = batches.first().map(|x| x.tokens.pos).unwrap_or(0);
-    let (mut toks, mut tgts) = (vec![], vec![]);
-    for x in batches {
-        toks.extend_from_slice(&x.tokens.ids);
-        tgts.extend_from_slice(&x.targets);
-        let pad = (b - x.len()) * p;
-        toks.extend(std::iter::repeat_n(0, pad));
-        tgts.extend(std::iter::repeat_n(tasks::IGNORE, pad));
-    }
-    (vec![batches.len(), b, p], toks, tgts)
-}
-
 /// One task, one backend: throughput, then training to target under the cap, exporting the
 /// batches used so the reference can replay them.
 fn run_one(task_id: &str, a: &BenchArgs, data_dir: &Path) -> Result<Value> {
@@ -91,7 +81,6 @@ fn run_one(task_id: &str, a: &BenchArgs, data_dir: &Path) -> Result<Value> {
     let device = super::common::device(a.backend)?;
     let mut tr = Trainer::new(task, cfg.clone(), recipe.clone(), &device)?;
     let target = recipe.target.clone();
-    let eval_every = if recipe.eval_every == 0 { recipe.steps } else { recipe.eval_every };
     let t0 = Instant::now();
     let (mut reached_at, mut evals) = (None, vec![]);
     let mut step_times = vec![];
@@ -105,7 +94,7 @@ fn run_one(task_id: &str, a: &BenchArgs, data_dir: &Path) -> Result<Value> {
         batches.push(batch);
         beta1s.push(recipe.schedule.beta1(log.step).unwrap_or(f64::NAN) as f32);
         lrs.push(log.lr as f32);
-        if tr.step % eval_every == 0 || tr.step == recipe.steps {
+        if recipe.evaluates_at(tr.step) {
             let e = tr.evaluate()?;
             let ok = target.max_loss.is_none_or(|m| (e.loss as f64) <= m)
                 && target.min_accuracy.is_none_or(|m| (e.accuracy as f64) >= m);
@@ -122,25 +111,11 @@ fn run_one(task_id: &str, a: &BenchArgs, data_dir: &Path) -> Result<Value> {
     let skip = (step_times.len() / 10).min(20);
     let steady = &step_times[skip..];
     let sps = steady.len() as f64 / steady.iter().sum::<f64>().max(1e-9);
-    // The replay file for the reference implementation.
-    let (shape, toks, tgts) = stack(&batches);
-    let held = tr.task.held_out();
-    let data = write_tensors(&[
-        ("tokens".into(), OutTensor::I64 { shape: &shape, values: &toks }),
-        ("targets".into(), OutTensor::I64 { shape: &shape, values: &tgts }),
-        ("held_tokens".into(), OutTensor::I64 { shape: &[held.len(), held.tokens.pos], values: &held.tokens.ids }),
-        ("held_targets".into(), OutTensor::I64 { shape: &[held.len(), held.tokens.pos], values: &held.targets }),
-        ("lr".into(), OutTensor::F32 { shape: &[lrs.len()], values: &lrs }),
-        ("beta1".into(), OutTensor::F32 { shape: &[beta1s.len()], values: &beta1s }),
-    ])?;
-    // Per backend: the reference replays the CPU run's batches, not a slower backend's fewer.
+    // The replay file for the reference implementation: per backend, so the reference replays
+    // the CPU run's batches, not a slower backend's fewer.
     let stem = format!("{task_id}-{}", backend_name(a.backend));
-    std::fs::write(data_dir.join(format!("{stem}.safetensors")), data).map_err(|e| Error::Io(e.to_string()))?;
-    std::fs::write(
-        data_dir.join(format!("{stem}.json")),
-        serde_json::to_string(&json!({"config": cfg.to_json(), "recipe": recipe, "eval_every": eval_every})).unwrap(),
-    )
-    .map_err(|e| Error::Io(e.to_string()))?;
+    let replay = Replay { batches: &batches, held: &tr.task.held_out(), lrs: &lrs, beta1s: &beta1s };
+    replay.write(data_dir, &stem, &cfg, &recipe)?;
     Ok(json!({
         "steps_per_s": sps,
         "steps_run": tr.step,
@@ -165,30 +140,6 @@ fn time_steps(task_id: &str, a: &BenchArgs) -> Result<Vec<f64>> {
         times.push(ts.elapsed().as_secs_f64());
     }
     Ok(times.split_off(a.warmup))
-}
-
-/// `times` in ascending order.
-fn sorted(times: &[f64]) -> Vec<f64> {
-    let mut t = times.to_vec();
-    t.sort_by(f64::total_cmp);
-    t
-}
-
-/// The `p` quantile (nearest rank) of ascending `sorted`; NaN when empty.
-fn quantile(sorted: &[f64], p: f64) -> f64 {
-    sorted.get(((sorted.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(f64::NAN)
-}
-
-/// The median and spread of per-step times (seconds) pooled over rounds.
-fn step_stats(times: &[f64]) -> Value {
-    let t = sorted(times);
-    let q = |p: f64| quantile(&t, p);
-    json!({"median_ms": q(0.5) * 1e3, "p10_ms": q(0.1) * 1e3, "p90_ms": q(0.9) * 1e3,
-           "steps_per_s": 1.0 / q(0.5), "steps": t.len()})
-}
-
-fn median(v: &[f64]) -> f64 {
-    quantile(&sorted(v), 0.5)
 }
 
 fn run_json(cmd: &mut Command) -> Result<Value> {
