@@ -96,6 +96,9 @@
 // tokens: number[][] or {shape: [batch, pos], values}. Engines are created on first use, so
 // init is only needed to learn the version or fail early.
 
+import { compare, maxAbsDiff } from './compare.js';
+import { fetchOnce } from './fetch-cache.js';
+
 export const PROTOCOL_VERSION = 1;
 
 const CPU_REASON = 'burn Flex backend on WebAssembly (always available)';
@@ -122,7 +125,6 @@ let webgpu = null; // cached WebGPU probe
 const selftests = new Map(); // tol -> Promise of the self-test's result
 const runs = new Map(); // run id -> TrainingRun
 let nextRun = 1;
-const fetched = new Map(); // absolute URL -> Promise<ArrayBuffer>
 
 /**
  * @typedef {object} Client  one page (or embedded figure) talking to this worker
@@ -371,26 +373,6 @@ function disconnect(client) {
   client.close?.();
 }
 
-// A file by URL, fetched once per worker: however many figures read a model, it crosses the
-// network once. A failed fetch is forgotten, so a later call tries again.
-async function fetchOnce(url, as = 'bytes') {
-  let p = fetched.get(url);
-  if (!p) {
-    p = fetch(url).then((r) => {
-      if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-      return r.arrayBuffer();
-    });
-    fetched.set(url, p);
-    p.catch(() => fetched.delete(url));
-  }
-  const buf = await p;
-  if (as === 'bytes') return buf.slice(0); // the caller's own copy (it is transferred)
-  const text = new TextDecoder().decode(buf);
-  if (as === 'text') return text;
-  if (as === 'json') return JSON.parse(text);
-  throw new Error(`fetch: as must be 'bytes', 'json' or 'text', not ${JSON.stringify(as)}`);
-}
-
 // tokens: number[][] (rows of equal length), or {shape:[batch,pos], values} with values an
 // Int32Array or number[] in row-major order.
 function toTokens(tokens) {
@@ -417,55 +399,6 @@ function toTokens(tokens) {
     throw new Error('tokens must be number[][] or {shape:[batch,pos], values}');
   }
   return { values, batch, pos };
-}
-
-// Max |a - b| over two equally shaped tensors. Equal values (also equal infinities: TL's
-// masked attention scores are -inf) count as 0; any NaN makes the result NaN.
-function maxAbsDiff(a, b) {
-  let m = 0;
-  for (let k = 0; k < a.length; k++) {
-    const x = a[k];
-    const y = b[k];
-    if (x === y) continue;
-    const d = Math.abs(x - y);
-    if (!(d <= m)) {
-      if (Number.isNaN(d)) return NaN;
-      m = d;
-    }
-  }
-  return m;
-}
-
-const sameShape = (s, t) => s.length === t.length && s.every((d, k) => d === t[k]);
-
-// How bad a difference is, for ranking: a shape error or a NaN beats every number.
-const badness = (d) => (d.error || Number.isNaN(d.maxAbsDiff) ? Infinity : d.maxAbsDiff);
-
-// {name: {shape, values}} x2 -> per-name max |diff| over the names in both, and the worst of
-// them (the one ranking every caller uses: a NaN is never overwritten by a later finite value).
-function compare({ actual, expected, skip = [], apart = [] }) {
-  if (!actual || !expected) throw new Error('compare needs {actual, expected}');
-  const diffs = {};
-  const missing = [];
-  const extra = [];
-  for (const [name, want] of Object.entries(expected)) {
-    if (skip.includes(name)) continue;
-    const got = actual[name];
-    if (!got) {
-      missing.push(name);
-      continue;
-    }
-    diffs[name] = sameShape(got.shape, want.shape)
-      ? { maxAbsDiff: maxAbsDiff(got.values, want.values) }
-      : { maxAbsDiff: Infinity, error: `shape [${got.shape}] vs expected [${want.shape}]` };
-  }
-  for (const name of Object.keys(actual)) if (!(name in expected) && !skip.includes(name)) extra.push(name);
-  let worst = null;
-  for (const [name, d] of Object.entries(diffs)) {
-    if (apart.includes(name)) continue;
-    if (!worst || badness(d) > badness(worst)) worst = { name, maxAbsDiff: d.maxAbsDiff, error: d.error };
-  }
-  return { diffs, missing, extra, worst };
 }
 
 const OPS = {

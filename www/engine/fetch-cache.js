@@ -1,0 +1,23 @@
+// The engine worker's fetches (www/engine/worker.js, op `fetch`).
+
+const fetched = new Map(); // absolute URL -> Promise<ArrayBuffer>
+
+// A file by URL, fetched once per worker: however many figures read a model, it crosses the
+// network once. A failed fetch is forgotten, so a later call tries again.
+export async function fetchOnce(url, as = 'bytes') {
+  let p = fetched.get(url);
+  if (!p) {
+    p = fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+      return r.arrayBuffer();
+    });
+    fetched.set(url, p);
+    p.catch(() => fetched.delete(url));
+  }
+  const buf = await p;
+  if (as === 'bytes') return buf.slice(0); // the caller's own copy (it is transferred)
+  const text = new TextDecoder().decode(buf);
+  if (as === 'text') return text;
+  if (as === 'json') return JSON.parse(text);
+  throw new Error(`fetch: as must be 'bytes', 'json' or 'text', not ${JSON.stringify(as)}`);
+}
