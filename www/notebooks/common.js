@@ -81,3 +81,18 @@ export function correlationWithIndex(ys) {
   });
   return syy === 0 ? 0 : sxy / Math.sqrt(sxx * syy);
 }
+
+/**
+ * The engine's `predictions` (per position: its argmax `predicted`, the task's `target`, the
+ * target's `log_prob`; NaN where unscored) for batch row `b`, as one row per position:
+ * {predicted, target, p: P(target), right}. The pages read predictions off the engine rather
+ * than take an argmax of their own.
+ */
+export function predictionsOf(pred, b = 0) {
+  const n = pred.predicted.shape[1];
+  const at = (t, i) => t.values[b * n + i];
+  return Array.from({ length: n }, (_, i) => {
+    const [predicted, target] = [at(pred.predicted, i), at(pred.target, i)];
+    return { predicted, target, p: Math.exp(at(pred.log_prob, i)), right: predicted === target };
+  });
+}

@@ -43,10 +43,10 @@ export default {
       view: `${TASK}/labels`,
       widget: 'table',
       follows: 'input',
-      reads: { labels: { op: 'task_label' }, probs: { analysis: 'probs', request: WEIGHTS } },
-      show: ({ labels, probs }, { info, tokens }) => v.labelTable(tokens.map((t) => info.vocab[t]), v.predictionRows(probs, labels, info.vocab_out)),
-      live: ({ labels, probs }, { info }) => {
-        const rows = v.predictionRows(probs, labels, info.vocab_out);
+      reads: { pred: a('predictions') },
+      show: ({ pred }, { info, tokens }) => v.labelTable(tokens.map((t) => info.vocab[t]), v.predictionRows(pred, info.vocab_out)),
+      live: ({ pred }, { info }) => {
+        const rows = v.predictionRows(pred, info.vocab_out);
         const right = rows.filter((r) => r.right).length;
         return { 'example-right': right, 'example-n': rows.length, 'example-share': right / rows.length };
       },
@@ -57,10 +57,10 @@ export default {
       view: `${TASK}/probs`,
       widget: 'heatmap',
       follows: 'input',
-      reads: { labels: { op: 'task_label' }, probs: a('probs') },
+      reads: { probs: a('probs'), pred: a('predictions') },
       show: ({ probs }, { info, tokens }) => v.probsView(probs, info.vocab, tokens),
-      live: ({ labels, probs }, { info }) => {
-        const rows = v.predictionRows(probs, labels, info.vocab_out);
+      live: ({ pred }, { info }) => {
+        const rows = v.predictionRows(pred, info.vocab_out);
         return { 'example-mean-p': rows.reduce((s, r) => s + r.p, 0) / rows.length };
       },
       claim: 'The model puts most of its probability on the right class at this sequence’s positions; where the sum just reached or left zero it is least certain.',

@@ -1,6 +1,6 @@
 // cumsum: analysis JSON (as `toylens analyze` prints it) -> widget data and the numbers the
 // text quotes. Pure functions: page.js declares which figure reads what and shows it how.
-import { column, correlationWithIndex, labelsOf, sub, transpose } from '../common.js';
+import { column, correlationWithIndex, labelsOf, predictionsOf, sub, transpose } from '../common.js';
 
 
 /**
@@ -35,15 +35,9 @@ export function probsView(probs, vocab, tokens) {
   };
 }
 
-/** The label row under the editor: label, prediction and its probability per position. */
-export function predictionRows(probs, labels, vocabOut) {
-  const [, n, k] = probs.shape;
-  return Array.from({ length: n }, (_, p) => {
-    const row = probs.values.slice(p * k, p * k + k);
-    let best = 0;
-    for (let j = 1; j < k; j++) if (row[j] > row[best]) best = j;
-    return { label: vocabOut[labels[p]], predicted: vocabOut[best], p: row[labels[p]], right: best === labels[p] };
-  });
+/** The label row under the editor from the engine's predictions: label, prediction, P(label). */
+export function predictionRows(pred, vocabOut) {
+  return predictionsOf(pred).map((r) => ({ label: vocabOut[r.target], predicted: vocabOut[r.predicted], p: r.p, right: r.right }));
 }
 
 export function attentionView(pattern, vocab, tokens) {

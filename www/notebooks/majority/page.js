@@ -71,10 +71,10 @@ export default {
       view: `${TASK}/prediction`,
       widget: 'text',
       follows: 'input',
-      reads: { labels: LABELS, probs: a('probs') },
-      show: ({ labels, probs }) => v.predictionText(probs, labels),
-      live: ({ labels, probs }) => {
-        const p = v.predictions(probs, labels);
+      reads: { pred: a('predictions') },
+      show: ({ pred }) => v.predictionText(pred),
+      live: ({ pred }) => {
+        const p = v.predictions(pred);
         return { 'example-share': p.right / p.n };
       },
       claim: 'The model tracks the running majority at nearly every position of this sequence.',
@@ -84,9 +84,9 @@ export default {
       view: `${TASK}/running`,
       widget: 'lines',
       follows: 'input',
-      reads: { labels: LABELS, probs: a('probs') },
-      show: ({ labels, probs }) => v.runningView(probs, labels),
-      live: ({ labels, probs }) => ({ 'changes-right': v.rightAtChanges(probs, labels) }),
+      reads: { pred: a('predictions') },
+      show: ({ pred }) => v.runningView(pred),
+      live: ({ pred }) => ({ 'changes-right': v.rightAtChanges(pred) }),
       claim: 'The prediction follows the running majority as it changes hands.',
       check: holds('changes-right', '>=', 0.5, 'positions where it changes hands, share right'),
     },

@@ -1,24 +1,16 @@
 // majority: analysis JSON (as `toylens analyze` prints it) -> widget data and the numbers the
 // text quotes. Pure functions: page.js declares which figure reads what.
-import { labelsOf, sub } from '../common.js';
+import { labelsOf, predictionsOf, sub } from '../common.js';
 
 const xs = (n) => Array.from({ length: n }, (_, i) => i);
 
-/** Argmax of each row of a [rows, k] slice of `values` starting at row 0. */
-function argmaxRows(values, rows, k) {
-  return Array.from({ length: rows }, (_, r) => {
-    let best = 0;
-    for (let j = 1; j < k; j++) if (values[r * k + j] > values[r * k + best]) best = j;
-    return best;
-  });
-}
-
-/** probs [1, pos, 10] and the running majority -> {predicted, right, pLast}. */
-export function predictions(probs, labels) {
-  const [, n, k] = probs.shape;
-  const predicted = argmaxRows(probs.values, n, k);
-  const right = predicted.filter((p, i) => p === labels[i]).length;
-  return { predicted, right, n, pLast: probs.values[(n - 1) * k + predicted[n - 1]] };
+/**
+ * The engine's predictions against the running majority (the task's targets) -> {predicted,
+ * labels, right, n, pLast: P(the majority of the whole sequence) at the last position}.
+ */
+export function predictions(pred) {
+  const rows = predictionsOf(pred);
+  return { predicted: rows.map((r) => r.predicted), labels: rows.map((r) => r.target), right: rows.filter((r) => r.right).length, n: rows.length, pLast: rows.at(-1).p };
 }
 
 /** The value the overlays follow: the reader's pick, else the sequence's majority. */
@@ -27,16 +19,16 @@ export function chosenValue(picks, labels) {
 }
 
 /** The sentence under the editor (<tl-text> data). */
-export function predictionText(probs, labels) {
-  const p = predictions(probs, labels);
-  const last = labels.at(-1);
+export function predictionText(pred) {
+  const p = predictions(pred);
+  const last = p.labels.at(-1);
   const ok = p.predicted[p.n - 1] === last;
   return {
     className: ok ? 'pass' : 'fail',
     parts: [
       `Majority of all ${p.n} values: ${last}. The model says `,
       { value: p.predicted[p.n - 1] },
-      ' at the last position (probability ',
+      ` at the last position (P(${last}) `,
       { value: p.pLast },
       `), and matches the running majority at `,
       { value: p.right, key: 'example-right' },
@@ -46,11 +38,11 @@ export function predictionText(probs, labels) {
 }
 
 /** The running majority and the model's answer, position by position (<tl-lines>). */
-export function runningView(probs, labels) {
-  const p = predictions(probs, labels);
+export function runningView(pred) {
+  const p = predictions(pred);
   return {
     series: [
-      { name: 'running majority (the label)', x: xs(p.n), y: labels },
+      { name: 'running majority (the label)', x: xs(p.n), y: p.labels },
       { name: 'model’s prediction', x: xs(p.n), y: p.predicted },
     ],
     xLabel: 'position',
@@ -269,10 +261,10 @@ export function pretrainedCurves(text) {
 }
 
 /** Of the positions where the running majority changes hands, the share the model gets right. */
-export function rightAtChanges(probs, labels) {
-  const p = predictions(probs, labels);
-  const at = xs(p.n).filter((i) => i > 0 && labels[i] !== labels[i - 1]);
-  return at.length ? at.filter((i) => p.predicted[i] === labels[i]).length / at.length : NaN;
+export function rightAtChanges(pred) {
+  const p = predictions(pred);
+  const at = xs(p.n).filter((i) => i > 0 && p.labels[i] !== p.labels[i - 1]);
+  return at.length ? at.filter((i) => p.predicted[i] === p.labels[i]).length / at.length : NaN;
 }
 
 /** The least even of both heads' last rows: min / max attention over the keys (1 = uniform). */

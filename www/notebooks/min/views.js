@@ -1,6 +1,6 @@
 // min_of_two: analysis JSON -> widget data and the numbers the text quotes (pure functions;
 // page.js declares which figure reads what).
-import { labelsOf, sub } from '../common.js';
+import { labelsOf, predictionsOf, sub } from '../common.js';
 
 /** attention_from's mean [head, key] (head 0) as bars over a, b, =. */
 export function attentionBars(from, keyNames, title) {
@@ -101,21 +101,16 @@ export function median(xs) {
   return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
-/** The prediction at = of probs [1, 3, 200]: {predicted, p, pTrue}. */
-export function prediction(probs, label) {
-  const k = probs.shape[2];
-  const row = probs.values.slice(2 * k, 3 * k);
-  let best = 0;
-  for (let j = 1; j < k; j++) if (row[j] > row[best]) best = j;
-  return { predicted: best, p: row[best], pTrue: row[label] };
+/** The engine's prediction at = (predictions, position 2): {predicted, target, p: P(target), right}. */
+export function prediction(pred) {
+  return predictionsOf(pred)[2];
 }
 
 /** The sentence under the pair: the right answer, the model's, and how sure it is (<tl-text> data). */
-export function predictionText(probs, label, [a, b]) {
-  const p = prediction(probs, label);
-  const right = p.predicted === label;
-  const parts = [`min(${a}, ${b}) = ${label}. The model predicts `, { value: p.predicted, key: 'example-prediction' }, ' with probability ', { value: p.p }];
-  if (right) parts.push(': right.');
-  else parts.push(`: wrong (it gives ${label} probability `, { value: p.pTrue }, ').');
-  return { className: right ? 'pass' : 'fail', parts };
+export function predictionText(pred, [a, b]) {
+  const p = prediction(pred);
+  const parts = [`min(${a}, ${b}) = ${p.target}. The model predicts `, { value: p.predicted, key: 'example-prediction' }];
+  if (p.right) parts.push(': right, with probability ', { value: p.p }, '.');
+  else parts.push(`: wrong (it gives ${p.target} probability `, { value: p.p }, ').');
+  return { className: p.right ? 'pass' : 'fail', parts };
 }
