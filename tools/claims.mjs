@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TASK_PAGES } from '../www/notebooks/pages.js';
 import { checked, judge } from '../www/notebooks/claims.js';
-import { readKey, readsOf } from '../www/notebooks/declare.js';
+import { picksOf, readKey, readsOf } from '../www/notebooks/declare.js';
 import { parseMetrics } from '../www/notebooks/metrics.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,7 +54,7 @@ async function judgeCheckpoint(page, { cli, file, step, info, curves }) {
   const wanted = new Map(); // readKey -> index into the CLI's reads
   const reads = [];
   const plan = figures.map((f) => {
-    const fctx = { ...ctx, picks: Object.fromEntries((f.picks ?? []).map((k) => [k, ctx.picks[k]])) };
+    const fctx = { ...ctx, picks: picksOf(f, ctx.picks) }; // what the page passes a figure
     const names = readsOf(f, fctx).map(([name, read, tokens]) => {
       if (read.op === 'curves') return [name, { curves: true }];
       if (read.op === 'cache') throw new Error(`${f.view}: reads the cache, which the claims tool does not run`);

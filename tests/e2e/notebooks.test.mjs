@@ -69,9 +69,14 @@ function claimStates(page, views) {
   return page.evaluate((vs) => Object.fromEntries(vs.map((v) => [v, document.querySelector(`[data-view="${v}"]`)?.dataset.claim ?? null])), views);
 }
 
-/** The site build's verdicts on `task`'s checkpoint `step` (dist/models/<task>/claims.json). */
+/** The site build's verdicts on `task`'s timeline (dist/models/<task>/claims.json). */
+function claimsFile(task) {
+  return JSON.parse(fs.readFileSync(path.join(DIST, 'models', task, 'claims.json'), 'utf8'));
+}
+
+/** The site build's verdicts on `task`'s checkpoint `step`. */
 function builtClaims(task, step) {
-  const c = JSON.parse(fs.readFileSync(path.join(DIST, 'models', task, 'claims.json'), 'utf8'));
+  const c = claimsFile(task);
   const i = c.steps.indexOf(step);
   return Object.fromEntries(Object.entries(c.claims).map(([view, v]) => [view, v.states[i]]));
 }
@@ -127,7 +132,7 @@ for (const [task, spec] of Object.entries(PAGES)) {
       // The emergence view: a row per claim, each pretrained column as the build judged it.
       await b.page.waitForSelector('tl-claims[data-state="ready"]', { timeout: 30_000 });
       const grid = await b.page.$$eval('tl-claims button[data-claim][data-source="pretrained"]', (bs) => bs.map((x) => [Number(x.dataset.r), Number(x.dataset.step), x.dataset.claim]));
-      const file = JSON.parse(fs.readFileSync(path.join(DIST, 'models', task, 'claims.json'), 'utf8'));
+      const file = claimsFile(task);
       const want = Object.values(file.claims).flatMap((c, r) => c.states.map((st, j) => [r + 1, file.steps[j], st]));
       assert.deepEqual(grid.sort(), want.sort(), 'the emergence view’s pretrained cells');
       // The notebook's own numbers stand under the figures that measure them on ours.

@@ -49,12 +49,6 @@ export function checked(page) {
   return page.figures.filter((f) => f.follows && f.check);
 }
 
-/** The share of verdicts that hold, of a {view: 'holds'|'fails'} map. */
-export function holdShare(states) {
-  const v = Object.values(states);
-  return v.length ? v.filter((s) => s === 'holds').length / v.length : NaN;
-}
-
 /** A check, as pages declare it: holds('ov-diag', '>=', 0.9, 'rows with the diagonal largest, share'). */
 export function holds(key, op, than, says) {
   return { key, op, than, says };

@@ -9,12 +9,11 @@ import { checked, testText } from './claims.js';
 export class Emergence {
   /** `page`: the declaration; `nb`: its Notebook; `el`: the <tl-claims> element. */
   constructor(page, nb, el) {
-    this.page = page;
     this.nb = nb;
     this.el = el;
     this.rows = checked(page).map((f) => ({ view: f.view, claim: f.claim, test: testText(f.check) }));
     this.verdicts = new Map(); // 'source:step' -> Map(view -> {state, value})
-    this.input = null; // the input the build judged the figures of the input on
+    this.loaded = false; // the build's verdicts are in (until then only a run's are drawn)
     el.addEventListener('select', (e) => nb.select({ source: e.detail.source, step: e.detail.step }));
     el.addEventListener('reveal', (e) => document.querySelector(`[data-view="${CSS.escape(e.detail.view)}"]`)?.scrollIntoView({ behavior: 'smooth', block: 'center' }));
     nb.addEventListener('model', () => this.draw());
@@ -26,7 +25,6 @@ export class Emergence {
   async start() {
     try {
       const built = await this.nb.timelineClaims();
-      this.input = built.input;
       built.steps.forEach((step, i) => {
         const m = new Map();
         for (const r of this.rows) {
@@ -39,6 +37,7 @@ export class Emergence {
       this.el.setError(`The pretrained timeline's claims could not be read: ${e.message}`);
       return;
     }
+    this.loaded = true;
     this.draw();
   }
 
@@ -56,7 +55,7 @@ export class Emergence {
   }
 
   draw() {
-    if (!this.input && !this.verdicts.size) return;
+    if (!this.loaded && !this.verdicts.size) return;
     const columns = [
       ...this.nb.pretrainedSteps.map((step) => ({ source: 'pretrained', step })),
       ...(this.nb.session?.timeline ?? []).map((t) => ({ source: 'run', step: t.step })),
