@@ -155,8 +155,12 @@ pub fn run(a: TrainArgs) -> Result<()> {
         pb.set_position(trainer.step as u64);
         pb.set_message(format!("loss {l:.4} acc {ema_acc:.3}"));
         if s.step % log_every == 0 {
-            log(json!({"step": s.step, "epoch": s.epoch, "loss": s.loss, "accuracy": s.accuracy, "lr": s.lr,
-                       "elapsed_s": t0.elapsed().as_secs_f64()}))?;
+            let mut line = json!({"step": s.step, "epoch": s.epoch, "loss": s.loss, "accuracy": s.accuracy,
+                                  "lr": s.lr, "elapsed_s": t0.elapsed().as_secs_f64()});
+            if let Some(f) = s.figures {
+                line["figures"] = f;
+            }
+            log(line)?;
         }
         if ckpts.contains(&trainer.step) {
             save_weights(

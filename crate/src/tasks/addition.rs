@@ -5,6 +5,7 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Batch, IGNORE, Task, TrainData};
@@ -130,6 +131,105 @@ pub fn sub_tasks(row: &[i64]) -> Vec<SubTask> {
     columns(row, NUM_DIGITS).iter().map(Column::sub_task).collect()
 }
 
+/// The notebook's loss series of one batch (what its training loop logs every step):
+/// per answer token, "tok 0" (the carry digit) … "tok 5" (units), and per digit (`digit_num`,
+/// 0 = units) over the cases of each sub-task, plus its aggregate curves. A per-digit value is
+/// 0 where the batch has no case (the notebook's value then); an aggregate over no case is
+/// NaN (null in JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotebookLosses {
+    pub per_token: Vec<f32>,
+    /// BaseAdd over all digits: the sums with no carry anywhere, their digits after the first.
+    pub ba_alldigits: f32,
+    pub ba_perdigit: Vec<f32>,
+    /// UseCarry1 over any digit: the sums that use a carry but never through a 9.
+    pub uc1_anydigits: f32,
+    pub uc1_perdigit: Vec<f32>,
+    /// UseSum9 split as the notebook splits it: sums with one such column, and with two.
+    pub us9_onedigit: f32,
+    pub us9_twodigits: f32,
+    pub us9_perdigit: Vec<f32>,
+    pub ba_perdigit_cases: Vec<usize>,
+    pub uc1_perdigit_cases: Vec<usize>,
+    pub us9_perdigit_cases: Vec<usize>,
+    /// How many sums have one, and two, UseSum9 columns.
+    pub us9_onedigit_cases: usize,
+    pub us9_twodigits_cases: usize,
+}
+
+/// `NotebookLosses` of `tokens` (complete sums of `num_digits`-digit operands) from `lp`, the
+/// log-probability of each answer token [batch, num_digits + 1] (the notebook's
+/// `get_pred_log_probs`).
+pub fn notebook_losses(tokens: &Tokens, lp: &[f64], num_digits: usize) -> Result<NotebookLosses> {
+    let (nd, na, b) = (num_digits, num_digits + 1, tokens.batch);
+    if tokens.pos != 3 * nd + 3 || lp.len() != b * na {
+        return Err(Error::Tokens(format!(
+            "addition: {} log-probs for {b} sums of {} tokens (want {na} a sum of {})",
+            lp.len(),
+            tokens.pos,
+            3 * nd + 3
+        )));
+    }
+    let cols: Vec<Vec<Column>> = tokens.ids.chunks(tokens.pos).map(|row| columns(row, nd)).collect();
+    let at = |e: usize, j: usize| lp[e * na + j]; // j indexes the na answer tokens
+    let mean_rows = |rows: &[usize], from: usize| -> f32 {
+        if rows.is_empty() {
+            return f32::NAN;
+        }
+        let s: f64 = rows.iter().flat_map(|&e| (from..na).map(move |j| at(e, j))).sum();
+        (-s / (rows.len() * (na - from)) as f64) as f32
+    };
+    let tok = |d: usize| na - 1 - d; // digit_num → answer token
+    let per_digit = |keep: &dyn Fn(&Column) -> bool| -> (Vec<f32>, Vec<usize>) {
+        (0..nd)
+            .map(|d| {
+                let rows: Vec<usize> = (0..b).filter(|&e| keep(&cols[e][d])).collect();
+                let s: f64 = rows.iter().map(|&e| at(e, tok(d))).sum();
+                (if rows.is_empty() { 0.0 } else { (-s / rows.len() as f64) as f32 }, rows.len())
+            })
+            .unzip()
+    };
+    let (ba_perdigit, ba_perdigit_cases) = per_digit(&|c| c.sub_task() == SubTask::BaseAdd);
+    let (uc1_perdigit, uc1_perdigit_cases) = per_digit(&|c| c.sub_task() == SubTask::UseCarry1);
+    let (us9_perdigit, us9_perdigit_cases) = per_digit(&|c| c.sub_task() == SubTask::UseSum9);
+    let count = |e: usize, t: SubTask| cols[e].iter().filter(|c| c.sub_task() == t).count();
+    let rows = |keep: &dyn Fn(usize) -> bool| (0..b).filter(|&e| keep(e)).collect::<Vec<_>>();
+    let no_carry = rows(&|e| cols[e].iter().all(|c| !c.use_carry));
+    let carry_no9 = rows(&|e| count(e, SubTask::UseCarry1) > 0 && count(e, SubTask::UseSum9) == 0);
+    let one9 = rows(&|e| count(e, SubTask::UseSum9) == 1);
+    let two9 = rows(&|e| count(e, SubTask::UseSum9) == 2);
+    Ok(NotebookLosses {
+        per_token: (0..na).map(|j| (-(0..b).map(|e| at(e, j)).sum::<f64>() / b as f64) as f32).collect(),
+        // The notebook's 0 when the batch has no such sum.
+        ba_alldigits: if no_carry.is_empty() { 0.0 } else { mean_rows(&no_carry, 1) },
+        ba_perdigit,
+        uc1_anydigits: mean_rows(&carry_no9, 0),
+        uc1_perdigit,
+        us9_onedigit: mean_rows(&one9, 0),
+        us9_twodigits: mean_rows(&two9, 0),
+        us9_perdigit,
+        ba_perdigit_cases,
+        uc1_perdigit_cases,
+        us9_perdigit_cases,
+        us9_onedigit_cases: one9.len(),
+        us9_twodigits_cases: two9.len(),
+    })
+}
+
+/// `NotebookLosses` of a training batch from its per-position losses [batch, N_CTX].
+fn step_losses(batch: &Batch, nll: &[f32]) -> Result<Value> {
+    let (p, na) = (batch.tokens.pos, NUM_DIGITS + 1);
+    if p != N_CTX || nll.len() != batch.len() * p {
+        return Err(Error::Training(format!("addition: {} losses for {} sums of {p} tokens", nll.len(), batch.len())));
+    }
+    let lp: Vec<f64> =
+        (0..batch.len()).flat_map(|r| (0..na).map(move |k| -(nll[r * p + FIRST_SCORED + k] as f64))).collect();
+    // Through text: serde_json writes an f32 in its shortest digits, a Value in an f64's
+    // (17 of them), and this is logged every step (3000 lines of the pretrained run).
+    let text = serde_json::to_string(&notebook_losses(&batch.tokens, &lp, NUM_DIGITS)?);
+    text.and_then(|t| serde_json::from_str(&t)).map_err(|e| Error::Io(e.to_string()))
+}
+
 fn mean(sum: f64, n: usize) -> Value {
     if n == 0 { Value::Null } else { json!(sum / n as f64) }
 }
@@ -181,6 +281,11 @@ impl Task for Addition {
         Some(Box::new(move |name: &str, _shape: &[usize]| {
             Some(if name == "unembed.W_U" { 1.0 / d_out.sqrt() } else { 1.0 / d_model.sqrt() })
         }))
+    }
+
+    /// The notebook logs its sub-task losses of every training batch: so do we.
+    fn step_figures(&self) -> Option<super::StepFigures> {
+        Some(step_losses)
     }
 
     fn train_data(&self, _seed: u64) -> TrainData {
@@ -432,5 +537,64 @@ mod tests {
         }
         let s: String = [1, 10, 2, 11, 3].iter().map(|&i| Addition.token_str(i)).collect();
         assert_eq!(s, "1+2=3");
+    }
+
+    // The notebook's series against a brute force that finds carries and 9-columns by integer
+    // arithmetic on the operands, not through `columns`.
+    #[test]
+    fn notebook_losses_match_brute_force() {
+        let b = generate(&mut StdRng::seed_from_u64(9), 400);
+        let (n, na) = (b.len(), 6);
+        // A distinct log-prob per (sum, answer token).
+        let lp: Vec<f64> = (0..n * na).map(|i| -(((i * 7919) % 1000) as f64) / 250.0).collect();
+        let got = notebook_losses(&b.tokens, &lp, NUM_DIGITS).unwrap();
+        let (mut carry_in, mut nine) = (vec![[false; 5]; n], vec![[false; 5]; n]);
+        for (e, row) in b.tokens.ids.chunks(18).enumerate() {
+            let (x, y) = (number(&row[..5]), number(&row[6..11]));
+            for d in 0..5 {
+                let m = 10u64.pow(d as u32);
+                carry_in[e][d] = x % m + y % m >= m;
+                nine[e][d] = (x / m) % 10 + (y / m) % 10 == 9;
+            }
+        }
+        let close = |a: f32, b: f64| assert!((a as f64 - b).abs() < 1e-5, "{a} vs {b}");
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        for d in 0..5 {
+            let tok = 5 - d;
+            for (k, (got, cases)) in [
+                (&got.ba_perdigit, &got.ba_perdigit_cases),
+                (&got.uc1_perdigit, &got.uc1_perdigit_cases),
+                (&got.us9_perdigit, &got.us9_perdigit_cases),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let keep = |e: usize| match k {
+                    0 => !carry_in[e][d],
+                    1 => carry_in[e][d] && !nine[e][d],
+                    _ => carry_in[e][d] && nine[e][d],
+                };
+                let v: Vec<f64> = (0..n).filter(|&e| keep(e)).map(|e| -lp[e * na + tok]).collect();
+                assert_eq!(cases[d], v.len());
+                close(got[d], if v.is_empty() { 0.0 } else { mean(&v) });
+            }
+        }
+        let lp = &lp;
+        let rows_mean = |keep: &dyn Fn(usize) -> bool, from: usize| {
+            mean(
+                &(0..n).filter(|&e| keep(e)).flat_map(|e| (from..na).map(move |j| -lp[e * na + j])).collect::<Vec<_>>(),
+            )
+        };
+        let n9 = |e: usize| (0..5).filter(|&d| carry_in[e][d] && nine[e][d]).count();
+        let any_carry = |e: usize| carry_in[e].iter().any(|&c| c);
+        close(got.ba_alldigits, rows_mean(&|e| !any_carry(e), 1));
+        close(got.uc1_anydigits, rows_mean(&|e| any_carry(e) && n9(e) == 0, 0));
+        close(got.us9_onedigit, rows_mean(&|e| n9(e) == 1, 0));
+        close(got.us9_twodigits, rows_mean(&|e| n9(e) == 2, 0));
+        assert_eq!(got.us9_onedigit_cases, (0..n).filter(|&e| n9(e) == 1).count());
+        assert!(got.us9_onedigit_cases > 0 && got.us9_twodigits_cases > 0, "400 sums hold both cascades");
+        for j in 0..na {
+            close(got.per_token[j], mean(&(0..n).map(|e| -lp[e * na + j]).collect::<Vec<_>>()));
+        }
     }
 }

@@ -55,6 +55,9 @@ pub enum TrainData {
     Fresh,
 }
 
+/// A task's figures of one training batch from its per-position losses (`Task::step_figures`).
+pub type StepFigures = fn(&Batch, &[f32]) -> Result<Value>;
+
 pub trait Task: Send + Sync {
     /// `cumsum`, `min`, `addition`, `majority` or `sorting`.
     fn id(&self) -> &'static str;
@@ -75,6 +78,13 @@ pub trait Task: Send + Sync {
     /// The task's own figures on a batch, given its logits [batch, pos, d_vocab_out] row-major.
     fn figures(&self, _batch: &Batch, _logits: &[f32], _d_vocab_out: usize) -> Value {
         Value::Object(Default::default())
+    }
+    /// What the task logs of every training batch beyond its loss and accuracy (the curves
+    /// a notebook draws from its training loop), given each position's loss [batch, pos] (0
+    /// where not scored). None, the default: nothing, and the trainer reads no per-position
+    /// loss back.
+    fn step_figures(&self) -> Option<StepFigures> {
+        None
     }
     /// Figures read off the weights rather than the logits: analyses of the catalog, by name,
     /// whose first value `toylens eval` prints beside the figures. Names, not code: a task

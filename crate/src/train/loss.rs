@@ -33,13 +33,40 @@ pub fn target_tensors(
 
 /// (mean loss, accuracy) as scalar tensors, so the caller decides when to read them back.
 pub fn loss_and_accuracy(logits: Tensor<3>, targets: Tensor<2, Int>, mask: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
+    let s = scores(logits, targets, mask);
+    (s.loss, s.accuracy)
+}
+
+/// A batch's loss: its mean, accuracy and each position's own.
+pub struct Scores {
+    pub loss: Tensor<1>,
+    pub accuracy: Tensor<1>,
+    /// Each position's cross-entropy [batch, positions], 0 where masked out.
+    pub nll: Tensor<2>,
+}
+
+pub fn scores(logits: Tensor<3>, targets: Tensor<2, Int>, mask: Tensor<2>) -> Scores {
     let [b, p, v] = logits.dims();
     let count = mask.clone().sum();
-    let nll = cross_entropy(logits.clone().reshape([b * p, v]), targets.clone().reshape([b * p])).reshape([b, p]);
-    let loss = (nll * mask.clone()).sum() / count.clone();
+    let nll = cross_entropy(logits.clone().reshape([b * p, v]), targets.clone().reshape([b * p])).reshape([b, p])
+        * mask.clone();
+    let loss = nll.clone().sum() / count.clone();
     let correct = logits.argmax(2).reshape([b, p]).equal(targets).float() * mask;
-    let acc = correct.sum() / count;
-    (loss, acc)
+    let accuracy = correct.sum() / count;
+    Scores { loss, accuracy, nll }
+}
+
+/// `nll` [batch, cols] at `cols` (all positions when None) spread over all `pos` positions
+/// of each row, 0 elsewhere: the per-position losses a task's step figures read.
+pub fn spread(nll: &[f32], batch: usize, pos: usize, cols: Option<&[usize]>) -> Vec<f32> {
+    let Some(cols) = cols else { return nll.to_vec() };
+    let mut full = vec![0f32; batch * pos];
+    for r in 0..batch {
+        for (k, &c) in cols.iter().enumerate() {
+            full[r * pos + c] = nll[r * cols.len() + k];
+        }
+    }
+    full
 }
 
 /// The first largest logit of a host row, as torch's argmax picks on ties: the one argmax of

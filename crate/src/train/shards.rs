@@ -34,7 +34,13 @@ pub struct Shard {
     pub count: usize,
     /// Flattened gradients by TL parameter name (empty when `count` is 0).
     pub grads: BTreeMap<String, Vec<f32>>,
+    /// Each position's loss [rows, pos] (0 where not scored), for the task's step figures;
+    /// empty when the task has none.
+    pub nll: Vec<f32>,
 }
+
+/// The name `nll` travels under: not a TL parameter name, so no gradient can take it.
+const NLL: &str = "toylens.nll";
 
 /// Rows of shard `index` of `of` in a batch of `n`: contiguous, sizes differing by at most one.
 pub fn shard_rows(n: usize, index: usize, of: usize) -> Range<usize> {
@@ -62,6 +68,11 @@ impl Shard {
                     .map(|t| (n.clone(), t))
                     .map_err(|e| Error::Io(format!("shard tensor {n}: {e}")))
             })
+            .chain((!self.nll.is_empty()).then(|| {
+                TensorView::new(Dtype::F32, vec![self.nll.len()], bytemuck::cast_slice(&self.nll))
+                    .map(|t| (NLL.to_string(), t))
+                    .map_err(|e| Error::Io(format!("shard losses: {e}")))
+            }))
             .collect::<Result<Vec<_>>>()?;
         let meta = HashMap::from([
             ("format".to_string(), FORMAT.to_string()),
@@ -97,6 +108,7 @@ impl Shard {
             // Collected, not cast: the data need not be 4-byte aligned in `bytes`.
             grads.insert(name, bytemuck::pod_collect_to_vec::<u8, f32>(view.data()));
         }
+        let nll = grads.remove(NLL).unwrap_or_default();
         Ok(Shard {
             step: field(&meta, "step")?,
             index: field(&meta, "index")?,
@@ -105,6 +117,7 @@ impl Shard {
             accuracy: field(&meta, "accuracy")?,
             count: field(&meta, "count")?,
             grads,
+            nll,
         })
     }
 }
@@ -188,7 +201,16 @@ mod tests {
     use super::*;
 
     fn shard(index: usize, count: usize, loss: f32, g: Vec<f32>) -> Shard {
-        Shard { step: 3, index, of: 2, loss, accuracy: 0.5, count, grads: BTreeMap::from([("w".to_string(), g)]) }
+        Shard {
+            step: 3,
+            index,
+            of: 2,
+            loss,
+            accuracy: 0.5,
+            count,
+            grads: BTreeMap::from([("w".to_string(), g)]),
+            nll: vec![],
+        }
     }
 
     #[test]
@@ -222,7 +244,51 @@ mod tests {
         assert_eq!(Shard { loss: 0.0, ..back }, Shard { loss: 0.0, ..s });
         let s = shard(0, 2, 1.0 / 3.0, vec![]);
         assert_eq!(Shard::from_bytes(&s.to_bytes().unwrap()).unwrap(), s);
+        let s = Shard { nll: vec![0.0, 2.5, 0.125], ..shard(1, 2, 1.0, vec![1.0]) };
+        assert_eq!(Shard::from_bytes(&s.to_bytes().unwrap()).unwrap(), s);
         assert!(Shard::from_bytes(b"garbage").is_err());
+    }
+
+    // A task's figures of each training batch (addition's notebook losses) are the whole
+    // batch's on a data-parallel step too, as on one worker.
+    #[test]
+    fn replicas_log_the_whole_batch_figures() {
+        use crate::model::HookedTransformerConfig;
+        use crate::tasks;
+        use crate::train::{Trainer, block_on};
+        use burn::tensor::Device;
+        let device = Device::flex();
+        let task = tasks::by_id("addition").unwrap();
+        let mut cfg = task.config().to_json();
+        for (k, v) in [("d_model", 32), ("d_head", 8), ("d_mlp", 64)] {
+            cfg[k] = v.into();
+        }
+        let cfg = HookedTransformerConfig::from_json_str(&cfg.to_string()).unwrap();
+        let mut recipe = task.recipe();
+        recipe.batch_size = 9;
+        let new = || Trainer::new(tasks::by_id("addition").unwrap(), cfg.clone(), recipe.clone(), &device).unwrap();
+        let (mut one, mut reps) = (new(), [new(), new()]);
+        for _ in 0..2 {
+            let want = one.step().unwrap().figures.expect("addition logs its batches");
+            let shards: Vec<Shard> = reps
+                .iter_mut()
+                .enumerate()
+                .map(|(k, r)| Shard::from_bytes(&block_on(r.shard_async(k, 2)).unwrap().to_bytes().unwrap()).unwrap())
+                .collect();
+            let got = reps[1].apply_shards(&shards[..1]).unwrap().figures.expect("figures of the whole batch");
+            let per = |v: &serde_json::Value| -> Vec<f64> {
+                v["per_token"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+            };
+            assert_eq!(per(&want).len(), 6);
+            for (a, b) in per(&want).iter().zip(per(&got)) {
+                assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+            }
+            let cases = |v: &serde_json::Value, k: &str| v[k].clone();
+            for k in ["ba_perdigit_cases", "uc1_perdigit_cases", "us9_perdigit_cases"] {
+                assert_eq!(cases(&want, k), cases(&got, k), "{k}");
+            }
+            reps[0].apply_shards(&shards[1..]).unwrap();
+        }
     }
 
     // Two replicas stepping together follow the single-worker run (up to float order) and

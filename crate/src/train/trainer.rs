@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::eval::{evaluate, evaluate_async};
-use super::loss::{loss_and_accuracy, scored_positions, target_tensors};
+use super::loss::{scored_positions, scores, spread, target_tensors};
 use super::optim::{Adam, StepGrads, read_f32};
 use super::recipe::{InitKind, Recipe};
 use super::shards::{Shard, combine, grads_by_name, shard_rows};
@@ -27,6 +27,9 @@ pub struct StepLog {
     pub loss: f32,
     pub accuracy: f32,
     pub lr: f64,
+    /// The task's figures of this step's batch (`Task::step_figures`), for the tasks that have them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub figures: Option<Value>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -61,10 +64,24 @@ pub struct Trainer {
     pending: Option<Pending>,
 }
 
+/// A step's forward pass: its loss and accuracy (scalars) and, when the task logs figures of
+/// its training batches, each scored position's loss [batch, cols].
+struct Forward {
+    loss: Tensor<1>,
+    accuracy: Tensor<1>,
+    nll: Option<Tensor<2>>,
+    /// The positions `nll` covers (None: all).
+    cols: Option<Vec<usize>>,
+    lr: f64,
+    epoch: usize,
+}
+
 /// What `shard_async` drew for its step: the batch is gone from the data stream.
 struct Pending {
     /// This replica's own shard: kept here, so only the others' travel back to it.
     own: Shard,
+    /// The whole step's batch, for the task's step figures.
+    batch: Batch,
     of: usize,
     lr: f64,
     epoch: usize,
@@ -221,20 +238,66 @@ impl Trainer {
     pub fn step_with_batch(&mut self) -> Result<(StepLog, Batch)> {
         self.no_pending()?;
         let batch = self.next_batch();
-        let (loss, acc, lr, epoch) = self.forward_step(&batch)?;
-        let loss_v: f32 = loss.clone().into_scalar();
-        let acc_v: f32 = acc.into_scalar();
-        Ok((self.finish_step(loss, loss_v, acc_v, lr, epoch)?, batch))
+        Ok((self.step_on(&batch)?, batch))
+    }
+
+    /// One optimizer step on `batch` instead of the run's next one (the training-parity tests
+    /// replay a reference run's batches). The run's own data stream does not move.
+    pub fn step_on(&mut self, batch: &Batch) -> Result<StepLog> {
+        self.no_pending()?;
+        let f = self.forward_step(batch)?;
+        let loss_v: f32 = f.loss.clone().into_scalar();
+        let acc_v: f32 = f.accuracy.clone().into_scalar();
+        let nll = f.nll.clone().map(|n| n.into_data().convert::<f32>().try_into_vec::<f32>()).transpose();
+        let nll = nll.map_err(|e| Error::Backend(format!("reading back the losses: {e:?}")))?;
+        let figures = self.step_figures(batch, nll.as_deref(), f.cols.as_deref())?;
+        self.finish_step(f, loss_v, acc_v, figures)
+    }
+
+    /// The loss on `batch` and its gradient for every trainable parameter, by TL name, with
+    /// no step taken: what the training-parity tests compare with PyTorch's.
+    pub async fn gradients_async(&self, batch: &Batch) -> Result<(f32, Vec<(String, Vec<f32>)>)> {
+        let s = self.scored_forward(batch).0;
+        let loss = read_f32(s.loss.clone().detach()).await?[0];
+        let mut out = vec![];
+        for (name, g) in grads_by_name(&self.model, GradientsParams::from_grads(s.loss.backward(), &self.model)) {
+            out.push((name, read_f32(g).await?));
+        }
+        Ok((loss, out))
     }
 
     /// The same, reading the scalars back without blocking (WebGPU in the browser).
     pub async fn step_async(&mut self) -> Result<StepLog> {
         self.no_pending()?;
         let batch = self.next_batch();
-        let (loss, acc, lr, epoch) = self.forward_step(&batch)?;
-        // One read-back for both scalars: on a GPU each read is a round trip.
-        let v = read_f32(Tensor::cat(vec![loss.clone().detach(), acc], 0)).await?;
-        self.finish_step(loss, v[0], v[1], lr, epoch)
+        self.step_on_async(&batch).await
+    }
+
+    /// `step_on` without blocking reads.
+    pub async fn step_on_async(&mut self, batch: &Batch) -> Result<StepLog> {
+        self.no_pending()?;
+        let f = self.forward_step(batch)?;
+        // One read-back for the scalars and the losses: on a GPU each read is a round trip.
+        let v = read_f32(Self::read_together(&f)).await?;
+        let figures = self.step_figures(batch, Some(&v[2..]).filter(|_| f.nll.is_some()), f.cols.as_deref())?;
+        self.finish_step(f, v[0], v[1], figures)
+    }
+
+    /// Loss, accuracy and (when kept) every position's loss, in one tensor.
+    fn read_together(f: &Forward) -> Tensor<1> {
+        let mut parts = vec![f.loss.clone().detach(), f.accuracy.clone()];
+        if let Some(n) = &f.nll {
+            parts.push(n.clone().detach().flatten(0, 1));
+        }
+        Tensor::cat(parts, 0)
+    }
+
+    /// The task's figures of a training batch from its scored positions' losses.
+    fn step_figures(&self, batch: &Batch, nll: Option<&[f32]>, cols: Option<&[usize]>) -> Result<Option<Value>> {
+        match (self.task.step_figures(), nll) {
+            (Some(figures), Some(nll)) => Ok(Some(figures(batch, &spread(nll, batch.len(), batch.tokens.pos, cols))?)),
+            _ => Ok(None),
+        }
     }
 
     fn no_pending(&self) -> Result<()> {
@@ -256,8 +319,15 @@ impl Trainer {
         (lr, epoch)
     }
 
-    fn forward_step(&mut self, batch: &Batch) -> Result<(Tensor<1>, Tensor<1>, f64, usize)> {
+    fn forward_step(&mut self, batch: &Batch) -> Result<Forward> {
         let (lr, epoch) = self.schedule();
+        let (s, scored) = self.scored_forward(batch);
+        let nll = self.task.step_figures().map(|_| s.nll.detach());
+        Ok(Forward { loss: s.loss, accuracy: s.accuracy, nll, cols: scored, lr, epoch })
+    }
+
+    /// The loss of `batch`, computed at its scored positions only (and which those are).
+    fn scored_forward(&self, batch: &Batch) -> (super::loss::Scores, Option<Vec<usize>>) {
         let tokens = batch.tokens.tensor(&self.device);
         // Only the scored positions reach the unembedding and the loss (same loss and
         // gradients: the others were masked out).
@@ -267,14 +337,13 @@ impl Trainer {
             Some(at) => self.model.forward_at(tokens, at),
             None => self.model.forward(tokens),
         };
-        let (loss, acc) = loss_and_accuracy(logits, targets, mask);
-        Ok((loss, acc, lr, epoch))
+        (scores(logits, targets, mask), scored)
     }
 
-    fn finish_step(&mut self, loss: Tensor<1>, loss_v: f32, acc_v: f32, lr: f64, epoch: usize) -> Result<StepLog> {
+    fn finish_step(&mut self, f: Forward, loss_v: f32, acc_v: f32, figures: Option<Value>) -> Result<StepLog> {
         self.check_loss(loss_v)?;
-        let grads = StepGrads::Ids(GradientsParams::from_grads(loss.backward(), &self.model));
-        Ok(self.update(grads, loss_v, acc_v, lr, epoch))
+        let grads = StepGrads::Ids(GradientsParams::from_grads(f.loss.backward(), &self.model));
+        Ok(self.update(grads, loss_v, acc_v, f.lr, f.epoch, figures))
     }
 
     /// This replica's part of a data-parallel step (`train::shards`): draws the step's batch
@@ -289,21 +358,36 @@ impl Trainer {
         let rows: Vec<usize> = shard_rows(batch.len(), index, of).collect();
         let part = batch.select(&rows);
         let count = part.targets.iter().filter(|&&t| t != IGNORE).count();
-        let mut shard =
-            Shard { step: self.step, index, of, loss: 0.0, accuracy: 0.0, count, grads: Default::default() };
+        let mut shard = Shard {
+            step: self.step,
+            index,
+            of,
+            loss: 0.0,
+            accuracy: 0.0,
+            count,
+            grads: Default::default(),
+            nll: Default::default(),
+        };
         let (lr, epoch) = if count == 0 {
-            self.schedule()
+            let (lr, epoch) = self.schedule();
+            if self.task.step_figures().is_some() {
+                shard.nll = vec![0.0; part.targets.len()];
+            }
+            (lr, epoch)
         } else {
-            let (loss, acc, lr, epoch) = self.forward_step(&part)?;
-            let v = read_f32(Tensor::cat(vec![loss.clone().detach(), acc], 0)).await?;
+            let f = self.forward_step(&part)?;
+            let v = read_f32(Self::read_together(&f)).await?;
             (shard.loss, shard.accuracy) = (v[0], v[1]);
-            let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            if f.nll.is_some() {
+                shard.nll = spread(&v[2..], part.len(), part.tokens.pos, f.cols.as_deref());
+            }
+            let grads = GradientsParams::from_grads(f.loss.backward(), &self.model);
             for (name, g) in grads_by_name(&self.model, grads) {
                 shard.grads.insert(name, read_f32(g).await?);
             }
-            (lr, epoch)
+            (f.lr, f.epoch)
         };
-        Ok(&self.pending.insert(Pending { own: shard, of, lr, epoch }).own)
+        Ok(&self.pending.insert(Pending { own: shard, batch, of, lr, epoch }).own)
     }
 
     /// Completes a data-parallel step with the other replicas' shards (this one's own is kept
@@ -314,8 +398,14 @@ impl Trainer {
         let all: Vec<&Shard> = std::iter::once(&p.own).chain(others).collect();
         let c = combine(&all, self.step, p.of)?;
         self.check_loss(c.loss)?;
+        // Every shard's per-position losses, in shard order, are the whole batch's.
+        let mut ordered = all.clone();
+        ordered.sort_by_key(|s| s.index);
+        let nll: Vec<f32> = ordered.iter().flat_map(|s| s.nll.iter().copied()).collect();
+        let whole = (nll.len() == p.batch.targets.len()).then_some(&nll[..]);
+        let figures = self.step_figures(&p.batch, whole, None)?;
         let grads = StepGrads::Named { grads: c.grads, device: self.device.clone() };
-        Ok(self.update(grads, c.loss, c.accuracy, p.lr, p.epoch))
+        Ok(self.update(grads, c.loss, c.accuracy, p.lr, p.epoch, figures))
     }
 
     /// Stops a diverging run before its update: back to the weights before the last one.
@@ -340,10 +430,18 @@ impl Trainer {
         Ok(())
     }
 
-    fn update(&mut self, grads: StepGrads, loss_v: f32, acc_v: f32, lr: f64, epoch: usize) -> StepLog {
+    fn update(
+        &mut self,
+        grads: StepGrads,
+        loss_v: f32,
+        acc_v: f32,
+        lr: f64,
+        epoch: usize,
+        figures: Option<Value>,
+    ) -> StepLog {
         self.previous = Some(self.model.clone());
         self.model = self.optim.step(lr, self.model.clone(), grads);
-        let log = StepLog { step: self.step, epoch, loss: loss_v, accuracy: acc_v, lr };
+        let log = StepLog { step: self.step, epoch, loss: loss_v, accuracy: acc_v, lr, figures };
         self.step += 1;
         log
     }
