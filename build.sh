@@ -98,11 +98,14 @@ build_site() {
   mkdir -p "$DIST/fixtures" "$DIST/models"
   cp tests/fixtures/index.json "$DIST/fixtures/"
   for d in tests/fixtures/*/; do
+    [ -f "$d"cache.safetensors ] || continue # a forward-parity fixture (training/ is apart)
     n="$(basename "$d")"
     mkdir -p "$DIST/fixtures/$n"
     cp "$d"config.json "$d"weights.safetensors "$d"cache.safetensors "$DIST/fixtures/$n/"
     if [ -f "$d"weights.pt ]; then cp "$d"weights.pt "$DIST/fixtures/$n/"; fi
   done
+  # The training-parity runs (PyTorch's Adam/AdamW steps) the smoke page replays.
+  cp -r tests/fixtures/training "$DIST/fixtures/"
   if compgen -G "models/*/" >/dev/null; then cp -r models/. "$DIST/models/"; fi
   # d3 is vendored (pages never reach a CDN): the widgets load it from vendor/.
   mkdir -p "$DIST/vendor"

@@ -116,6 +116,20 @@ describe('site', () => {
           if (!r.pass) problems.push(`${at}: page says FAIL`);
         }
       }
+      // Training: PyTorch's Adam/AdamW steps replayed on both backends (train::replay judges them).
+      const runs = JSON.parse(fs.readFileSync(path.join(DIST, 'fixtures/training/index.json'), 'utf8')).fixtures.map((f) => f.name);
+      assert.equal(runs.length, 3);
+      for (const r of smoke.training) {
+        console.log(`training ${r.fixture.padEnd(16)} ${r.backend.padEnd(6)} loss ${r.loss.toExponential(2)}  gradients ${r.grad.toExponential(2)}  weights ${r.after.toExponential(2)}  ${Math.round(r.ms)} ms`);
+      }
+      for (const name of runs) {
+        for (const backend of ['cpu', 'webgpu']) {
+          const r = smoke.training.find((x) => x.fixture === name && x.backend === backend);
+          if (!r) problems.push(`training ${name} on ${backend}: no result`);
+          else if (!r.pass) problems.push(`training ${name} on ${backend}: ${r.failures.join('; ')}`);
+        }
+      }
+      assert.equal(await page.locator('[data-view="smoke-training"]').getAttribute('data-state'), 'ready');
       assert.deepEqual(problems, []);
       // The table shows one row per run.
       assert.equal(await page.locator('[data-ref="rows"] tr').count(), fixtures.length * 2);

@@ -89,6 +89,8 @@
 //   train_evaluate {run, limit?}   -> {step, loss, accuracy, figures}
 //   train_state {run}              -> ArrayBuffer (weights + optimizer + step: resumable)
 //   train_weights {run}            -> ArrayBuffer (TL-named safetensors)
+//   replay_training {backend, config, init, steps, meta, scale}
+//                                  -> {name, steps, failures}: a training-parity fixture replayed
 //   train_drop {run}               -> {}
 //   lose_device {}                 -> destroys the WebGPU device (tests of the CPU fallback)
 //   debug_panic {message}          -> panics in the engine (tests of the restart); refused
@@ -538,6 +540,15 @@ const OPS = {
   train_evaluate: async ({ run, limit }, client) => getRun(run, client).evaluate(limit ?? undefined),
   train_state: async ({ run }, client) => bufferOf(await getRun(run, client).state()),
   train_weights: async ({ run }, client) => bufferOf(await getRun(run, client).weights()),
+
+  // A training-parity fixture replayed on `backend` (the smoke page): PyTorch's steps from
+  // the same weights and batches, the differences and the failures (train::replay).
+  replay_training: async ({ backend, config, init, steps, meta, scale = 1 }, client) => {
+    checkBackend(backend);
+    await engine(backend, client);
+    const { mod } = await loadWasm(buildFor(backend));
+    return mod.replay_training(backend, config, bytesOf(init, 'replay_training: init'), bytesOf(steps, 'replay_training: steps'), meta, scale);
+  },
 
   train_drop: async ({ run }, client) => {
     const r = runs.get(run);

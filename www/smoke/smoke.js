@@ -11,7 +11,10 @@ const BACKENDS = ['cpu', 'webgpu'];
 const root = document.querySelector('[data-view="smoke-parity"]');
 const ref = (name) => root.querySelector(`[data-ref="${name}"]`);
 
-const smoke = { results: [], errors: [], skipped: [], backends: null, version: null, done: false };
+const smoke = { results: [], training: [], errors: [], skipped: [], backends: null, version: null, done: false };
+// How much looser the training tolerances are on WebGPU, whose kernels sum in other orders.
+const TRAINING_SCALE = { cpu: 1, webgpu: 10 };
+const training = document.querySelector('[data-view="smoke-training"]');
 window.__toylensSmoke = smoke;
 
 function setState(s) {
@@ -201,12 +204,67 @@ async function main() {
     }
   }
 
+  await trainingParity(client, run);
+
   const passed = smoke.results.filter((r) => r.pass).length;
   const skipped = smoke.skipped.map((s) => ` ${s.backend} skipped (${s.reason}).`).join('');
   status(
     `Done (engine ${smoke.version}): ${passed}/${smoke.results.length} runs pass` +
       `${smoke.errors.length ? `, ${smoke.errors.length} errors` : ''}.${skipped}`,
   );
+}
+
+// Each training-parity fixture replayed on each backend by the engine, which also judges it.
+async function trainingParity(client, backends) {
+  const index = await fetchOk('../fixtures/training/index.json', 'json');
+  for (const { name } of index.fixtures) {
+    const dir = `../fixtures/training/${encodeURIComponent(name)}/`;
+    const [config, meta, init, steps] = await Promise.all([
+      fetchOk(`${dir}config.json`, 'text'),
+      fetchOk(`${dir}meta.json`, 'text'),
+      fetchOk(`${dir}init.safetensors`, 'bytes'),
+      fetchOk(`${dir}steps.safetensors`, 'bytes'),
+    ]);
+    for (const backend of backends) {
+      status(`Training run ${name} on ${backend}…`);
+      const t0 = performance.now();
+      const tr = document.createElement('tr');
+      tr.dataset.fixture = name;
+      tr.dataset.backend = backend;
+      try {
+        const r = await client.call('replay_training', { backend, config, meta, init: init.slice(0), steps: steps.slice(0), scale: TRAINING_SCALE[backend] });
+        const worst = (f) => Math.max(...r.steps.flatMap((s) => s.params.map(f)));
+        const row = {
+          fixture: name,
+          backend,
+          loss: Math.max(...r.steps.map((s) => Math.abs(s.loss - s.reference_loss))),
+          grad: worst((p) => p.grad),
+          after: worst((p) => (p.reference_grad < 1e-7 ? 0 : p.after)),
+          failures: r.failures,
+          ms: performance.now() - t0,
+          pass: r.failures.length === 0,
+        };
+        smoke.training.push(row);
+        tr.append(
+          el('td', { text: name }),
+          el('td', { text: backend }),
+          el('td', { text: fmt(row.loss), cls: 'num' }),
+          el('td', { text: fmt(row.grad), cls: 'num' }),
+          el('td', { text: fmt(row.after), cls: 'num', title: 'parameters whose reference gradient is rounding noise (b_K) left out' }),
+          el('td', { text: msOf(row.ms), cls: 'num' }),
+          el('td', { text: row.pass ? 'pass' : 'FAIL', cls: row.pass ? 'pass' : 'fail', title: r.failures.join('\n') }),
+        );
+      } catch (e) {
+        addError(`training ${name} on ${backend}: ${e.message}`);
+        const td = el('td', { text: e.message, cls: 'fail' });
+        td.colSpan = 5;
+        tr.append(el('td', { text: name }), el('td', { text: backend }), td);
+      }
+      training.querySelector('[data-ref="training-rows"]').append(tr);
+    }
+  }
+  training.dataset.state = smoke.training.every((r) => r.pass) ? 'ready' : 'error';
+  training.setAttribute('aria-busy', 'false');
 }
 
 // An error anywhere on the page, even outside main(), ends on the page as a message.

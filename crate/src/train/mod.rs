@@ -5,6 +5,7 @@ pub mod eval;
 pub mod loss;
 pub mod optim;
 pub mod recipe;
+pub mod replay;
 pub mod schedule;
 pub mod shards;
 pub mod state;

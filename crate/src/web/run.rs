@@ -124,3 +124,21 @@ impl TrainingRun {
         Ok(weights_bytes(&sd)?.into())
     }
 }
+
+/// Replays a training-parity fixture (`train::replay`: PyTorch's steps from the same weights
+/// and batches) on `backend`: per step the loss, each parameter's gradient and updated-weight
+/// differences, and what is beyond the tolerances (`scale` times looser, for a backend whose
+/// float kernels differ more).
+#[wasm_bindgen]
+pub async fn replay_training(
+    backend: String,
+    config: String,
+    init: Vec<u8>,
+    steps: Vec<u8>,
+    meta: String,
+    scale: f32,
+) -> Result<JsValue, JsValue> {
+    let device = device_for(&backend).await?;
+    let r = crate::train::replay::replay(&config, &init, &steps, &meta, &device, scale).await.map_err(js_err)?;
+    to_js(&r)
+}

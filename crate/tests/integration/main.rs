@@ -12,3 +12,4 @@ mod parity;
 mod pretrained;
 mod tasks;
 mod train;
+mod training_parity;
