@@ -48,7 +48,7 @@ pub struct AblationResult {
     pub ablated: LossAccuracy,
 }
 
-impl CachedRun<'_> {
+impl CachedRun {
     /// The batch mean of a cached activation, shaped as `HookAction::Mean` wants it.
     fn batch_mean(&self, hook: &str) -> Result<CachedTensor> {
         let c = self.cache.get(hook).ok_or_else(|| Error::Hook(format!("{hook} is not in the cache")))?;

@@ -15,7 +15,7 @@ use super::labeled::{LabeledTensor, to_vec};
 use super::run::{CachedRun, Positions};
 use crate::error::{Error, Result};
 use crate::model::{NameFilter, Tokens};
-use crate::tasks::addition;
+use crate::tasks::addition::{self, NotebookLosses};
 use crate::train::loss::argmax;
 
 /// The notebook generator's per-example attributes, [batch][num_digits] each.
@@ -70,22 +70,12 @@ pub fn categories(tokens: &Tokens, num_digits: usize) -> Result<Categories> {
     Ok(c)
 }
 
-/// One step's values of every series the notebook plots. Per-digit values are 0 when a digit
-/// has no case (the notebook's first-step value); whole-batch means over no case are NaN.
+/// The notebook's loss series of one batch (`tasks::addition::notebook_losses`, what its
+/// training loop logs every step) with the generator's attributes of each sum.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdditionLosses {
-    /// `loss_fn(pred_log_probs)`: per answer token, "tok 0" (the carry digit) … "tok 5" (units).
-    pub per_token: Vec<f32>,
-    pub ba_alldigits: f32,
-    pub ba_perdigit: Vec<f32>,
-    pub uc1_anydigits: f32,
-    pub uc1_perdigit: Vec<f32>,
-    pub us9_onedigit: f32,
-    pub us9_twodigits: f32,
-    pub us9_perdigit: Vec<f32>,
-    pub ba_perdigit_cases: Vec<usize>,
-    pub uc1_perdigit_cases: Vec<usize>,
-    pub us9_perdigit_cases: Vec<usize>,
+    #[serde(flatten)]
+    pub losses: NotebookLosses,
     pub categories: Categories,
 }
 
@@ -106,72 +96,9 @@ pub fn pred_log_probs(logits: Tensor<3>, tokens: &Tokens, num_digits: usize) -> 
 }
 
 pub fn addition_losses(logits: Tensor<3>, tokens: &Tokens, num_digits: usize) -> Result<AdditionLosses> {
-    let nd = num_digits;
-    let na = nd + 1;
-    let b = tokens.batch;
-    let cat = categories(tokens, nd)?;
-    let lp: Vec<f64> = to_vec(pred_log_probs(logits, tokens, nd)?)?.iter().map(|&x| x as f64).collect();
-    let at = |e: usize, j: usize| lp[e * na + j]; // j indexes the na answer tokens
-    let mean_rows = |rows: &[usize]| -> f32 {
-        if rows.is_empty() {
-            return f32::NAN;
-        }
-        let s: f64 = rows.iter().flat_map(|&e| (0..na).map(move |j| at(e, j))).sum();
-        (-s / (rows.len() * na) as f64) as f32
-    };
-    // Σ over examples where `keep` holds of the loss at answer token `j`, / count (0 if none).
-    let digit = |j: usize, keep: &dyn Fn(usize) -> bool| -> (f32, usize) {
-        let rows: Vec<usize> = (0..b).filter(|&e| keep(e)).collect();
-        if rows.is_empty() {
-            return (0.0, 0);
-        }
-        let s: f64 = rows.iter().map(|&e| at(e, j)).sum();
-        ((-s / rows.len() as f64) as f32, rows.len())
-    };
-    let per_token = (0..na).map(|j| (-(0..b).map(|e| at(e, j)).sum::<f64>() / b as f64) as f32).collect();
-
-    // BaseAdd over all digits: the last nd tokens of examples with no carry anywhere.
-    let ba_rows: Vec<usize> = (0..b).filter(|&e| cat.base_add_only[e]).collect();
-    let ba_alldigits = if ba_rows.is_empty() {
-        0.0
-    } else {
-        let s: f64 = ba_rows.iter().flat_map(|&e| (1..na).map(move |j| at(e, j))).sum();
-        (-s / ba_rows.len() as f64 / nd as f64) as f32
-    };
-    let col = |d: usize| nd - 1 - d; // digit_num → category column
-    let tok = |d: usize| na - 1 - d; // digit_num → answer token
-    let (mut ba_perdigit, mut ba_cases) = (vec![], vec![]);
-    let (mut uc1_perdigit, mut uc1_cases) = (vec![], vec![]);
-    let (mut us9_perdigit, mut us9_cases) = (vec![], vec![]);
-    for d in 0..nd {
-        let (v, n) = digit(tok(d), &|e| cat.use_carry1s[e][col(d)] == 0);
-        ba_perdigit.push(v);
-        ba_cases.push(n);
-        let (v, n) = digit(tok(d), &|e| cat.use_carry1s[e][col(d)] == 1 && cat.sum9s[e][col(d)] == 0);
-        uc1_perdigit.push(v);
-        uc1_cases.push(n);
-        let (v, n) = digit(tok(d), &|e| cat.use_carry1s[e][col(d)] == 1 && cat.sum9s[e][col(d)] == 1);
-        us9_perdigit.push(v);
-        us9_cases.push(n);
-    }
-    let n_sum9 = |e: usize| cat.use_sum9s[e].iter().sum::<i64>();
-    let uc1_rows: Vec<usize> = (0..b).filter(|&e| cat.use_carry1_only[e]).collect();
-    let us9_one: Vec<usize> = (0..b).filter(|&e| n_sum9(e) == 1).collect();
-    let us9_two: Vec<usize> = (0..b).filter(|&e| n_sum9(e) == 2).collect();
-    Ok(AdditionLosses {
-        per_token,
-        ba_alldigits,
-        ba_perdigit,
-        uc1_anydigits: mean_rows(&uc1_rows),
-        uc1_perdigit,
-        us9_onedigit: mean_rows(&us9_one),
-        us9_twodigits: mean_rows(&us9_two),
-        us9_perdigit,
-        ba_perdigit_cases: ba_cases,
-        uc1_perdigit_cases: uc1_cases,
-        us9_perdigit_cases: us9_cases,
-        categories: cat,
-    })
+    let categories = categories(tokens, num_digits)?;
+    let lp: Vec<f64> = to_vec(pred_log_probs(logits, tokens, num_digits)?)?.iter().map(|&x| x as f64).collect();
+    Ok(AdditionLosses { losses: addition::notebook_losses(tokens, &lp, num_digits)?, categories })
 }
 
 /// Mean loss, accuracy and logit of the right digit at each answer position of `logits`
@@ -296,20 +223,24 @@ pub fn digit_ablation(
     Ok(DigitTable::new("ablated", rows, &scores, num_digits, example))
 }
 
+/// How many sums of each kind `category_examples` shows (the notebook's three of each).
+pub const EXAMPLES_PER_KIND: usize = 3;
+
 /// Example sums of each kind the notebook shows attention for: any sum, one where no column
 /// uses a carry (BaseAdd only), one that uses a carry but never into a column summing to 9
-/// (UseCarry1), and one where a carry cascades through a 9 (UseSum9); the `example`-th of
-/// each kind in the batch (among the sums not already shown for an earlier kind), with its
-/// attention patterns in `layer`.
+/// (UseCarry1), and one where a carry cascades through a 9 (UseSum9); `EXAMPLES_PER_KIND` of
+/// each (fewer when a kind has fewer in the batch), from the `example`-th sum of the kind on,
+/// preferring sums not already shown for an earlier kind, with their attention in `layer`.
 #[derive(Clone, Debug, Serialize)]
 pub struct CategoryExamples {
     pub categories: Vec<String>,
     /// How many sums of each kind the batch holds.
     pub counts: Vec<usize>,
-    /// The batch row shown for each kind.
-    pub rows: Vec<usize>,
-    pub tokens: Vec<Vec<i64>>,
-    /// [example, head, query, key]
+    /// The batch rows shown for each kind [kind][example].
+    pub rows: Vec<Vec<usize>>,
+    /// [kind][example][position]
+    pub tokens: Vec<Vec<Vec<i64>>>,
+    /// [kind, example, head, query, key]
     pub pattern: LabeledTensor,
     /// The pattern averaged over the whole batch [head, query, key].
     pub mean_pattern: LabeledTensor,
@@ -324,40 +255,46 @@ pub fn category_examples(run: &CachedRun, layer: usize, num_digits: usize, examp
         ("UseCarry1, no UseSum9", &|e| cat.use_carry1_only[e]),
         ("UseSum9", &|e| cat.use_sum9[e]),
     ];
-    let (mut names, mut counts, mut rows) = (vec![], vec![], vec![]);
-    for (name, keep) in kinds {
-        let of: Vec<usize> = (0..b).filter(|&e| keep(e)).collect();
-        if of.is_empty() {
-            continue;
-        }
+    let of: Vec<(&str, Vec<usize>)> =
+        kinds.iter().map(|(name, keep)| (*name, (0..b).filter(|&e| keep(e)).collect::<Vec<_>>())).collect();
+    let of: Vec<(&str, Vec<usize>)> = of.into_iter().filter(|(_, rows)| !rows.is_empty()).collect();
+    // As many of each kind as the scarcest kind has: the pattern tensor is rectangular.
+    let per = of.iter().map(|(_, rows)| rows.len()).min().unwrap_or(0).min(EXAMPLES_PER_KIND);
+    let (mut names, mut counts, mut rows) = (vec![], vec![], Vec::<Vec<usize>>::new());
+    for (name, all) in &of {
+        let shown: Vec<usize> = rows.iter().flatten().copied().collect();
+        // Sums not shown for an earlier kind first, then the others, from the `example`-th on.
+        let (fresh, seen): (Vec<usize>, Vec<usize>) = all.iter().partition(|r| !shown.contains(r));
+        let pool: Vec<usize> = fresh.into_iter().chain(seen).collect();
+        let start = example.min(pool.len() - per);
         names.push(name.to_string());
-        counts.push(of.len());
-        // A sum not shown for an earlier kind, when the batch has one.
-        let fresh: Vec<usize> = of.iter().copied().filter(|r| !rows.contains(r)).collect();
-        let pool = if fresh.is_empty() { &of } else { &fresh };
-        rows.push(pool[example.min(pool.len() - 1)]);
+        counts.push(all.len());
+        rows.push(pool[start..start + per].to_vec());
     }
     let pattern: Tensor<4> = run.act(&format!("blocks.{layer}.attn.hook_pattern"))?;
     let [_, h, q, k] = pattern.dims();
     let heads: Vec<String> = (0..h).map(|i| format!("H{i}")).collect();
     let mean = to_vec(pattern.clone().mean_dim(0))?;
+    let flat: Vec<usize> = rows.iter().flatten().copied().collect();
     let idx = Tensor::<1, Int>::from_data(
-        TensorData::new(rows.iter().map(|&r| r as i32).collect(), [rows.len()]),
+        TensorData::new(flat.iter().map(|&r| r as i32).collect(), [flat.len()]),
         &pattern.device(),
     );
     let values = to_vec(pattern.select(0, idx))?;
     let p = run.tokens.pos;
+    let tokens = rows.iter().map(|kind| kind.iter().map(|&r| run.tokens.ids[r * p..(r + 1) * p].to_vec()).collect());
     Ok(CategoryExamples {
+        pattern: LabeledTensor::new(
+            vec![names.len(), per, h, q, k],
+            values,
+            &["kind", "example", "head", "query", "key"],
+        )
+        .label("kind", names.clone())
+        .label("head", heads.clone()),
         categories: names,
         counts,
-        tokens: rows.iter().map(|&r| run.tokens.ids[r * p..(r + 1) * p].to_vec()).collect(),
+        tokens: tokens.collect(),
         rows,
-        pattern: LabeledTensor::new(
-            vec![values.len() / (h * q * k), h, q, k],
-            values,
-            &["example", "head", "query", "key"],
-        )
-        .label("head", heads.clone()),
         mean_pattern: LabeledTensor::new(vec![h, q, k], mean, &["head", "query", "key"]).label("head", heads),
     })
 }

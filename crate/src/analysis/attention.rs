@@ -9,7 +9,7 @@ use super::run::CachedRun;
 use crate::error::{Error, Result};
 use crate::model::{HookedTransformer, NameFilter, Tokens};
 
-impl CachedRun<'_> {
+impl CachedRun {
     /// [batch, n_heads, query, key]
     pub fn pattern(&self, layer: usize) -> Result<Tensor<4>> {
         self.act::<4>(&format!("blocks.{layer}.attn.hook_pattern"))
@@ -26,7 +26,7 @@ impl CachedRun<'_> {
     }
 }
 
-impl CachedRun<'_> {
+impl CachedRun {
     /// How spread each head's attention is: the entropy of each query's pattern averaged over
     /// the batch, divided by its largest possible value ln(query + 1) (uniform over the keys a
     /// causal query sees), so 1 means uniform and 0 means one key. Query 0 sees one key: 1.

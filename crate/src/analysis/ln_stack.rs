@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::model::config::Normalization;
 use crate::model::hooks::HookContext;
 
-impl CachedRun<'_> {
+impl CachedRun {
     pub fn apply_ln_to_stack(
         &self,
         stack: Stack,

@@ -9,7 +9,7 @@ use super::stacks::Stack;
 use super::weights;
 use crate::error::{Error, Result};
 
-impl CachedRun<'_> {
+impl CachedRun {
     /// W_U columns for `tokens` (one per [batch, stack position], row-major) → [batch, pos, d_model].
     fn residual_directions(&self, tokens: &[i64], b: usize, p: usize) -> Result<Tensor<3>> {
         let v = self.cfg().d_vocab_out;
@@ -22,7 +22,7 @@ impl CachedRun<'_> {
         let ids: Vec<i32> = tokens.iter().map(|&t| t as i32).collect();
         let idx = Tensor::<1, Int>::from_data(TensorData::new(ids, [b * p]), &self.device());
         let d = self.cfg().d_model;
-        Ok(weights::w_u(self.model).transpose().select(0, idx).reshape([b, p, d]))
+        Ok(weights::w_u(&self.model).transpose().select(0, idx).reshape([b, p, d]))
     }
 
     /// TL's `logit_attrs`: the final LayerNorm's cached scale applied to the stack, dotted with
@@ -42,8 +42,8 @@ impl CachedRun<'_> {
     /// cumsum notebook's `stack @ W_U`; with LN it is the majority notebook's `fold_W_U`.
     pub fn dla_vocab(&self, stack: Stack) -> Result<Stack> {
         let scaled = self.apply_ln_to_stack(stack, None, false, false)?;
-        let mut w_u = weights::w_u(self.model);
-        if let Some(w) = weights::ln_final_w(self.model) {
+        let mut w_u = weights::w_u(&self.model);
+        if let Some(w) = weights::ln_final_w(&self.model) {
             let d = w.dims()[0];
             w_u = w.reshape([d, 1]) * w_u;
         }
@@ -56,7 +56,7 @@ impl CachedRun<'_> {
     pub fn logit_lens(&self, incl_mid: bool, pos: &Positions) -> Result<Stack> {
         let acc = self.accumulated_resid(None, incl_mid, false, pos)?;
         let normed = self.apply_ln_to_stack(acc, None, false, true)?;
-        Ok(Stack { t: project(normed.t, weights::w_u(self.model)), ..normed })
+        Ok(Stack { t: project(normed.t, weights::w_u(&self.model)), ..normed })
     }
 }
 

@@ -34,7 +34,7 @@ pub struct NeuronScan {
     pub ranking: Vec<usize>,
 }
 
-impl CachedRun<'_> {
+impl CachedRun {
     pub fn neuron_ablation_scan(&self, layer: usize, kind: Ablation, targets: &[i64]) -> Result<NeuronScan> {
         let baseline = loss_accuracy(self.logits.clone(), targets)?;
         let (loss, accuracy) = if layer + 1 == self.cfg().n_layers {
@@ -75,7 +75,7 @@ impl CachedRun<'_> {
             Ablation::Mean => acts.clone() - acts.mean_dim(0),
         }
         .reshape([rows, m]);
-        let w_out = weights::w_out(self.model, layer)?; // [m, d]
+        let w_out = weights::w_out(&self.model, layer)?; // [m, d]
         let d = w_out.dims()[1];
         let resid: Tensor<3> = self.act::<3>(&format!("blocks.{layer}.hook_resid_post"))?.reshape([rows, 1, d]);
         let device = self.device();

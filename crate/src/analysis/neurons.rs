@@ -19,7 +19,7 @@ pub struct TopNeurons {
     pub mean_activation: Vec<f32>,
 }
 
-impl CachedRun<'_> {
+impl CachedRun {
     /// [batch, pos, d_mlp]
     pub fn neuron_acts(&self, layer: usize) -> Result<Tensor<3>> {
         self.require_mlp()?;

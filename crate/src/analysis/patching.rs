@@ -34,7 +34,7 @@ pub struct PatchResult {
     pub accuracy: LabeledTensor,
 }
 
-impl CachedRun<'_> {
+impl CachedRun {
     /// Patches this (clean) run's activations into a run on `corrupted`, one slice at a time.
     pub fn activation_patching(&self, corrupted: &Tokens, kind: PatchKind, targets: &[i64]) -> Result<PatchResult> {
         if (corrupted.batch, corrupted.pos) != (self.batch(), self.pos()) {

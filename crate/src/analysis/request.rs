@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::catalog::{self, Inputs, Needs, Options};
+use super::run::RunCache;
 use crate::error::{Error, Result};
 use crate::model::params::StateDict;
 use crate::model::process;
@@ -117,16 +118,20 @@ fn first_rows(t: Tokens, targets: Vec<i64>, n: Option<usize>) -> (Tokens, Vec<i6
     }
 }
 
-/// Runs it: the catalog's JSON, tagged with the analysis and task names.
+/// Runs it: the catalog's JSON, tagged with the analysis and task names. `runs` keeps the
+/// last cached run for the next request on the same weights (the caller clears it when they
+/// change); `model` must be `req.process` of them.
 pub fn run(
     task: Option<&dyn Task>,
     model: &HookedTransformer,
     what: &str,
     tokens: Option<Tokens>,
     req: &Request,
+    runs: &mut RunCache,
 ) -> Result<Value> {
     let inputs = inputs(task, &model.cfg, what, tokens, req)?;
-    let mut out = catalog::run(what, model, &inputs)?;
+    let key = format!("{}/{:?}", task.map_or("", |t| t.id()), req.process);
+    let mut out = catalog::run_with(what, model, &inputs, runs, &key)?;
     if let Value::Object(m) = &mut out {
         m.insert("analysis".into(), Value::from(what));
         m.insert("task".into(), task.map_or(Value::Null, |t| Value::from(t.id())));

@@ -1,23 +1,27 @@
 //! A model run with its full activation cache — what TL's `ActivationCache` holds (the cache
-//! plus the model it came from) — and the position selection the cache views take.
+//! plus the model it came from) — the last such run kept for the next analysis of the same
+//! tokens, and the position selection the cache views take.
+
+use std::rc::Rc;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::error::{Error, Result};
 use crate::model::{ActivationCache, HookedTransformer, HookedTransformerConfig, NameFilter, Tokens};
 
-pub struct CachedRun<'m> {
-    pub model: &'m HookedTransformer,
+pub struct CachedRun {
+    /// The model it ran (a clone shares its weights).
+    pub model: HookedTransformer,
     pub tokens: Tokens,
     /// [batch, pos, d_vocab_out]
     pub logits: Tensor<3>,
     pub cache: ActivationCache,
 }
 
-impl<'m> CachedRun<'m> {
-    pub fn new(model: &'m HookedTransformer, tokens: &Tokens) -> Result<Self> {
+impl CachedRun {
+    pub fn new(model: &HookedTransformer, tokens: &Tokens) -> Result<Self> {
         let (logits, cache) = model.run_with_cache(tokens, NameFilter::All)?;
-        Ok(Self { model, tokens: tokens.clone(), logits, cache })
+        Ok(Self { model: model.clone(), tokens: tokens.clone(), logits, cache })
     }
 
     pub fn cfg(&self) -> &HookedTransformerConfig {
@@ -61,6 +65,36 @@ impl<'m> CachedRun<'m> {
             Some(l) if l <= n => Ok(l),
             Some(l) => Err(Error::Config(format!("layer {l} is beyond the model's {n} layers"))),
         }
+    }
+}
+
+/// The last cached run, kept for the next analysis of the same model and tokens: a page's
+/// figures read several analyses of one batch (addition's losses, examples and logit lens of
+/// 200 sums), and each built its own full forward. One run only: a full cache of 200 sums of
+/// the addition model is ~150 MB. The owner clears it when the weights change.
+#[derive(Default)]
+pub struct RunCache {
+    last: Option<(String, Tokens, Rc<CachedRun>)>,
+}
+
+impl RunCache {
+    /// The run of `model` (known to the caller as `key`: its weights and processing) on
+    /// `tokens`, reused when it is the last one asked for.
+    pub fn run(&mut self, key: &str, model: &HookedTransformer, tokens: &Tokens) -> Result<Rc<CachedRun>> {
+        if let Some((k, t, run)) = &self.last
+            && k == key
+            && t == tokens
+        {
+            return Ok(run.clone());
+        }
+        self.last = None; // freed before the next one is built
+        let run = Rc::new(CachedRun::new(model, tokens)?);
+        self.last = Some((key.to_string(), tokens.clone(), run.clone()));
+        Ok(run)
+    }
+
+    pub fn clear(&mut self) {
+        self.last = None;
     }
 }
 

@@ -23,7 +23,7 @@ pub struct SortingExample {
     pub attention: LabeledTensor,
 }
 
-impl CachedRun<'_> {
+impl CachedRun {
     /// Direct logit attribution of the full residual decomposition to each position's target
     /// [component, batch, pos] (NaN where unscored).
     pub fn target_logit_attrs(&self, targets: &[i64]) -> Result<LabeledTensor> {

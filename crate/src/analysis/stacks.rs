@@ -50,7 +50,7 @@ pub enum Mode {
     Attn,
 }
 
-impl CachedRun<'_> {
+impl CachedRun {
     /// Each head's output [batch, pos, n_heads, d_model]: `hook_result` when cached, otherwise
     /// z·W_O per head (TL's `compute_head_results`).
     pub fn head_results(&self, l: usize) -> Result<Tensor<4>> {
@@ -59,7 +59,7 @@ impl CachedRun<'_> {
             return self.act::<4>(&name);
         }
         let z = self.act::<4>(&format!("blocks.{l}.attn.hook_z"))?; // [b, p, h, dh]
-        let w_o = weights::w_o(self.model, l)?; // [h, dh, d]
+        let w_o = weights::w_o(&self.model, l)?; // [h, dh, d]
         let [h, dh, d] = w_o.dims();
         Ok(z.swap_dims(1, 2).matmul(w_o.reshape([1, h, dh, d])).swap_dims(1, 2))
     }
@@ -165,7 +165,7 @@ impl CachedRun<'_> {
     ) -> Result<Tensor<4>> {
         let device = self.device();
         let mut acts = pos.apply(self.act::<3>(&format!("blocks.{l}.mlp.hook_post"))?, 1); // [b, p, m]
-        let mut w_out = weights::w_out(self.model, l)?; // [m, d]
+        let mut w_out = weights::w_out(&self.model, l)?; // [m, d]
         if let Some(n) = neurons {
             let idx = super::run::index_tensor(n, &device);
             acts = acts.select(2, idx.clone());
@@ -264,13 +264,13 @@ impl CachedRun<'_> {
         let d = self.cfg().d_model;
         let mut acc = Tensor::<1>::zeros([d], &self.device());
         for l in 0..layer {
-            acc = acc + weights::b_o(self.model, l)?;
+            acc = acc + weights::b_o(&self.model, l)?;
             if include_mlp_biases && self.cfg().has_mlp() {
-                acc = acc + weights::b_out(self.model, l)?;
+                acc = acc + weights::b_out(&self.model, l)?;
             }
         }
         if mlp_input {
-            acc = acc + weights::b_o(self.model, layer)?;
+            acc = acc + weights::b_o(&self.model, layer)?;
         }
         Ok(acc)
     }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::common::{read_config, read_text, read_tokens, read_weights, write_stdout};
 use crate::analysis::catalog::{self, Options};
 use crate::analysis::request::{self, Process, Request};
+use crate::analysis::run::RunCache;
 use crate::model::infer::infer_config;
 use crate::model::params::StateDict;
 use crate::model::{HookedTransformer, HookedTransformerConfig, Tokens};
@@ -117,7 +118,7 @@ pub fn run(a: AnalyzeArgs) -> Result<()> {
         opts: a.opts.clone(),
     };
     let tokens = a.tokens.as_deref().map(read_tokens).transpose()?;
-    let out = request::run(task, &model, what, tokens, &req)?;
+    let out = request::run(task, &model, what, tokens, &req, &mut RunCache::default())?;
     emit(&a, what, &out)
 }
 
@@ -146,6 +147,8 @@ fn read_many(src: &str) -> Result<Vec<Value>> {
 /// Each read of one checkpoint; the model is built once per weight processing.
 fn many(task: Option<&dyn Task>, cfg: &HookedTransformerConfig, sd: &StateDict, reads: &[Value]) -> Vec<Result<Value>> {
     let mut models: Vec<(Process, HookedTransformer)> = vec![];
+    // Reads of one batch (a page's figures of it) share its forward.
+    let mut runs = RunCache::default();
     let mut one = |read: &Value| -> Result<Value> {
         let field = |k: &str| read.get(k).filter(|v| !v.is_null());
         let tokens = field("tokens")
@@ -179,7 +182,7 @@ fn many(task: Option<&dyn Task>, cfg: &HookedTransformerConfig, sd: &StateDict, 
                 m
             }
         };
-        request::run(task, &model, what, tokens, &req)
+        request::run(task, &model, what, tokens, &req, &mut runs)
     };
     reads.iter().map(&mut one).collect()
 }

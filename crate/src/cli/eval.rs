@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::common::{read_config, read_tokens, read_weights};
 use crate::Result;
 use crate::analysis::request::{self, Request};
+use crate::analysis::run::RunCache;
 use crate::model::HookedTransformer;
 use crate::tasks::{self, Batch};
 use crate::train::eval::evaluate;
@@ -45,7 +46,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
     let (loss, accuracy, mut figures) = evaluate(&*task, &model, &batch)?;
     if let Value::Object(f) = &mut figures {
         for &name in task.weight_figures() {
-            let v = request::run(Some(&*task), &model, name, None, &Request::default())?;
+            let v = request::run(Some(&*task), &model, name, None, &Request::default(), &mut RunCache::default())?;
             f.insert(name.to_string(), v["values"][0].clone());
         }
     }

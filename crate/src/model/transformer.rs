@@ -32,7 +32,7 @@ pub struct HookedTransformer {
 }
 
 /// A batch of token ids, row-major [batch, pos], checked against a config.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tokens {
     pub batch: usize,
     pub pos: usize,

@@ -9,6 +9,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::{device_for, js_err, read_back, set, tensor_obj, weights_bytes};
 use crate::analysis::request::{self, Process, Request};
+use crate::analysis::run::RunCache;
 use crate::error::Error;
 use crate::model::params::StateDict;
 use crate::model::{HookedTransformer, HookedTransformerConfig, NameFilter, Tokens};
@@ -25,6 +26,8 @@ pub struct Engine {
     /// Processed models of the loaded weights, by (task, processing): an input edit re-runs
     /// analyses many times on one model, and rebuilding it each time was most of their cost.
     processed: RefCell<Vec<((String, Process), HookedTransformer)>>,
+    /// The last cached run: the figures of one batch share its forward.
+    runs: RefCell<RunCache>,
 }
 
 fn tokens_of(tokens: Vec<i32>, batch: usize, pos: usize) -> Result<Tokens, JsValue> {
@@ -36,7 +39,7 @@ impl Engine {
     /// `backend`: "cpu" (burn's Flex) or "webgpu" (burn-wgpu on the browser's WebGPU).
     pub async fn create(backend: String) -> Result<Engine, JsValue> {
         let device = device_for(&backend).await?;
-        Ok(Engine { backend, device, model: None, sd: None, processed: RefCell::default() })
+        Ok(Engine { backend, device, model: None, sd: None, processed: RefCell::default(), runs: RefCell::default() })
     }
 
     #[wasm_bindgen(getter)]
@@ -52,6 +55,7 @@ impl Engine {
         self.model = Some(HookedTransformer::from_state_dict(&cfg, &sd, &self.device).map_err(js_err)?);
         self.sd = Some(sd);
         self.processed.borrow_mut().clear();
+        self.runs.borrow_mut().clear();
         Ok(())
     }
 
@@ -150,7 +154,7 @@ impl Engine {
             }
         };
         let toks = tokens.map(|t| tokens_of(t, batch, pos)).transpose()?;
-        let out = request::run(task, &model, what, toks, &req).map_err(js_err)?;
+        let out = request::run(task, &model, what, toks, &req, &mut self.runs.borrow_mut()).map_err(js_err)?;
         // As JSON text (the CLI's exact output), parsed by the worker: building the JS value
         // number by number through serde-wasm-bindgen took ~0.25 ms a value (10 s for min's
         // 201×200 full OV); JSON.parse takes milliseconds.

@@ -508,7 +508,8 @@ fn check_fixture(name: &str) {
     // ---- task-specific ------------------------------------------------------------------------
     match name {
         "addition" => {
-            let r = addition::addition_losses(run.logits.clone(), &f.tokens, 5).unwrap();
+            let all = addition::addition_losses(run.logits.clone(), &f.tokens, 5).unwrap();
+            let r = &all.losses;
             let mut v = r.per_token.clone();
             v.push(r.ba_alldigits);
             v.extend(&r.ba_perdigit);
@@ -517,7 +518,7 @@ fn check_fixture(name: &str) {
             v.extend([r.us9_onedigit, r.us9_twodigits]);
             v.extend(&r.us9_perdigit);
             c.scalars("addition_losses", &v);
-            let cat = &r.categories;
+            let cat = &all.categories;
             let flat: Vec<f32> = [&cat.base_adds, &cat.make_carry1s, &cat.sum9s, &cat.use_carry1s, &cat.use_sum9s]
                 .iter()
                 .flat_map(|m| m.iter().flatten().map(|&x| x as f32))
@@ -802,7 +803,7 @@ fn addition_digit_views_agree_with_the_general_analyses() {
     let targets = toylens::tasks::by_id("addition").unwrap().label(&f.tokens).unwrap();
     let run = CachedRun::new(&f.model, &f.tokens).unwrap();
     let (b, p) = (f.tokens.batch, f.tokens.pos);
-    let losses = addition::addition_losses(run.logits.clone(), &f.tokens, 5).unwrap();
+    let losses = addition::addition_losses(run.logits.clone(), &f.tokens, 5).unwrap().losses;
     let row_mean = |t: &LabeledTensor, i: usize| t.values[i * 6..(i + 1) * 6].iter().sum::<f32>() / 6.0;
     for kind in [Ablation::Zero, Ablation::Mean] {
         let t = addition::digit_ablation(&run, &targets, kind, 5, 0).unwrap();
@@ -836,7 +837,7 @@ fn addition_digit_views_agree_with_the_general_analyses() {
     let ex = addition::category_examples(&run, 0, 5, 0).unwrap();
     let cats = addition::categories(&f.tokens, 5).unwrap();
     let pattern = to_vec(run.act::<4>("blocks.0.attn.hook_pattern").unwrap()).unwrap();
-    let per = ex.pattern.values.len() / ex.rows.len();
+    let per = ex.pattern.values.len() / ex.rows.iter().flatten().count();
     let is = |kind: &str, e: usize| match kind {
         "random" => true,
         "BaseAdd only" => cats.base_add_only[e],
@@ -844,12 +845,23 @@ fn addition_digit_views_agree_with_the_general_analyses() {
         "UseSum9" => cats.use_sum9[e],
         other => panic!("unknown kind {other}"),
     };
-    for (i, (kind, &r)) in ex.categories.iter().zip(&ex.rows).enumerate() {
-        assert!(is(kind, r) && (i > 0 || r == 0), "{kind}: row {r}");
-        let unseen = (0..b).any(|e| is(kind, e) && !ex.rows[..i].contains(&e));
-        assert!(!unseen || !ex.rows[..i].contains(&r), "{kind}: row {r} shown before, though another is left");
-        assert_eq!(ex.tokens[i], f.tokens.ids[r * p..(r + 1) * p]);
-        assert_eq!(ex.pattern.values[i * per..(i + 1) * per], pattern[r * per..(r + 1) * per]);
+    let mut shown: Vec<usize> = vec![];
+    let mut flat = 0;
+    for (i, kind) in ex.categories.iter().enumerate() {
+        let want = (*ex.counts.iter().min().unwrap()).min(addition::EXAMPLES_PER_KIND);
+        assert_eq!(ex.rows[i].len(), want, "{kind}: as many of each kind as the scarcest has, up to three");
+        for (j, &r) in ex.rows[i].iter().enumerate() {
+            assert!(is(kind, r) && (i > 0 || r == j), "{kind}: row {r}");
+            let unseen = (0..b).filter(|&e| is(kind, e) && !shown.contains(&e)).count();
+            assert!(
+                unseen < ex.rows[i].len() || !shown.contains(&r),
+                "{kind}: row {r} shown before, though others are left"
+            );
+            assert_eq!(ex.tokens[i][j], f.tokens.ids[r * p..(r + 1) * p]);
+            assert_eq!(ex.pattern.values[flat * per..(flat + 1) * per], pattern[r * per..(r + 1) * per]);
+            flat += 1;
+        }
+        shown.extend(&ex.rows[i]);
     }
     assert_eq!(ex.counts.iter().skip(1).sum::<usize>(), b, "the three kinds partition the batch");
 }

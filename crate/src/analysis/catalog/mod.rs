@@ -4,13 +4,15 @@
 //! the notebook that first needed them (`general` holds TL's own views every notebook uses).
 //! Each result is JSON; its tensors are `LabeledTensor`s (`{"shape", "values", "axes", "labels"}`).
 
+use std::rc::Rc;
+
 use burn::tensor::Tensor;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::labeled::{LabeledTensor, index_labels};
 use super::metrics::IGNORE;
-use super::run::{CachedRun, Positions};
+use super::run::{CachedRun, Positions, RunCache};
 use super::stacks::Stack;
 use crate::error::{Error, Result};
 use crate::model::{HookedTransformer, Tokens};
@@ -89,10 +91,22 @@ pub fn find(name: &str) -> Result<&'static Analysis> {
 
 /// Runs analysis `name` on `model`.
 pub fn run(name: &str, model: &HookedTransformer, inputs: &Inputs) -> Result<Value> {
+    run_with(name, model, inputs, &mut RunCache::default(), "")
+}
+
+/// `run`, taking the cached run of the tokens from `runs` (and leaving it there), where
+/// `key` names the model for it (its weights and processing).
+pub fn run_with(
+    name: &str,
+    model: &HookedTransformer,
+    inputs: &Inputs,
+    runs: &mut RunCache,
+    key: &str,
+) -> Result<Value> {
     let a = find(name)?;
     let run = match a.needs {
         Needs::Weights => None,
-        _ => Some(CachedRun::new(model, tokens(inputs)?)?),
+        _ => Some(runs.run(key, model, tokens(inputs)?)?),
     };
     let ctx = Ctx { model, inputs, names: Names::new(model, inputs), run, analysis: a };
     (a.run)(&ctx)
@@ -104,7 +118,7 @@ pub struct Ctx<'a> {
     pub model: &'a HookedTransformer,
     pub inputs: &'a Inputs,
     pub names: Names,
-    run: Option<CachedRun<'a>>,
+    run: Option<Rc<CachedRun>>,
     analysis: &'static Analysis,
 }
 
@@ -125,8 +139,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// The cached run of the tokens (rows that need tokens have one).
-    pub fn run(&self) -> Result<&CachedRun<'a>> {
-        self.run.as_ref().ok_or_else(|| Error::Config(format!("{} runs on tokens", self.analysis.name)))
+    pub fn run(&self) -> Result<&CachedRun> {
+        self.run.as_deref().ok_or_else(|| Error::Config(format!("{} runs on tokens", self.analysis.name)))
     }
 
     pub fn tokens(&self) -> Result<&Tokens> {
