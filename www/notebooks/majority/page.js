@@ -117,6 +117,27 @@ export default {
       check: holds('dla-mlp-share', '>=', 0.6, 'MLP / (|embed| + |attn| + |MLP|)'),
     },
     {
+      view: `${TASK}/mlp-spikes`,
+      widget: 'table',
+      follows: 'input',
+      reads: { labels: LABELS, dla: a('dla') },
+      show: ({ labels, dla }, { tokens }) => v.mlpSpikesView(v.mlpSpikes(dla, tokens, labels)),
+      live: ({ labels, dla }, { tokens }) => {
+        const s = v.mlpSpikes(dla, tokens, labels);
+        return {
+          'spike-count': s.at.length,
+          'spike-positions': s.at.join(', ') || 'none',
+          'spike-changed': `${s.changed.length} of ${s.at.length}`,
+          'spike-majority': `${s.isMajority.length} of ${s.at.length}`,
+          'spike-majority-share': s.at.length ? s.isMajority.length / s.at.length : NaN,
+          'changed-share': tokens.slice(1).filter((t, p) => t !== tokens[p]).length / Math.max(1, tokens.length - 1),
+        };
+      },
+      claim: 'The MLP’s line spikes where the value just before is the running majority: the MLP writes the majority’s logit, whatever the input holds.',
+      notebook: 'on its example sequence the line spiked at positions 9, 56, 71, 82, 92, 101, 110 and 119, all but one where the value differs from the previous one.',
+      check: holds('spike-majority-share', '>=', 0.8, 'spikes where the value before is the majority, share'),
+    },
+    {
       view: `${TASK}/neuron-acts`,
       widget: 'heatmap',
       follows: 'input',

@@ -88,6 +88,54 @@ export function logitContributionsView(series) {
 
 export const meanOf = (ys) => ys.reduce((a, b) => a + b, 0) / ys.length;
 
+/**
+ * The notebook's line of the MLP's logit contribution: at each position p ≥ 1, the MLP's
+ * centred logit of the value just before it (the notebook plots the logits at 1..n−1 of the
+ * input's tokens 0..n−2); and where it spikes: two standard deviations above its mean, with
+ * what the input holds around there and the running majority.
+ */
+export function mlpSpikes(dla, tokens, labels) {
+  const comps = labelsOf(dla, 'component');
+  const c = comps.indexOf(COMPONENTS.at(-1)[0]);
+  const [, , n, k] = dla.shape;
+  const m = sub(dla, c, 0).values;
+  const y = [];
+  for (let p = 1; p < n; p++) {
+    let mean = 0;
+    for (let j = 0; j < k; j++) mean += m[p * k + j] / k;
+    y.push(m[p * k + tokens[p - 1]] - mean);
+  }
+  const mu = meanOf(y);
+  const sd = Math.sqrt(meanOf(y.map((v) => (v - mu) ** 2)));
+  const at = y.map((v, i) => i + 1).filter((p) => y[p - 1] >= mu + 2 * sd);
+  const around = (p) => [p - 1, p, p + 1].map((q) => (q < 0 || q >= tokens.length ? '·' : String(tokens[q]))).join(' ');
+  return {
+    line: { name: 'MLP', x: y.map((v, i) => i + 1), y },
+    at,
+    around: at.map(around),
+    value: at.map((p) => y[p - 1]),
+    majority: at.map((p) => labels[p]),
+    changed: at.filter((p) => tokens[p] !== tokens[p - 1]),
+    isMajority: at.filter((p) => tokens[p - 1] === labels[p]),
+  };
+}
+
+/** mlpSpikes -> a table: a column per spike. */
+export function mlpSpikesView(s) {
+  if (!s.at.length) return { rows: [{ head: 'spikes', cells: ['none: no position is two standard deviations above the mean'] }] };
+  return {
+    className: 'nb-labels',
+    rows: [
+      { head: 'position', cells: s.at.map(String), classes: s.at.map(() => 'muted') },
+      { head: 'values p−1, p, p+1', cells: s.around },
+      { head: 'value at p differs from p−1', cells: s.at.map((p) => (s.changed.includes(p) ? 'yes' : 'no')) },
+      { head: 'running majority at p', cells: s.majority.map(String) },
+      { head: 'value at p−1 is the majority', cells: s.at.map((p) => (s.isMajority.includes(p) ? 'yes' : 'no')) },
+      { head: 'MLP logit of the value at p−1', cells: s.value },
+    ],
+  };
+}
+
 /** neuron_acts [pos, neuron] as a heatmap: positions down, neurons across. */
 export function neuronActsView(acts) {
   return {
