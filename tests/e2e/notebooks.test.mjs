@@ -81,6 +81,11 @@ function builtClaims(task, step) {
   return Object.fromEntries(Object.entries(c.claims).map(([view, v]) => [view, v.states[i]]));
 }
 
+/** The points of each of `spec.series` in `spec.view` (a page's per-step curves). */
+function perStepPoints(page, spec) {
+  return page.$eval(`[data-view="${spec.view}"]`, (e, names) => names.map((n) => e.pointCount(n)), spec.series);
+}
+
 /** Waits until every listed view is ready (SETTLE_MS unless told). */
 const waitReady = (page, views, timeout = SETTLE_MS) => waitFor(page, views, timeout);
 
@@ -123,6 +128,7 @@ for (const [task, spec] of Object.entries(PAGES)) {
       console.log(`# ${task}: every figure ready after ${ms + Date.now() - t0} ms`);
       const states = await b.page.$$eval('[data-view]', (els) => els.filter((e) => e.dataset.state !== 'ready').map((e) => `${e.dataset.view}: ${e.dataset.state}`));
       assert.deepEqual(states, [], 'views not ready');
+      if (spec.perStep) assert.deepEqual(await perStepPoints(b.page, spec.perStep), spec.perStep.series.map(() => models[task].checkpoints.at(-1)), 'a point per step of the pretrained run');
       // Every claim is judged on the final checkpoint, holds, and agrees with the site build's
       // verdict (tools/claims.mjs: the same predicates on the native engine's numbers).
       const claims = await claimStates(b.page, spec.checked.map((c) => c.view));
@@ -227,6 +233,7 @@ for (const [task, spec] of Object.entries(PAGES)) {
       await b.page.selectOption('tl-timeline [data-ref="source"]', 'run');
       await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `run:${steps}`, { timeout: SETTLE_MS });
       await waitReady(b.page, [...spec.input, ...spec.weights]);
+      if (spec.perStep) assert.deepEqual(await perStepPoints(b.page, spec.perStep), spec.perStep.series.map(() => steps), 'a point per step of your run');
       // The emergence view has the run's checkpoint as a column, judged here in the page.
       const runCells = await b.page.$$eval(`tl-claims button[data-claim][data-source="run"][data-step="${steps}"]`, (bs) => bs.map((x) => x.dataset.claim ?? 'none'));
       assert.equal(runCells.length, spec.checked.length, 'a cell per claim for the run’s checkpoint');
@@ -294,6 +301,14 @@ describe('a short in-page run on WebGPU', () => {
       assert.ok(s.run.at(-1) === 2, `timeline entries of the run: ${JSON.stringify(s)}`);
       const points = await b.page.$eval(`[data-view="${task}/training-loss"]`, (e) => e.pointCount('training loss'));
       assert.equal(points, 2, 'one loss point per step');
+      const spec = PAGES[task].perStep;
+      if (spec) {
+        // The figures follow the run once it is selected: its steps' figures came from the GPU too.
+        await b.page.selectOption('tl-timeline [data-ref="source"]', 'run');
+        await b.page.waitForFunction(() => document.documentElement.dataset.model === 'run:2', null, { timeout: SETTLE_MS });
+        await waitReady(b.page, [spec.view]);
+        assert.deepEqual(await perStepPoints(b.page, spec), spec.series.map(() => 2), 'a point per WebGPU step');
+      }
       assertCleanRun(b.log);
     });
   }

@@ -28,6 +28,7 @@
 
 import { Replicas, pays, workersFor } from './replicas.js';
 import { claimRecord, deleteRecord, loadRecord, saveRecord } from './store.js';
+import { trainPoint } from '../notebooks/metrics.js';
 
 // A crash or a lost run: the worker restarted its engine (www/engine/worker.js).
 const isCrash = (e) => e?.code === 'panic' || e?.code === 'run-lost';
@@ -427,7 +428,7 @@ export class TrainingSession extends EventTarget {
   // A step call's result into the curves, the rate and a progress event.
   #record(r) {
     this.step = r.step;
-    for (const l of r.logs) this.curves.train.push({ step: l.step + 1, loss: l.loss, accuracy: l.accuracy });
+    for (const l of r.logs) this.curves.train.push(trainPoint(l));
     const per = r.logs.length ? r.ms / 1000 / r.logs.length : null;
     if (per) this.stepsPerSec = this.stepsPerSec == null ? 1 / per : 0.7 * this.stepsPerSec + 0.3 / per;
     const eta = this.stepsPerSec ? (this.total - this.step) / this.stepsPerSec : null;

@@ -8,9 +8,19 @@ export function parseMetrics(text) {
     if (!line.trim()) continue;
     const m = JSON.parse(line);
     if ('eval_loss' in m) evals.push({ step: m.step, loss: m.eval_loss, accuracy: m.eval_accuracy, figures: m.figures ?? null });
-    else if ('loss' in m) train.push({ step: m.step + 1, loss: m.loss, accuracy: m.accuracy });
+    else if ('loss' in m) train.push(trainPoint(m));
   }
   return { train, eval: evals };
+}
+
+/**
+ * A training step's log (the CLI's line, the engine's StepLog) as a curve point: at the step
+ * count after it, with the task's figures of its batch when the task logs them.
+ */
+export function trainPoint(log) {
+  const p = { step: log.step + 1, loss: log.loss, accuracy: log.accuracy };
+  if (log.figures) p.figures = log.figures;
+  return p;
 }
 
 /** The part of `curves` a model at `step` had seen: its points up to that step. */

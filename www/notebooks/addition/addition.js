@@ -10,6 +10,8 @@ const EQUALS = 11;
 const fieldA = document.querySelector('[data-ref="a"]');
 const fieldB = document.querySelector('[data-ref="b"]');
 const column = document.querySelector('[data-ref="column"]');
+const scale = document.querySelector('[data-ref="scale"]');
+const example = document.querySelector('[data-ref="example"]');
 
 const number = (ds) => ds.reduce((n, d) => n * 10 + d, 0);
 const digitsOf = (n, k) => String(n).padStart(k, '0').split('').map(Number);
@@ -22,6 +24,8 @@ function showState({ tokens, picks }) {
   fieldB.value = number(tokens.slice(DIGITS + 1, 2 * DIGITS + 1));
   input.tokens = tokens;
   column.value = picks.column;
+  scale.value = picks.scale;
+  example.value = picks.example;
 }
 const nbPage = new NotebookPage(page, { tokens: page.example, picks: page.picks, controls: showState });
 window.__notebook = nbPage.nb;
@@ -49,6 +53,8 @@ input.addEventListener('change', (e) => {
 fieldA.addEventListener('input', readFields);
 fieldB.addEventListener('input', readFields);
 column.addEventListener('change', () => nbPage.setPicks({ column: column.value }));
+scale.addEventListener('change', () => nbPage.setPicks({ scale: scale.value }));
+example.addEventListener('change', () => nbPage.setPicks({ example: example.value }));
 
 if (await nbPage.start()) {
   const { info } = nbPage.nb;
@@ -57,9 +63,15 @@ if (await nbPage.start()) {
   const config = { ...info.config, ...page.smaller.config };
   for (const derived of ['attn_scale', 'initializer_range', 'n_params']) delete config[derived];
   document.querySelector('tl-train-panel').smaller = { ...page.smaller, config };
-  // The curves of the reader's run grow at every evaluation, not only at its checkpoints.
+  // The curves of the reader's run grow with every training batch and every evaluation, not
+  // only at its checkpoints (redrawn at most once a second while it trains).
   const curveViews = page.figures.filter((f) => Object.values(f.reads ?? {}).some((r) => r.op === 'curves')).map((f) => f.view);
-  nbPage.nb.session.addEventListener('eval', () => {
-    if (nbPage.nb.current?.source === 'run') nbPage.refresh(curveViews);
-  });
+  let last = 0;
+  const grow = (force) => {
+    if (nbPage.nb.current?.source !== 'run' || (!force && performance.now() - last < 1000)) return;
+    last = performance.now();
+    nbPage.refresh(curveViews);
+  };
+  nbPage.nb.session.addEventListener('progress', () => grow(false));
+  nbPage.nb.session.addEventListener('eval', () => grow(true));
 }

@@ -31,21 +31,32 @@ const EXAMPLE_KINDS = [
 ];
 
 
+const CATEGORY_CLAIMS = {
+  BaseAdd: 'BaseAdd (no carry into the column) is learned in every column by this checkpoint, the 1s included.',
+  UseCarry1: 'Using a carry (UseCarry1) is learned in every column that can receive one by this checkpoint.',
+  UseSum9: 'UseSum9 (a carry through a column summing to 9) has the fewest cases, yet by this checkpoint it is learned in every column too.',
+};
+
 const right = (labels, tokens, abl) => `${v.sumRight(tokens, labels, abl)} of ${v.digitsOf(abl).length}`;
 
 export default {
   task: TASK,
   title: 'Five-digit addition',
   example: EXAMPLE,
-  picks: { column: '100s' },
+  picks: { column: '100s', scale: 'log', example: '1' },
   // The URL: tokens= is a sum XXXXX+YYYYY=ZZZZZZ (digits, + and = in their places; the answer
-  // digits need not be the true sum), column= the column of the per-column curves.
+  // digits need not be the true sum), column= the column of the per-column curves, scale= their
+  // y axis, example= which of the three sums of each kind the attention examples show.
   state: {
     tokens: (ids) =>
       ids.length === 18 && ids[5] === 10 && ids[11] === 11 && ids.every((t, k) => k === 5 || k === 11 || t < 10)
         ? ''
         : 'a sum is 18 tokens: five digits, + (10), five digits, = (11), six digits',
-    picks: { column: oneOf(['10s', '100s', '1000s', '10000s'], '[data-ref="column"]') },
+    picks: {
+      column: oneOf(['1s', '10s', '100s', '1000s', '10000s'], '[data-ref="column"]'),
+      scale: oneOf(['linear', 'log'], '[data-ref="scale"]'),
+      example: oneOf(['1', '2', '3'], '[data-ref="example"]'),
+    },
   },
   // A smaller model for a CPU without the patience for the full one (offered by the training
   // panel with its estimate): a quarter of the width, the same four heads, a higher lr.
@@ -59,6 +70,8 @@ export default {
     number: { key: 'digit-loss-1000s', args: ['--what', 'addition_losses', '--limit', '200'], value: (j) => j.per_token[2] },
     // The in-page run of the test: a few small steps (the full model trains at ~1.6 steps/s on the CPU).
     train: { steps: 6, batch: 8 },
+    // A point per training step for every answer digit, on the pretrained run and on the reader's.
+    perStep: { view: `${TASK}/loss-curves`, series: v.digitNames(6).map((d) => `digit ${d}`) },
   },
   figures: [
     // ---- static ----
@@ -106,73 +119,95 @@ export default {
       widget: 'lines',
       follows: 'timeline',
       reads: { curves: CURVES },
-      show: ({ curves }, { model }) => v.digitCurves(curves, model),
-      live: ({ curves }, { model }) => ({ 'digit-drops': v.distinctDrops(v.digitDropSteps(seen(curves, model))) }),
-      claim: 'The answer digits are not learned together: by this checkpoint their held-out losses have dropped under 0.5 at several different steps.',
-      check: holds('digit-drops', '>=', 3, 'distinct steps of a digit’s drop'),
+      show: ({ curves }, { model }) => v.batchDigitCurves(curves, model),
+      live: ({ curves }, { model }) => {
+        const drops = v.batchDigitDrops(seen(curves, model));
+        return { 'digit-drop-spread': v.dropSpread(drops), 'digit-batch-steps': v.stepsText(drops, v.digitNames(drops.length)) };
+      },
+      claim: 'The answer digits are not learned together: by this checkpoint their training-batch losses have settled under 0.5 at steps hundreds apart.',
+      check: holds('digit-drop-spread', '>=', 200, 'steps between the first and the last digit’s drop'),
     },
     {
       view: `${TASK}/loss-curves-log`,
       widget: 'lines',
       follows: 'timeline',
       reads: { curves: CURVES },
-      show: ({ curves }, { model }) => v.digitCurves(curves, model, { logY: true }),
-      live: ({ curves }, { model }) => ({ 'digit-steps': v.digitSteps(curves), 'sum9-cases': v.sum9Cases(curves), 'worst-last-digit': Math.max(...v.lastDigitLosses(seen(curves, model))) }),
+      show: ({ curves }, { model }) => v.batchDigitCurves(curves, model, { logY: true }),
+      live: ({ curves }, { model }) => ({ 'worst-batch-digit': Math.max(...v.recentDigitLosses(seen(curves, model))) }),
       claim: 'On a log scale each digit’s drop from the plateau at ln 10 stands apart, and by this checkpoint every digit is far below it.',
-      check: holds('worst-last-digit', '<', 0.2, 'worst digit’s latest held-out loss'),
+      check: holds('worst-batch-digit', '<', 0.2, 'worst digit’s mean loss over the last 20 batches'),
     },
     {
-      view: `${TASK}/curves-baseadd`,
+      view: `${TASK}/loss-curves-held-out`,
       widget: 'lines',
       follows: 'timeline',
       reads: { curves: CURVES },
-      show: ({ curves }, { model }) => v.categoryCurves(curves, model, 'BaseAdd'),
-      live: ({ curves }, { model }) => ({ 'baseadd-drops': v.distinctDrops(v.categoryDropSteps(seen(curves, model), 'BaseAdd')) }),
-      claim: 'BaseAdd (no carry into the column) is learned column by column: its columns drop under 0.5 at several different steps.',
-      check: holds('baseadd-drops', '>=', 3, 'distinct steps of a column’s drop'),
+      show: ({ curves }, { model }) => v.digitCurves(curves, model, { logY: true }),
+      live: ({ curves }, { model }) => ({
+        'digit-drops': v.distinctDrops(v.digitDropSteps(seen(curves, model))),
+        'digit-steps': v.digitSteps(curves),
+      }),
+      claim: 'The held-out sums tell the same story: by this checkpoint the digits’ held-out losses have dropped under 0.5 at several different evaluations.',
+      check: holds('digit-drops', '>=', 3, 'distinct evaluations of a digit’s drop'),
     },
     {
-      view: `${TASK}/curves-usecarry1`,
+      view: `${TASK}/curves-aggregate`,
       widget: 'lines',
       follows: 'timeline',
+      picks: ['scale'],
       reads: { curves: CURVES },
-      show: ({ curves }, { model }) => v.categoryCurves(curves, model, 'UseCarry1'),
+      show: ({ curves }, { model, picks }) => v.aggregateCurves(curves, model, { logY: picks.scale === 'log' }),
       live: ({ curves }, { model }) => {
-        const steps = v.categoryDropSteps(seen(curves, model), 'UseCarry1');
-        return { 'usecarry1-learned': steps.filter((s) => s != null).length / steps.length };
+        const n = v.caseCounts(curves);
+        const order = v.aggregateDrops(seen(curves, model));
+        return {
+          'share-baseadd': n.share.BaseAdd,
+          'share-usecarry1': n.share.UseCarry1,
+          'share-usesum9': n.share.UseSum9,
+          'sums-one-nine': n.oneNine,
+          'sums-two-nines': n.twoNines,
+          'aggregate-steps': order.text,
+          'usesum9-last': order.sum9Last,
+        };
       },
-      claim: 'Using a carry (UseCarry1) is learned in every column: each column’s loss is under 0.5 by this checkpoint.',
-      check: holds('usecarry1-learned', '>=', 1, 'columns learned, share'),
+      claim: 'Sums that need a carry through a 9 are learned last: by this checkpoint their loss has settled under 0.5, after the sums without one.',
+      check: holds('usesum9-last', '>=', 1, 'UseSum9 sums settled, and not before the others (1 = yes)'),
     },
-    {
-      view: `${TASK}/curves-usesum9`,
+    ...v.CATEGORIES.map((category) => ({
+      view: `${TASK}/curves-${category.toLowerCase()}`,
       widget: 'lines',
       follows: 'timeline',
+      picks: ['scale'],
       reads: { curves: CURVES },
-      show: ({ curves }, { model }) => v.categoryCurves(curves, model, 'UseSum9'),
+      show: ({ curves }, { model, picks }) => v.categoryBatchCurves(curves, model, category, { logY: picks.scale === 'log' }),
       live: ({ curves }, { model }) => {
-        const steps = v.categoryDropSteps(seen(curves, model), 'UseSum9');
-        return { 'usesum9-learned': steps.filter((s) => s != null).length / steps.length };
+        const steps = v.batchColumnDrops(seen(curves, model), category);
+        return { [`${category.toLowerCase()}-learned`]: steps.filter((s) => s != null).length / steps.length };
       },
-      claim: 'UseSum9 (a carry through a column summing to 9) has the fewest cases and is learned last, yet by this checkpoint in every column.',
-      check: holds('usesum9-learned', '>=', 1, 'columns learned, share'),
-    },
+      claim: CATEGORY_CLAIMS[category],
+      check: holds(`${category.toLowerCase()}-learned`, '>=', 1, 'columns whose loss settled under 0.5, share'),
+    })),
     {
       view: `${TASK}/curves-column`,
       widget: 'lines',
       follows: 'timeline',
-      picks: ['column'],
+      picks: ['column', 'scale'],
       reads: { curves: CURVES },
-      show: ({ curves }, { model, picks }) => v.columnCurves(curves, model, picks.column),
-      live: ({ curves }, { picks, model }) => ({
-        'column-learned': ['BaseAdd', 'UseCarry1', 'UseSum9'].filter((c) => v.firstBelow(seen(curves, model), c, picks.column, 0.5) != null).length,
-        'picked-column': picks.column,
-        'base-learned': v.firstBelow(curves, 'BaseAdd', picks.column, 0.5) ?? 'never',
-        'carry-learned': v.firstBelow(curves, 'UseCarry1', picks.column, 0.5) ?? 'never',
-        'sum9-learned': v.firstBelow(curves, 'UseSum9', picks.column, 0.5) ?? 'never',
-      }),
-      claim: 'In the picked column all three sub-tasks are learned (held-out loss under 0.5) by this checkpoint: the column is learned with its carry.',
-      check: holds('column-learned', '>=', 3, 'sub-tasks learned'),
+      show: ({ curves }, { model, picks }) => v.columnBatchCurves(curves, model, picks.column, { logY: picks.scale === 'log' }),
+      live: ({ curves }, { picks, model }) => {
+        const drops = v.columnDrops(seen(curves, model), picks.column);
+        const all = v.columnDrops(curves, picks.column);
+        const text = (c) => (c in all ? all[c] ?? 'never' : 'no case (no carry reaches it)');
+        return {
+          'column-learned': Object.values(drops).filter((s) => s != null).length / Object.keys(drops).length,
+          'picked-column': picks.column,
+          'base-learned': text('BaseAdd'),
+          'carry-learned': text('UseCarry1'),
+          'sum9-learned': text('UseSum9'),
+        };
+      },
+      claim: 'In the picked column every sub-task it has is learned (its batch loss settled under 0.5) by this checkpoint: the column is learned with its carry.',
+      check: holds('column-learned', '>=', 1, 'its sub-tasks learned, share'),
     },
 
     // ---- the selected checkpoint on the held-out sums ----
@@ -221,17 +256,18 @@ export default {
       claim: 'Every head reads one column on average: the answer digit’s own or the one to its right, where a carry comes from.',
       check: holds('heads-column-count', '>=', 4, 'heads with over half their attention on one column'),
     },
-    // One example of each kind, against the mean pattern: a figure per kind.
+    // The notebook's three sums of each kind (the reader steps through them), against the mean pattern.
     ...EXAMPLE_KINDS.map(({ name, kind, claim }) => ({
       view: `${TASK}/attention-${name}`,
       widget: 'attention',
       follows: 'timeline',
+      picks: ['example'],
       reads: { ex: EXAMPLES },
-      show: ({ ex }, { info }) => v.exampleAttention(ex, kind, info.vocab),
-      live: ({ ex }, { info }) => ({
-        [`${name}-sum`]: v.sumText(ex.tokens[ex.categories.indexOf(kind)], info.vocab),
+      show: ({ ex }, { info, picks }) => v.exampleAttention(ex, kind, info.vocab, Number(picks.example) - 1),
+      live: ({ ex }, { info, picks }) => ({
+        [`${name}-sum`]: v.exampleSum(ex, kind, info.vocab, Number(picks.example) - 1),
         [`count-${name}`]: ex.counts[ex.categories.indexOf(kind)] ?? 0,
-        [`${name}-vs-mean`]: v.sameColumns(ex, kind),
+        [`${name}-vs-mean`]: v.sameColumns(ex, kind, Number(picks.example) - 1),
       }),
       claim,
       check: holds(`${name}-vs-mean`, '>=', 0.8, 'head × answer digit pairs reading the mean’s column, share'),

@@ -19,6 +19,192 @@ function withFigures(curves) {
   return curves.eval.filter((e) => e.figures && !e.figures.error);
 }
 
+// ---- every training batch: the notebook's curves (Task::step_figures, logged at each step) ----
+
+/** The training points that carry their batch's figures (the pretrained log, a reader's run). */
+function batches(curves) {
+  return curves.train.filter((p) => p.figures);
+}
+
+// A sub-task's per-digit fields in the step figures (tasks::addition::NotebookLosses).
+const PREFIX = { BaseAdd: 'ba', UseCarry1: 'uc1', UseSum9: 'us9' };
+
+const lossTitle = (what, logY) => `${what}${logY ? ', log scale' : ''}`;
+
+function lineFigure(series, model, logY, title) {
+  return { series: [...series, ...marker(series, model?.step, logY)], xLabel: 'step', yLabel: logY ? 'loss (log scale)' : 'loss', logY, title };
+}
+
+/** Each answer digit's loss on every training batch (the notebook's "tok 0" … "tok 5"), with the batch's loss. */
+export function batchDigitCurves(curves, model, { logY = false } = {}) {
+  const pts = batches(curves);
+  const x = pts.map((p) => p.step);
+  const names = digitNames(pts[0]?.figures.per_token.length ?? 0);
+  const series = [{ name: 'all digits (the training loss)', x, y: pts.map((p) => p.loss) }];
+  names.forEach((d, k) => series.push({ name: `digit ${d}`, x, y: pts.map((p) => num(p.figures.per_token[k])) }));
+  return lineFigure(series, model, logY, lossTitle(`Loss per answer digit, every training batch (${model?.label ?? ''})`, logY));
+}
+
+/**
+ * One sub-task's loss in column `d` (0 = units) on every batch; a batch without a case of it
+ * keeps the last value, as the notebook draws it (NaN before the first case).
+ */
+function columnSeries(pts, category, d) {
+  const k = PREFIX[category];
+  let last = NaN;
+  return pts.map((p) => {
+    if (p.figures[`${k}_perdigit_cases`][d] > 0) last = num(p.figures[`${k}_perdigit`][d]);
+    return last;
+  });
+}
+
+/** Each column (units first) where a sub-task has a case in some batch: its index and per-batch loss. */
+function columnsWithCases(pts, category) {
+  const columns = pts[0]?.figures[`${PREFIX[category]}_perdigit`].length ?? 0;
+  return Array.from({ length: columns }, (_, d) => ({ d, y: columnSeries(pts, category, d) })).filter((c) => c.y.some(Number.isFinite));
+}
+
+/**
+ * The training batches' cases of each sub-task, summed over every column and batch as the
+ * notebook counts them, with their shares; and the sums with one and with two UseSum9 columns.
+ */
+export function caseCounts(curves) {
+  const pts = batches(curves);
+  const total = (key) => pts.reduce((a, p) => a + p.figures[key].reduce((x, y) => x + y, 0), 0);
+  const c = Object.fromEntries(Object.entries(PREFIX).map(([name, k]) => [name, total(`${k}_perdigit_cases`)]));
+  const all = c.BaseAdd + c.UseCarry1 + c.UseSum9;
+  const share = Object.fromEntries(Object.entries(c).map(([name, n]) => [name, all ? n / all : NaN]));
+  return {
+    cases: c,
+    share,
+    oneNine: pts.reduce((a, p) => a + p.figures.us9_onedigit_cases, 0),
+    twoNines: pts.reduce((a, p) => a + p.figures.us9_twodigits_cases, 0),
+    batches: pts.length,
+  };
+}
+
+const pct = (x) => `${Math.round(100 * x)}%`;
+
+/** The notebook's whole-sum curves: BaseAdd over all digits, UseCarry1 over any, UseSum9 in one and in two columns. */
+export function aggregateCurves(curves, model, { logY = false } = {}) {
+  const pts = batches(curves);
+  const x = pts.map((p) => p.step);
+  const n = caseCounts(curves);
+  const y = (key) => pts.map((p) => num(p.figures[key]));
+  const series = [
+    { name: `BaseAdd, all digits (${n.cases.BaseAdd} column cases, ${pct(n.share.BaseAdd)})`, x, y: y('ba_alldigits') },
+    { name: `UseCarry1, any digit (${n.cases.UseCarry1}, ${pct(n.share.UseCarry1)})`, x, y: y('uc1_anydigits') },
+    { name: `UseSum9 in one column (${n.oneNine} sums)`, x, y: y('us9_onedigit') },
+    { name: `UseSum9 in two columns (${n.twoNines} sums)`, x, y: y('us9_twodigits') },
+  ];
+  return lineFigure(series, model, logY, lossTitle('Sub-tasks over whole sums, every training batch', logY));
+}
+
+/** One sub-task's loss per column (units first) on every training batch. */
+export function categoryBatchCurves(curves, model, category, { logY = true } = {}) {
+  const pts = batches(curves);
+  const x = pts.map((p) => p.step);
+  const series = columnsWithCases(pts, category).map(({ d, y }) => ({ name: `${10 ** d}s column`, x, y }));
+  const n = caseCounts(curves);
+  const none = category === 'BaseAdd' ? '' : '; the 1s column never receives a carry';
+  return lineFigure(series, model, logY, lossTitle(`${category}: loss per column, every training batch (${n.cases[category]} cases, ${pct(n.share[category])}${none})`, logY));
+}
+
+/** The three sub-tasks' loss in one column on every training batch. */
+export function columnBatchCurves(curves, model, column, { logY = true } = {}) {
+  const pts = batches(curves);
+  const x = pts.map((p) => p.step);
+  const d = Math.round(Math.log10(parseInt(column, 10)));
+  const series = [];
+  for (const c of CATEGORIES) {
+    const y = columnSeries(pts, c, d);
+    if (y.some(Number.isFinite)) series.push({ name: c, x, y });
+  }
+  return lineFigure(series, model, logY, lossTitle(`The ${column} column: loss of each sub-task, every training batch`, logY));
+}
+
+/**
+ * The first step from which `window` batches in a row average under `below` (null: not yet):
+ * when a noisy per-batch curve has dropped for good.
+ */
+export function settledBelow(x, y, below = 0.5, window = 20) {
+  for (let i = 0; i + window <= y.length; i++) {
+    let sum = 0;
+    let n = 0;
+    for (let j = i; j < i + window; j++) {
+      if (Number.isFinite(y[j])) {
+        sum += y[j];
+        n++;
+      }
+    }
+    if (n && sum / n < below) return x[i];
+  }
+  return null;
+}
+
+/** Per answer digit (carry first), the step its per-batch loss settled under `below` (null: not yet). */
+export function batchDigitDrops(curves, below = 0.5) {
+  const pts = batches(curves);
+  const x = pts.map((p) => p.step);
+  const n = pts[0]?.figures.per_token.length ?? 0;
+  return Array.from({ length: n }, (_, k) => settledBelow(x, pts.map((p) => num(p.figures.per_token[k])), below));
+}
+
+/** Per column with cases (units first), the step a sub-task's per-batch loss settled under `below`. */
+export function batchColumnDrops(curves, category, below = 0.5) {
+  const pts = batches(curves);
+  const x = pts.map((p) => p.step);
+  return columnsWithCases(pts, category).map(({ y }) => settledBelow(x, y, below));
+}
+
+/** Named steps as text: "100000s 412, 10000s not yet, …". */
+export function stepsText(steps, names) {
+  return steps.map((s, k) => `${names[k]} ${s ?? 'not yet'}`).join(', ') || 'no training batches yet';
+}
+
+/** Each answer digit's mean loss over the last `n` training batches (NaN before any). */
+export function recentDigitLosses(curves, n = 20) {
+  const pts = batches(curves).slice(-n);
+  const k = pts[0]?.figures.per_token.length ?? 0;
+  if (!pts.length) return [NaN];
+  return Array.from({ length: k }, (_, d) => pts.reduce((a, p) => a + num(p.figures.per_token[d]), 0) / pts.length);
+}
+
+/**
+ * When the whole-sum curves settled under 0.5: BaseAdd over all digits, UseCarry1 over any,
+ * UseSum9 in one column; and whether the UseSum9 one settled, not before the other two.
+ */
+export function aggregateDrops(curves, below = 0.5) {
+  const pts = batches(curves);
+  const x = pts.map((p) => p.step);
+  const at = (key) => settledBelow(x, pts.map((p) => num(p.figures[key])), below);
+  const [ba, uc1, us9] = [at('ba_alldigits'), at('uc1_anydigits'), at('us9_onedigit')];
+  const text = `BaseAdd ${ba ?? 'not yet'}, UseCarry1 ${uc1 ?? 'not yet'}, UseSum9 ${us9 ?? 'not yet'}`;
+  const sum9Last = us9 != null && ba != null && uc1 != null && us9 >= Math.max(ba, uc1) ? 1 : 0;
+  return { text, sum9Last };
+}
+
+/** In `column` ("100s"), the step each sub-task it has settled under `below` (null: not yet). */
+export function columnDrops(curves, column, below = 0.5) {
+  const pts = batches(curves);
+  const x = pts.map((p) => p.step);
+  const d = Math.round(Math.log10(parseInt(column, 10)));
+  const out = {};
+  for (const c of CATEGORIES) {
+    const y = columnSeries(pts, c, d);
+    if (y.some(Number.isFinite)) out[c] = settledBelow(x, y, below);
+  }
+  return out;
+}
+
+/** The steps between the first and the last of the learned ones of `steps` (null: not yet). */
+export function dropSpread(steps) {
+  const s = steps.filter((v) => v != null);
+  return s.length ? Math.max(...s) - Math.min(...s) : 0;
+}
+
+// ---- the held-out evaluations ----
+
 /**
  * Training loss of every batch, and each answer digit's held-out loss at every evaluation
  * (the eval figures' digit_loss, reading order: the carry digit first).
@@ -35,51 +221,6 @@ export function digitCurves(curves, model, { logY = false } = {}) {
     logY,
     title: `Loss per answer digit, held-out${logY ? ', log scale' : ''} (${model?.label ?? ''})`,
   };
-}
-
-/** One sub-task's held-out loss per column (units first), over training. */
-export function categoryCurves(curves, model, category) {
-  const ev = withFigures(curves);
-  const columns = ev[0]?.figures.columns ?? [];
-  const series = [];
-  columns.forEach((c, k) => {
-    const y = ev.map((e) => num(e.figures[category].loss[k]));
-    if (y.some(Number.isFinite)) series.push({ name: `${c} column`, x: ev.map((e) => e.step), y });
-  });
-  return {
-    series: [...series, ...marker(series, model?.step, true)],
-    xLabel: 'step',
-    yLabel: 'loss (log scale)',
-    logY: true,
-    title: `${category}: held-out loss per column`,
-  };
-}
-
-/** The three sub-tasks' held-out loss for one column, over training. */
-export function columnCurves(curves, model, column) {
-  const ev = withFigures(curves);
-  const k = ev[0]?.figures.columns.indexOf(column) ?? -1;
-  const series = [];
-  if (k >= 0) {
-    for (const c of CATEGORIES) {
-      const y = ev.map((e) => num(e.figures[c].loss[k]));
-      if (y.some(Number.isFinite)) series.push({ name: c, x: ev.map((e) => e.step), y });
-    }
-  }
-  return {
-    series: [...series, ...marker(series, model?.step, true)],
-    xLabel: 'step',
-    yLabel: 'loss (log scale)',
-    logY: true,
-    title: `The ${column} column: held-out loss of each sub-task`,
-  };
-}
-
-/** The first evaluation at which a sub-task's loss in `column` is below `below` (null: not yet). */
-export function firstBelow(curves, category, column, below) {
-  const ev = withFigures(curves);
-  const k = ev[0]?.figures.columns.indexOf(column) ?? -1;
-  return ev.find((e) => num(e.figures[category].loss[k]) < below)?.step ?? null;
 }
 
 /** The names of `n` answer digits, the carry first: "100000s" … "1s" (as the engine names them). */
@@ -126,6 +267,22 @@ export function columnKinds(l, row = 0) {
   ];
 }
 
+/**
+ * The notebook generator's attributes of each column of one sum (addition_losses.categories):
+ * its digit sum (BaseAdd), MakeCarry1, Sum9, UseCarry1 and UseSum9, under the answer digits.
+ */
+export function generatorRows(l, row = 0) {
+  const c = l.categories;
+  const line = (head, values, flag = true) => ({ head, cells: ['', ...values[row].map((v) => (flag ? (v ? 'yes' : '·') : String(v)))] });
+  return [
+    line('BaseAdd (digit sum)', c.base_adds, false),
+    line('MakeCarry1', c.make_carry1s),
+    line('Sum9', c.sum9s),
+    line('UseCarry1', c.use_carry1s),
+    line('UseSum9', c.use_sum9s),
+  ];
+}
+
 /** The reader's sum: right answer, the model's digits and loss, and each column's sub-task. */
 export function sumTable(tokens, labels, abl, losses) {
   const digits = digitsOf(abl);
@@ -139,6 +296,7 @@ export function sumTable(tokens, labels, abl, losses) {
     rows: [
       { head: 'answer digit', cells: digits, classes: digits.map(() => 'muted') },
       { head: 'sub-task', cells: columnKinds(losses) },
+      ...generatorRows(losses),
       { head: 'right digit', cells: right.map(String) },
       { head: 'model says', cells: said.map(String), classes: said.map((d, k) => (d === right[k] ? 'pass' : 'fail')) },
       { head: 'loss', cells: loss },
@@ -253,15 +411,22 @@ export function headAblation(zero, mean) {
   };
 }
 
-/** addition_examples -> one kind's sum and its attention patterns. */
-export function exampleAttention(ex, kind, vocab) {
+/** addition_examples -> the `j`-th sum of one kind and its attention patterns. */
+export function exampleAttention(ex, kind, vocab, j = 0) {
   const i = ex.categories.indexOf(kind);
   if (i < 0) throw new Error(`the held-out sums have no ${kind} example (kinds: ${ex.categories.join(', ')})`);
+  const k = Math.min(j, ex.rows[i].length - 1);
   return {
-    tokens: ex.tokens[i].map((t) => vocab[t]),
-    patterns: sub(ex.pattern, i),
+    tokens: ex.tokens[i][k].map((t) => vocab[t]),
+    patterns: sub(ex.pattern, i, k),
     headLabels: labelsOf(ex.pattern, 'head').map((h) => `L0${h}`),
   };
+}
+
+/** addition_examples: the `j`-th sum of a kind as the notebook writes it (empty when none). */
+export function exampleSum(ex, kind, vocab, j = 0) {
+  const i = ex.categories.indexOf(kind);
+  return i < 0 ? '' : sumText(ex.tokens[i][Math.min(j, ex.rows[i].length - 1)], vocab);
 }
 
 /** The sum as the notebook writes it: 77426+17611=095037. */
@@ -313,12 +478,6 @@ export function digitSteps(curves, below = 0.5) {
   return names.map((d, k) => `${d} ${ev.find((e) => num(e.figures.digit_loss[k]) < below)?.step ?? 'not yet'}`).join(', ') || 'no evaluations yet';
 }
 
-/** The held-out UseSum9 cases per column (the last evaluation's counts), as text. */
-export function sum9Cases(curves) {
-  const last = withFigures(curves).at(-1);
-  return last ? last.figures.UseSum9.count.filter((c) => c > 0).join(', ') : '—';
-}
-
 /** The eval steps at which each answer digit's held-out loss first went under `below` (null: not yet). */
 export function digitDropSteps(curves, below = 0.5) {
   const ev = withFigures(curves);
@@ -326,24 +485,9 @@ export function digitDropSteps(curves, below = 0.5) {
   return names.map((_, k) => ev.find((e) => num(e.figures.digit_loss[k]) < below)?.step ?? null);
 }
 
-/** The same for one sub-task, per column (columns without cases left out). */
-export function categoryDropSteps(curves, category, below = 0.5) {
-  const ev = withFigures(curves);
-  const columns = ev[0]?.figures.columns ?? [];
-  return columns
-    .map((_, k) => (ev.some((e) => Number.isFinite(num(e.figures[category].loss[k]))) ? (ev.find((e) => num(e.figures[category].loss[k]) < below)?.step ?? null) : undefined))
-    .filter((s) => s !== undefined);
-}
-
 /** How many distinct steps the learned ones of `steps` (null: not yet) dropped at. */
 export function distinctDrops(steps) {
   return new Set(steps.filter((s) => s != null)).size;
-}
-
-/** The latest evaluation's held-out loss of each answer digit (NaN before any). */
-export function lastDigitLosses(curves) {
-  const last = withFigures(curves).at(-1);
-  return last ? last.figures.digit_loss.map(num) : [NaN];
 }
 
 /**
@@ -351,11 +495,11 @@ export function lastDigitLosses(curves) {
  * where the example of `kind` puts its most attention on the same column (its two operand
  * digits) as the mean pattern does.
  */
-export function sameColumns(ex, kind, digits = 5) {
+export function sameColumns(ex, kind, j = 0, digits = 5) {
   const i = ex.categories.indexOf(kind);
   if (i < 0) return NaN;
-  const [, h, q, k] = ex.pattern.shape;
-  const one = sub(ex.pattern, i).values;
+  const [, , h, q, k] = ex.pattern.shape;
+  const one = sub(ex.pattern, i, Math.min(j, ex.rows[i].length - 1)).values;
   const best = (values, head, qi) => {
     const at = (c) => values[(head * q + qi) * k + c] + values[(head * q + qi) * k + digits + 1 + c];
     let top = 0;
