@@ -3,7 +3,9 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::Tensor;
-use burn::tensor::activation::{gelu, gelu_approximate, relu, silu};
+use burn::tensor::activation::{gelu_approximate, relu, silu};
+
+use super::gelu::gelu;
 
 use super::config::{ActFn, HookedTransformerConfig, Normalization};
 use super::hooks::HookContext;

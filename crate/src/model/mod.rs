@@ -4,6 +4,7 @@ pub mod attention;
 pub mod block;
 pub mod config;
 pub mod embed;
+pub mod gelu;
 pub mod hooks;
 pub mod infer;
 pub mod layer_norm;
