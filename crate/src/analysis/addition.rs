@@ -14,7 +14,7 @@ use super::ablation::{Ablation, Target};
 use super::labeled::{LabeledTensor, to_vec};
 use super::run::{CachedRun, Positions};
 use crate::error::{Error, Result};
-use crate::model::{NameFilter, Tokens};
+use crate::model::Tokens;
 use crate::tasks::addition::{self, NotebookLosses};
 use crate::train::loss::argmax;
 
@@ -128,7 +128,18 @@ pub fn digit_scores(logits: Tensor<3>, targets: &[i64], num_digits: usize) -> Re
         )));
     }
     let first = p - na - 1;
-    let host = to_vec(logits.slice([0..b, first..first + na]))?;
+    let answer: Vec<i64> = (0..b).flat_map(|e| targets[e * p + first..e * p + first + na].to_vec()).collect();
+    answer_scores(logits.slice([0..b, first..first + na, 0..v]), &answer)
+}
+
+/// `digit_scores` from the logits at the answer positions only [batch, answer digit, vocab]
+/// and their targets [batch · answer digits].
+pub fn answer_scores(logits: Tensor<3>, targets: &[i64]) -> Result<DigitScores> {
+    let [b, na, v] = logits.dims();
+    if targets.len() != b * na {
+        return Err(Error::Tokens(format!("addition: {} targets for {b} sums of {na} answer digits", targets.len())));
+    }
+    let host = to_vec(logits)?;
     let (mut loss, mut acc, mut logit, mut n) = (vec![0f64; na], vec![0f64; na], vec![0f64; na], vec![0usize; na]);
     let mut predicted = vec![vec![0i64; na]; b];
     for e in 0..b {
@@ -136,7 +147,7 @@ pub fn digit_scores(logits: Tensor<3>, targets: &[i64], num_digits: usize) -> Re
             let row = &host[(e * na + k) * v..(e * na + k + 1) * v];
             let best = argmax(row);
             predicted[e][k] = best as i64;
-            let t = targets[e * p + first + k];
+            let t = targets[e * na + k];
             if t < 0 || t as usize >= v {
                 continue;
             }
@@ -215,9 +226,15 @@ pub fn digit_ablation(
     }
     let mut rows = vec!["none".to_string()];
     let mut scores = vec![digit_scores(run.logits.clone(), targets, num_digits)?];
+    // Only the answer positions are scored: each ablation is computed there alone.
+    let (b, p, na) = (run.batch(), run.pos(), num_digits + 1);
+    if p < na + 1 || targets.len() != b * p {
+        return Err(Error::Tokens(format!("addition: {} targets for {b}×{p} positions", targets.len())));
+    }
+    let answer: Vec<usize> = (p - na - 1..p - 1).collect();
+    let answer_targets: Vec<i64> = (0..b).flat_map(|e| answer.iter().map(move |&j| targets[e * p + j])).collect();
     for (name, target) in parts {
-        let (logits, _) = run.model.run_with_hooks(&run.tokens, &[run.ablation(&target, kind)?], NameFilter::None)?;
-        scores.push(digit_scores(logits, targets, num_digits)?);
+        scores.push(answer_scores(run.ablated_at(&target, kind, &answer)?, &answer_targets)?);
         rows.push(name);
     }
     Ok(DigitTable::new("ablated", rows, &scores, num_digits, example))

@@ -169,10 +169,25 @@ impl TransformerBlock {
             )
         };
         let attn_out = ctx.hook(&hk.attn_out, attn_out);
+        let resid_mid = match &self.mlp {
+            None => resid_q + attn_out,
+            Some(_) => ctx.hook(&hk.resid_mid, resid_q + attn_out),
+        };
+        self.after_attention(resid_mid, ctx)
+    }
+
+    /// The block's output from the residual stream after its attention (`hook_resid_mid`),
+    /// per position: the MLP and its LayerNorm added (nothing without an MLP). What follows
+    /// an intervention on the attention or the MLP of the last block, when the run before it
+    /// is cached (analysis::fast_ablation).
+    ///
+    /// # Shapes
+    /// - resid_mid: [batch, pos, d_model]; output: the same
+    pub fn after_attention(&self, resid_mid: Tensor<3>, ctx: &mut HookContext) -> Tensor<3> {
+        let hk = &self.hooks;
         match &self.mlp {
-            None => ctx.hook(&hk.resid_post, resid_q + attn_out),
+            None => ctx.hook(&hk.resid_post, resid_mid),
             Some(mlp) => {
-                let resid_mid = ctx.hook(&hk.resid_mid, resid_q + attn_out);
                 let mlp_in = if self.hook_mlp_in { ctx.hook(&hk.mlp_in, resid_mid.clone()) } else { resid_mid.clone() };
                 let normed = match &self.ln2 {
                     Some(ln) => ln.forward(mlp_in, ctx),

@@ -271,6 +271,22 @@ impl HookedTransformer {
         embed + pos
     }
 
+    /// Logits from the last block's `hook_resid_mid` [batch, pos, d_model] (any subset of
+    /// positions: the rest is per position): its MLP, the final LayerNorm and the unembedding.
+    pub fn logits_from_last_mid(&self, resid_mid: Tensor<3>) -> Tensor<3> {
+        let mut ctx = HookContext::silent();
+        let resid = match self.blocks.last() {
+            Some(b) => b.after_attention(resid_mid, &mut ctx),
+            None => resid_mid,
+        };
+        self.head(resid, &mut ctx)
+    }
+
+    /// The same from the last block's output (`hook_resid_post`): final LayerNorm and unembedding.
+    pub fn logits_from_last_post(&self, resid_post: Tensor<3>) -> Tensor<3> {
+        self.head(resid_post, &mut HookContext::silent())
+    }
+
     /// The final LayerNorm and the unembedding: per position, so they may run on a subset.
     fn head(&self, mut resid: Tensor<3>, ctx: &mut HookContext) -> Tensor<3> {
         if let Some(ln) = &self.ln_final {

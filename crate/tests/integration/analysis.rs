@@ -933,3 +933,39 @@ fn ablated_logits_of_the_only_head_leave_the_direct_path() {
     assert!(diff(&change, &sub) < 1e-5);
     assert!(change.iter().any(|c| c.abs() > 1e-2), "the head matters");
 }
+
+/// An ablation in the last block computed from the cache (only what follows the ablated part,
+/// at the asked positions) gives the logits of a full run with the intervention, for every
+/// head, the attention output and the MLP output, zero and mean, on models with and without
+/// an MLP and LayerNorm.
+#[test]
+fn ablations_from_the_cache_match_full_runs() {
+    use toylens::model::NameFilter;
+    for name in ["addition", "ln2_gelu", "min"] {
+        let f = load(name, &Device::flex());
+        let run = CachedRun::new(&f.model, &f.tokens).unwrap();
+        let (last, p) = (f.cfg.n_layers - 1, f.tokens.pos);
+        let mut targets: Vec<Target> = (0..f.cfg.n_heads).map(|head| Target::Head { layer: last, head }).collect();
+        targets.push(Target::Component { hook: format!("blocks.{last}.hook_attn_out") });
+        if f.cfg.has_mlp() {
+            targets.push(Target::Component { hook: format!("blocks.{last}.hook_mlp_out") });
+        }
+        for positions in [(0..p).collect::<Vec<_>>(), vec![p / 2, p - 1]] {
+            for target in &targets {
+                for kind in [Ablation::Zero, Ablation::Mean] {
+                    let fast = run.ablated_logits_at(target, kind, &positions).unwrap().expect("a last-block target");
+                    let iv = run.ablation(target, kind).unwrap();
+                    let (full, _) = f.model.run_with_hooks(&f.tokens, &[iv], NameFilter::None).unwrap();
+                    let full = toylens::analysis::run::Positions::Only(positions.clone()).apply(full, 1);
+                    let d = diff(&to_vec(fast).unwrap(), &to_vec(full).unwrap());
+                    assert!(d <= TOL, "{name} {target:?} {kind:?} at {positions:?}: {d}");
+                }
+            }
+        }
+        // Elsewhere than the last block it declines (a full run is needed).
+        if last > 0 {
+            let early = Target::Head { layer: 0, head: 0 };
+            assert!(run.ablated_logits_at(&early, Ablation::Zero, &[0]).unwrap().is_none());
+        }
+    }
+}
