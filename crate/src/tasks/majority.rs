@@ -157,8 +157,9 @@ mod tests {
     fn labels_match_brute_force() {
         let mut rng = StdRng::seed_from_u64(1);
         let b = Majority.sample(&mut rng, 300);
-        assert_eq!(Majority.label(&b.tokens).unwrap(), b.targets);
-        for (row, tg) in b.tokens.ids.chunks(SEQ_LEN).zip(b.targets.chunks(SEQ_LEN)) {
+        // The labeller's own output against the brute force (the generator shares its code).
+        let labels = Majority.label(&b.tokens).unwrap();
+        for (row, tg) in b.tokens.ids.chunks(SEQ_LEN).zip(labels.chunks(SEQ_LEN)) {
             assert_eq!(brute(row), tg);
         }
         // Short sequences over few values make ties common.
