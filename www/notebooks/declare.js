@@ -33,8 +33,9 @@
 //
 // The page's state, all in its URL (permalink.js): the model (checkpoint=, run=), the edited
 // input (tokens=) and the picks. `state` declares what is page-specific:
-//   state.tokens  (ids, info) -> '' or why `ids` are not an input of this page (beyond the
-//                 vocabulary and the context, which every page checks)
+//   state.tokens  (ids, info) -> '' or why `ids` are not an input of this page's figures
+//                 beyond what every page checks: the vocabulary and the context, then the
+//                 task's layout (the engine's labeller, task_label)
 //   state.picks   {key: PickParam}: how each pick is written in the URL (its key is the
 //                 parameter's name) and which control shows it (permalink.js: oneOf, intList)
 

@@ -70,10 +70,11 @@ export function intList({ min = 0, max, most = 64, what = 'value' }, control) {
 
 /**
  * Reads the state of `page` from `search` (a query string). `info`: task_info (vocabulary and
- * context); `steps`: the pretrained timeline's steps. Never throws.
+ * context); `steps`: the pretrained timeline's steps; `labelProblem`: what the engine's
+ * labeller said of the link's tokens ('' when it took them: `labelProblemOf`). Never throws.
  * @returns {UrlState}
  */
-export function readState(search, page, { info, steps }) {
+export function readState(search, page, { info, steps, labelProblem = '' }) {
   const params = new URLSearchParams(search);
   /** @type {UrlState} */
   const out = { model: null, tokens: null, picks: {}, problems: [] };
@@ -98,7 +99,9 @@ export function readState(search, page, { info, steps }) {
   if (run !== undefined) out.model = { source: 'run', step: run };
   const tokens = read('tokens', (t) => {
     const ids = parseInts(t);
-    const problem = tokenProblem(ids, info) || page.state?.tokens?.(ids, info) || '';
+    // The model's vocabulary and context, then the task's layout (the engine's labeller: the
+    // one place it is written), then what this page's figures need beyond it.
+    const problem = tokenProblem(ids, info) || labelProblem || page.state?.tokens?.(ids, info) || '';
     if (problem) throw new Error(problem);
     return ids;
   });
@@ -108,6 +111,28 @@ export function readState(search, page, { info, steps }) {
     if (v !== undefined) out.picks[key] = v;
   }
   return out;
+}
+
+/**
+ * What the engine's labeller (`label(ids)`, task_label) says of the tokens in `search`: its
+ * message when it refuses them, '' when it takes them or the link has none (or none that
+ * parse: readState reports those).
+ */
+export async function labelProblemOf(search, label) {
+  const text = new URLSearchParams(search).get('tokens');
+  if (text === null || text.length > MAX_PARAM_CHARS) return '';
+  let ids;
+  try {
+    ids = parseInts(text);
+  } catch {
+    return '';
+  }
+  try {
+    await label(ids);
+    return '';
+  } catch (e) {
+    return e?.message || String(e);
+  }
 }
 
 /** What is wrong with `ids` as an input of the model `info` describes ('' if nothing). */

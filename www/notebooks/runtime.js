@@ -10,7 +10,7 @@ import { Notebook } from './notebook.js';
 import { WIDGETS, checkPage, computed, drawnOnce, picksOf, readKey, readingPicks, readsOf, viewsFollowing } from './declare.js';
 import { judge } from './claims.js';
 import { Emergence } from './emergence.js';
-import { embedAttributes, readState, writeState } from './permalink.js';
+import { embedAttributes, labelProblemOf, readState, writeState } from './permalink.js';
 import { fmt } from '../widgets/scales.js';
 
 const EMBED_SCRIPT = new URL('../embed.js', import.meta.url);
@@ -58,7 +58,7 @@ export class NotebookPage {
       this.emergence = new Emergence(this.page, this.nb, claimsEl);
       this.emergence.start();
     }
-    const first = this.#restore(location.search);
+    const first = this.#restore(location.search, await labelProblemOf(location.search, (ids) => this.nb.label([ids])));
     const ctx = this.#ctx();
     for (const f of drawnOnce(this.page)) this.el(f.view).fill(() => f.show({}, ctx));
     // Registered before the first model is selected, so html[data-model] (set once every
@@ -158,8 +158,8 @@ export class NotebookPage {
   // Reads the state in `search`: the input and picks are set (and the page's controls told),
   // every parameter ignored says why next to its control; returns the model to select, or
   // null for the page's default (the reader's restored run, else the pretrained model).
-  #restore(search) {
-    const s = readState(search, this.page, { info: this.nb.info, steps: this.nb.pretrainedSteps });
+  #restore(search, labelProblem) {
+    const s = readState(search, this.page, { info: this.nb.info, steps: this.nb.pretrainedSteps, labelProblem });
     this.#clearNotes();
     for (const p of s.problems) this.#note(p.key, p.message);
     if (s.tokens) this.tokens = s.tokens;

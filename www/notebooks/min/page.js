@@ -14,10 +14,8 @@ export default {
   task: TASK,
   title: 'The smaller of two numbers',
   example: [137, 42, EQUALS],
-  // The URL's tokens= is a pair: a, b (numbers) and the = (see ../permalink.js).
-  state: {
-    tokens: ([a, b, eq, ...rest]) => (rest.length || eq !== EQUALS || !(a < EQUALS && b < EQUALS) ? `a pair is three tokens: a, b (0 to ${EQUALS - 1}) and = (${EQUALS})` : ''),
-  },
+  // The URL's tokens= is a pair: a, b (numbers) and the = (see ../permalink.js); the engine's
+  // labeller says what is wrong with any other.
   test: {
     edit: '5 180 =',
     number: { key: 'ov-diag-fraction', args: ['--what', 'ov_diag_top1'], value: (j) => j.values[0] },
