@@ -39,7 +39,8 @@ def main():
     cfg = HookedTransformerConfig.from_dict(cfg_dict)
     torch.manual_seed(recipe["seed"])
     model = HookedTransformer(cfg)
-    if recipe["init"] == "addition_notebook":
+    # The recipe's JSON names it "notebook" (older files "addition_notebook"): addition's own init.
+    if recipe["init"] in ("notebook", "addition_notebook"):
         with torch.no_grad():
             for name, p in model.named_parameters():
                 if "W_" in name:
@@ -82,7 +83,8 @@ def main():
             if not math.isnan(beta1s[i]):
                 g["betas"] = (beta1s[i], g["betas"][1])
         logits = model(tokens[i])
-        loss, _ = loss_acc(logits, targets[i])
+        # The plain loop a user writes: ignore_index, no boolean-mask copy, no accuracy.
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets[i].reshape(-1), ignore_index=-1)
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)

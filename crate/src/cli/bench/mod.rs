@@ -57,6 +57,20 @@ pub struct BenchArgs {
     /// Internal: untimed steps before a throughput round's timed ones.
     #[arg(long, hide = true, default_value_t = 0)]
     pub warmup: usize,
+    /// Train at this batch size instead of the recipe's, on both sides (the ratio against
+    /// PyTorch moves with the batch); the report is then bench-batch<N>.json.
+    #[arg(long)]
+    pub batch: Option<usize>,
+}
+
+/// The task's recipe at `--batch`, as the CLI's `train --batch` fits it.
+fn recipe_of(task: &dyn tasks::Task, a: &BenchArgs) -> crate::train::Recipe {
+    task.recipe().with_settings(&crate::train::recipe::Settings { batch: a.batch, ..Default::default() })
+}
+
+/// `--batch`, passed on to the `--one` runs.
+fn batch_args(a: &BenchArgs) -> Vec<String> {
+    a.batch.map(|b| vec!["--batch".to_string(), b.to_string()]).unwrap_or_default()
 }
 
 fn backend_name(b: super::common::Backend) -> &'static str {
@@ -77,7 +91,7 @@ fn peak_rss_mb() -> Option<f64> {
 /// batches used so the reference can replay them.
 fn run_one(task_id: &str, a: &BenchArgs, data_dir: &Path) -> Result<Value> {
     let task = tasks::by_id(task_id)?;
-    let (cfg, recipe) = (task.config(), task.recipe());
+    let (cfg, recipe) = (task.config(), recipe_of(&*task, a));
     let device = super::common::device(a.backend)?;
     let mut tr = Trainer::new(task, cfg.clone(), recipe.clone(), &device)?;
     let target = recipe.target.clone();
@@ -130,7 +144,7 @@ fn run_one(task_id: &str, a: &BenchArgs, data_dir: &Path) -> Result<Value> {
 /// One throughput round: `warmup` untimed steps of a fresh run, then `timed` timed ones.
 fn time_steps(task_id: &str, a: &BenchArgs) -> Result<Vec<f64>> {
     let task = tasks::by_id(task_id)?;
-    let (cfg, recipe) = (task.config(), task.recipe());
+    let (cfg, recipe) = (task.config(), recipe_of(&*task, a));
     let device = super::common::device(a.backend)?;
     let mut tr = Trainer::new(task, cfg, recipe, &device)?;
     let mut times = vec![];
@@ -161,8 +175,13 @@ fn alternate(task: &str, exe: &Path, py: &Path, shared: &Path, sps: f64, a: &Ben
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/torch_ref.py");
     let (mut ours, mut theirs, mut ratios) = (vec![], vec![], vec![]);
     for round in 0..a.rounds {
-        let run_ours =
-            || run_json(Command::new(exe).args(["bench", "--one", task, "--timed-steps", &n, "--warmup", &w]));
+        let run_ours = || {
+            run_json(
+                Command::new(exe)
+                    .args(["bench", "--one", task, "--timed-steps", &n, "--warmup", &w])
+                    .args(batch_args(a)),
+            )
+        };
         let run_theirs = || {
             run_json(
                 Command::new(py)
@@ -272,6 +291,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             // A process per run, so peak memory is this run's alone.
             let out = Command::new(&exe)
                 .args(["bench", "--one", t, "--backend", backend, "--seconds", &a.seconds.to_string()])
+                .args(batch_args(&a))
                 .arg("--data-dir")
                 .arg(&shared)
                 .output()
@@ -316,12 +336,13 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let report = json!({
         "machine": {"cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)},
         "cap_seconds": a.seconds,
+        "batch": a.batch.map_or(json!("each recipe's"), |b| json!(b)),
         "reference": reference_note.unwrap_or_else(|| "PyTorch + TransformerLens on the same batches".into()),
         "tasks": results,
     });
     let _ = std::fs::remove_dir_all(&shared);
     std::fs::create_dir_all(&a.out).map_err(|e| Error::Io(e.to_string()))?;
-    let path = a.out.join("bench.json");
+    let path = a.out.join(a.batch.map_or("bench.json".to_string(), |b| format!("bench-batch{b}.json")));
     std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).map_err(|e| Error::Io(e.to_string()))?;
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
     eprintln!("bench: wrote {}", path.display());
