@@ -100,6 +100,8 @@
 
 import { compare, maxAbsDiff } from './compare.js';
 import { fetchOnce } from './fetch-cache.js';
+import { loseDevices, probeWebgpu } from './webgpu.js';
+import { bufferOf, bytesOf, codedError, message, toTokens, transferables } from './wire.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -123,7 +125,6 @@ let queue = Promise.resolve(); // the requests that use the engine, one at a tim
 const UNQUEUED = new Set(['hello', 'connect', 'fetch']);
 // The test-only op: only on a worker started with ?debug=panic (client.js passes the page's flag).
 const DEBUG_PANIC = new URL(self.location.href).searchParams.get('debug') === 'panic';
-let webgpu = null; // cached WebGPU probe
 const selftests = new Map(); // tol -> Promise of the self-test's result
 const runs = new Map(); // run id -> TrainingRun
 let nextRun = 1;
@@ -142,20 +143,8 @@ let nextRun = 1;
 const newClient = (post) => ({ post, engines: new Map(), models: new Map(), runs: new Set(), lostRuns: new Set() });
 const own = newClient((msg, transfer) => self.postMessage(msg, transfer)); // the page that started the worker
 const clients = new Set([own]);
-const gpuDevices = []; // every GPUDevice created here, so lose_device can destroy them
 
-// burn creates its GPUDevice inside wasm; keep a handle on it so a test can simulate the
-// device being lost (device.destroy()), as a driver reset or a sleeping laptop would.
-if (globalThis.GPUAdapter?.prototype?.requestDevice) {
-  const requestDevice = GPUAdapter.prototype.requestDevice;
-  GPUAdapter.prototype.requestDevice = async function (...args) {
-    const d = await requestDevice.apply(this, args);
-    gpuDevices.push(d);
-    return d;
-  };
-}
 
-const message = (e) => (e instanceof Error ? e.message || e.name : String(e));
 
 // Imported on first use, not statically: a missing or broken pkg/ then becomes a readable
 // ok:false reply instead of a worker that silently fails to start. Each build is compiled once
@@ -240,7 +229,7 @@ async function restart() {
   graveyard.push(...runs.values());
   runs.clear();
   // Its GPU devices: destroyed (their memory is freed; the new instance asks for its own).
-  for (const d of gpuDevices.splice(0)) d.destroy();
+  loseDevices({ forget: true });
   selftests.clear();
   instances.cpu = null;
   instances.full = null;
@@ -259,42 +248,6 @@ async function restart() {
   }
 }
 
-// Why WebGPU can or cannot be used here, asked once: navigator.gpu must exist and hand out
-// an adapter; burn asks for its own, this probe only explains the choice.
-async function probeWebgpu() {
-  if (webgpu) return webgpu;
-  const gpu = globalThis.navigator?.gpu;
-  if (!gpu) {
-    webgpu = { available: false, reason: 'navigator.gpu is missing: this browser or context has no WebGPU' };
-    return webgpu;
-  }
-  let adapter;
-  try {
-    adapter = await gpu.requestAdapter();
-  } catch (e) {
-    webgpu = { available: false, reason: `navigator.gpu.requestAdapter() failed: ${message(e)}` };
-    return webgpu;
-  }
-  if (!adapter) {
-    webgpu = { available: false, reason: 'navigator.gpu.requestAdapter() returned null: no usable GPU adapter' };
-    return webgpu;
-  }
-  const i = adapter.info ?? {};
-  const info = {
-    vendor: i.vendor ?? '',
-    architecture: i.architecture ?? '',
-    device: i.device ?? '',
-    description: i.description ?? '',
-    isFallbackAdapter: Boolean(i.isFallbackAdapter ?? adapter.isFallbackAdapter),
-  };
-  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ');
-  webgpu = {
-    available: true,
-    reason: `WebGPU adapter: ${name || 'unnamed'}${info.isFallbackAdapter ? ' (software fallback)' : ''}`,
-    adapter: info,
-  };
-  return webgpu;
-}
 
 // A fresh min-of-two model, the same weights on both backends, forwards on each: WebGPU
 // is used only when it agrees with the CPU (and, see backend.js, is not slower in software).
@@ -375,33 +328,6 @@ function disconnect(client) {
   client.close?.();
 }
 
-// tokens: number[][] (rows of equal length), or {shape:[batch,pos], values} with values an
-// Int32Array or number[] in row-major order.
-function toTokens(tokens) {
-  let batch, pos, values;
-  if (Array.isArray(tokens)) {
-    batch = tokens.length;
-    pos = Array.isArray(tokens[0]) ? tokens[0].length : 0;
-    if (!batch || !pos || tokens.some((r) => !Array.isArray(r) || r.length !== pos)) {
-      throw new Error('tokens must be a non-empty number[][] with rows of equal length');
-    }
-    values = new Int32Array(batch * pos);
-    tokens.forEach((r, b) => values.set(r, b * pos));
-    for (let k = 0; k < values.length; k++) {
-      const t = tokens[Math.floor(k / pos)][k % pos];
-      if (!Number.isInteger(t) || t !== values[k]) throw new Error(`token ${JSON.stringify(t)} is not a 32-bit integer`);
-    }
-  } else if (tokens && Array.isArray(tokens.shape) && tokens.shape.length === 2) {
-    [batch, pos] = tokens.shape;
-    values = tokens.values instanceof Int32Array ? tokens.values : Int32Array.from(tokens.values ?? []);
-    if (!(batch > 0 && pos > 0) || values.length !== batch * pos) {
-      throw new Error(`tokens: shape [${tokens.shape}] does not match ${values.length} values`);
-    }
-  } else {
-    throw new Error('tokens must be number[][] or {shape:[batch,pos], values}');
-  }
-  return { values, batch, pos };
-}
 
 const OPS = {
   // Protocol handshake: the client checks `protocol` before its first real call.
@@ -426,7 +352,7 @@ const OPS = {
   init: async ({ backend }, client) => {
     const e = await engine(backend, client);
     const out = { backend: e.backend, version: (await loadWasm(buildFor(backend))).mod.version() };
-    if (backend === 'webgpu') out.adapter = webgpu?.adapter;
+    if (backend === 'webgpu') out.adapter = (await probeWebgpu()).adapter;
     return out;
   },
 
@@ -562,9 +488,9 @@ const OPS = {
   },
 
   lose_device: async () => {
-    for (const d of gpuDevices) d.destroy();
+    const destroyed = loseDevices();
     selftests.clear();
-    return { destroyed: gpuDevices.length };
+    return { destroyed };
   },
 
   debug_panic: async ({ message: msg = 'debug_panic' }) => {
@@ -590,32 +516,6 @@ function getRun(id, client) {
   throw new Error(`no training run ${id} (it was dropped)`);
 }
 
-const codedError = (msg, code) => Object.assign(new Error(msg), { code });
-
-// A wasm-returned Uint8Array as its own ArrayBuffer (transferable, detached from wasm memory).
-function bufferOf(u8) {
-  return u8.byteOffset === 0 && u8.byteLength === u8.buffer.byteLength ? u8.buffer : u8.slice().buffer;
-}
-
-function bytesOf(b, what) {
-  if (b instanceof ArrayBuffer) return new Uint8Array(b);
-  if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  throw new Error(`${what} must be an ArrayBuffer (safetensors or .pt bytes)`);
-}
-
-// Buffers of every typed array in a result, to transfer. Never wasm's own memory: wasm-bindgen
-// returns copies, but transferring the memory itself would kill the instance.
-function transferables(value, out = new Set(), depth = 0) {
-  if (value == null || typeof value !== 'object' || depth > 8) return out;
-  if (ArrayBuffer.isView(value)) {
-    // (A SharedArrayBuffer is not an ArrayBuffer and cannot be transferred.)
-    const own = Object.values(memories).some((m) => m?.buffer === value.buffer);
-    if (value.buffer instanceof ArrayBuffer && !own) out.add(value.buffer);
-    return out;
-  }
-  for (const v of Array.isArray(value) ? value : Object.values(value)) transferables(v, out, depth + 1);
-  return out;
-}
 
 function reply(client, msg, transfer = []) {
   try {
@@ -661,7 +561,7 @@ async function handle(req, client) {
 async function answer(req, id, run, client) {
   try {
     const result = await run(req.args ?? {}, client);
-    reply(client, { v: PROTOCOL_VERSION, id, ok: true, result }, [...transferables(result)]);
+    reply(client, { v: PROTOCOL_VERSION, id, ok: true, result }, [...transferables(result, Object.values(memories))]);
   } catch (e) {
     // A trap without a panic message (out of memory, a bug in the glue): a crash all the same.
     let error = e;
