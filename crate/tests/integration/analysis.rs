@@ -969,3 +969,27 @@ fn ablations_from_the_cache_match_full_runs() {
         }
     }
 }
+
+/// dla_centred is dla with each (component, batch, pos) row's mean over the logits taken away.
+#[test]
+fn dla_centred_is_dla_less_its_mean_over_the_logits() {
+    use toylens::analysis::catalog::{self, Inputs};
+    let f = load("majority", &Device::flex());
+    let inputs = Inputs { tokens: Some(f.tokens.clone()), ..Inputs::default() };
+    let values = |what: &str| -> (Vec<usize>, Vec<f32>) {
+        let out = catalog::run(what, &f.model, &inputs).unwrap();
+        let shape = out["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+        (shape, out["values"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+    };
+    let ((shape, raw), (shape_c, centred)) = (values("dla"), values("dla_centred"));
+    assert_eq!(shape, shape_c);
+    let v = shape[3];
+    let want: Vec<f32> = raw
+        .chunks(v)
+        .flat_map(|row| {
+            let mean = row.iter().sum::<f32>() / v as f32;
+            row.iter().map(move |x| x - mean).collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(diff(&centred, &want) <= 1e-4, "{}", diff(&centred, &want));
+}

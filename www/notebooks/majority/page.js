@@ -107,7 +107,7 @@ export default {
       view: `${TASK}/logit-contributions`,
       widget: 'lines',
       follows: 'input',
-      reads: { labels: LABELS, dla: a('dla') },
+      reads: { labels: LABELS, dla: a('dla_centred') },
       show: ({ labels, dla }) => v.logitContributionsView(v.logitContributions(dla, labels)),
       live: ({ labels, dla }) => {
         const [embed, attn, mlp] = v.logitContributions(dla, labels).map((s) => v.meanOf(s.y));
@@ -120,7 +120,7 @@ export default {
       view: `${TASK}/mlp-spikes`,
       widget: 'table',
       follows: 'input',
-      reads: { labels: LABELS, dla: a('dla') },
+      reads: { labels: LABELS, dla: a('dla_centred') },
       show: ({ labels, dla }, { tokens }) => v.mlpSpikesView(v.mlpSpikes(dla, tokens, labels)),
       live: ({ labels, dla }, { tokens }) => {
         const s = v.mlpSpikes(dla, tokens, labels);

@@ -63,8 +63,9 @@ const COMPONENTS = [
 ];
 
 /**
- * dla [component, 1, pos, vocab] -> each component's logit for the true token (the running
- * majority) at each position, centred over the vocabulary as the notebook does.
+ * dla_centred [component, 1, pos, vocab] (centred over the vocabulary by the engine, as the
+ * notebook does) -> each component's logit for the true token (the running majority) at each
+ * position.
  */
 export function logitContributions(dla, labels) {
   const comps = labelsOf(dla, 'component');
@@ -73,12 +74,7 @@ export function logitContributions(dla, labels) {
     const c = comps.indexOf(key);
     if (c < 0) throw new Error(`dla has no component ${key} (it has ${comps.join(', ')})`);
     const m = sub(dla, c, 0).values;
-    const y = labels.map((t, p) => {
-      let mean = 0;
-      for (let j = 0; j < k; j++) mean += m[p * k + j] / k;
-      return m[p * k + t] - mean;
-    });
-    return { name, x: xs(n), y };
+    return { name, x: xs(n), y: labels.map((t, p) => m[p * k + t]) };
   });
 }
 
@@ -89,8 +85,8 @@ export function logitContributionsView(series) {
 export const meanOf = (ys) => ys.reduce((a, b) => a + b, 0) / ys.length;
 
 /**
- * The notebook's line of the MLP's logit contribution: at each position p ≥ 1, the MLP's
- * centred logit of the value just before it (the notebook plots the logits at 1..n−1 of the
+ * The notebook's line of the MLP's logit contribution (dla_centred): at each position p ≥ 1,
+ * the MLP's centred logit of the value just before it (the notebook plots the logits at 1..n−1 of the
  * input's tokens 0..n−2); and where it spikes: two standard deviations above its mean, with
  * what the input holds around there and the running majority.
  */
@@ -100,11 +96,7 @@ export function mlpSpikes(dla, tokens, labels) {
   const [, , n, k] = dla.shape;
   const m = sub(dla, c, 0).values;
   const y = [];
-  for (let p = 1; p < n; p++) {
-    let mean = 0;
-    for (let j = 0; j < k; j++) mean += m[p * k + j] / k;
-    y.push(m[p * k + tokens[p - 1]] - mean);
-  }
+  for (let p = 1; p < n; p++) y.push(m[p * k + tokens[p - 1]]);
   const mu = meanOf(y);
   const sd = Math.sqrt(meanOf(y.map((v) => (v - mu) ** 2)));
   const at = y.map((v, i) => i + 1).filter((p) => y[p - 1] >= mu + 2 * sd);

@@ -11,7 +11,7 @@ use crate::analysis::circuits;
 use crate::analysis::labeled::LabeledTensor;
 use crate::analysis::metrics;
 use crate::analysis::run::Positions;
-use crate::analysis::stacks::Mode;
+use crate::analysis::stacks::{Mode, Stack};
 use crate::error::Result;
 
 pub const ROWS: &[Analysis] = &[
@@ -67,6 +67,13 @@ pub const ROWS: &[Analysis] = &[
         "each component's direct effect on every logit [component, batch, pos, d_vocab_out]",
         &[Opt::Positions],
         dla,
+    ),
+    row(
+        "dla_centred",
+        Tokens,
+        "dla minus its mean over the logits, the majority notebook's centring [component, batch, pos, d_vocab_out]",
+        &[Opt::Positions],
+        dla_centred,
     ),
     row("probs", Tokens, "softmax of the logits [batch, pos, d_vocab_out]", &[], probs),
     row(
@@ -141,6 +148,13 @@ fn dla(c: &Ctx) -> Result<Value> {
     let run = c.run()?;
     let s = run.decompose_resid(None, false, Mode::All, true, &c.positions()?)?;
     json(c.names.stack(run.dla_vocab(s)?, "output_token")?)
+}
+
+fn dla_centred(c: &Ctx) -> Result<Value> {
+    let run = c.run()?;
+    let s = run.dla_vocab(run.decompose_resid(None, false, Mode::All, true, &c.positions()?)?)?;
+    let mean = s.t.clone().mean_dim(3);
+    json(c.names.stack(Stack { t: s.t - mean, ..s }, "output_token")?)
 }
 
 fn probs(c: &Ctx) -> Result<Value> {
