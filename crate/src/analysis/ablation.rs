@@ -9,7 +9,7 @@ use burn::tensor::Tensor;
 
 use super::labeled::LabeledTensor;
 use super::metrics::{IGNORE, LossAccuracy, loss_accuracy};
-use super::run::{CachedRun, Positions};
+use super::run::{CachedRun, Positions, index_tensor};
 use super::weights;
 use crate::error::{Error, Result};
 use crate::model::{CachedTensor, HookAction, Intervention, NameFilter};
@@ -99,7 +99,7 @@ impl CachedRun {
     /// Argmax predictions [batch, pos] without and with an ablation (the majority notebook's
     /// "original / ablated model prediction" printout).
     pub fn ablated_predictions(&self, target: &Target, kind: Ablation) -> Result<AblatedPredictions> {
-        let (logits, _) = self.model.run_with_hooks(&self.tokens, &[self.ablation(target, kind)?], NameFilter::None)?;
+        let logits = self.ablated_at(target, kind, &(0..self.pos()).collect::<Vec<_>>())?;
         let [b, p, _] = logits.dims();
         let read =
             |t: burn::tensor::Tensor<3>| LabeledTensor::read(t.argmax(2).float().reshape([b, p]), &["batch", "pos"]);
@@ -109,7 +109,7 @@ impl CachedRun {
     /// The logits without and with `target` ablated, and ablated − baseline
     /// [batch, pos, d_vocab_out] each: the effect of a head or neurons on every logit.
     pub fn ablated_logits(&self, target: &Target, kind: Ablation) -> Result<AblatedLogits> {
-        let (logits, _) = self.model.run_with_hooks(&self.tokens, &[self.ablation(target, kind)?], NameFilter::None)?;
+        let logits = self.ablated_at(target, kind, &(0..self.pos()).collect::<Vec<_>>())?;
         let read = |t| LabeledTensor::read(t, &["batch", "pos", "output_token"]);
         Ok(AblatedLogits {
             baseline: read(self.logits.clone())?,
@@ -151,7 +151,7 @@ impl CachedRun {
     }
 
     /// The same from this run's cache, when `target` is in the last block: a head (its `hook_z`),
-    /// the block's whole attention output or its MLP output. Everything before the ablated
+    /// neurons (their `hook_post`), the block's whole attention output or its MLP output. Everything before the ablated
     /// part is as cached, and a head's output enters the residual stream linearly (z·W_O), so
     /// only what follows it runs again, at `positions` only (the rest is per position):
     /// addition's ablations cost its MLP at 6 of 18 positions instead of a forward each.
@@ -188,6 +188,21 @@ impl CachedRun {
                 let attn_out: Tensor<3> = self.act(name)?;
                 let resid_pre: Tensor<3> = self.act(&hook("hook_resid_pre"))?;
                 self.model.logits_from_last_mid(pick(resid_pre + replaced(attn_out, kind)))
+            }
+            // A neuron's output enters linearly too: mlp_out = hook_post · W_out + b_out.
+            Target::Neurons { layer, neurons } if *layer == last && self.cfg().has_mlp() => {
+                let post: Tensor<3> = self.act(&hook("mlp.hook_post"))?; // [b, p, m]
+                let [b, _, m] = post.dims();
+                if neurons.is_empty() || neurons.iter().any(|&n| n >= m) {
+                    return Ok(None); // the full run says what is wrong
+                }
+                let idx = index_tensor(neurons, &post.device());
+                let sel = post.select(2, idx.clone()); // [b, p, k]
+                let w_out = weights::w_out(&self.model, last)?.select(0, idx); // [k, d]
+                let [k, d] = w_out.dims();
+                let delta = (replaced(sel.clone(), kind) - sel).matmul(w_out.reshape([1, k, d]).expand([b, k, d]));
+                let mlp_out: Tensor<3> = self.act(&hook("hook_mlp_out"))?;
+                self.model.logits_from_last_post(pick(mid()? + mlp_out + delta))
             }
             Target::Component { hook: name } if *name == hook("hook_mlp_out") && self.cfg().has_mlp() => {
                 let mlp_out: Tensor<3> = self.act(name)?;

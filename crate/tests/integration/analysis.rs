@@ -941,7 +941,7 @@ fn ablated_logits_of_the_only_head_leave_the_direct_path() {
 #[test]
 fn ablations_from_the_cache_match_full_runs() {
     use toylens::model::NameFilter;
-    for name in ["addition", "ln2_gelu", "min"] {
+    for name in ["addition", "ln2_gelu", "min", "majority"] {
         let f = load(name, &Device::flex());
         let run = CachedRun::new(&f.model, &f.tokens).unwrap();
         let (last, p) = (f.cfg.n_layers - 1, f.tokens.pos);
@@ -949,6 +949,7 @@ fn ablations_from_the_cache_match_full_runs() {
         targets.push(Target::Component { hook: format!("blocks.{last}.hook_attn_out") });
         if f.cfg.has_mlp() {
             targets.push(Target::Component { hook: format!("blocks.{last}.hook_mlp_out") });
+            targets.push(Target::Neurons { layer: last, neurons: vec![0, 3, f.cfg.d_mlp.unwrap() - 1] });
         }
         for positions in [(0..p).collect::<Vec<_>>(), vec![p / 2, p - 1]] {
             for target in &targets {
