@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use burn::tensor::Tensor;
 
 use super::labeled::LabeledTensor;
-use super::metrics::{IGNORE, LossAccuracy, loss_accuracy};
+use super::metrics::{LossAccuracy, loss_accuracy};
 use super::run::{CachedRun, Positions, index_tensor};
 use super::weights;
 use crate::error::{Error, Result};
@@ -132,7 +132,7 @@ impl CachedRun {
         if targets.len() != b * p {
             return Err(Error::Tokens(format!("{} targets for {b}×{p} positions", targets.len())));
         }
-        let at: Vec<usize> = (0..p).filter(|&j| (0..b).any(|e| targets[e * p + j] != IGNORE)).collect();
+        let at = crate::train::loss::scored_columns(targets, p);
         if at.is_empty() {
             return self.measure(&[self.ablation(target, kind)?], targets);
         }

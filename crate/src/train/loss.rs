@@ -9,9 +9,13 @@ use crate::train::cross_entropy::cross_entropy;
 /// is: the full forward's masked loss then says so, as it did before positions were picked).
 pub fn scored_positions(batch: &Batch) -> Option<Vec<usize>> {
     let p = batch.tokens.pos;
-    let scored: Vec<usize> =
-        (0..p).filter(|&j| batch.targets.iter().skip(j).step_by(p).any(|&t| t != IGNORE)).collect();
+    let scored = scored_columns(&batch.targets, p);
     (!scored.is_empty() && scored.len() < p).then_some(scored)
+}
+
+/// The positions any row of `targets` ([rows, pos], row-major) scores, ascending.
+pub fn scored_columns(targets: &[i64], pos: usize) -> Vec<usize> {
+    (0..pos).filter(|&j| targets.iter().skip(j).step_by(pos).any(|&t| t != IGNORE)).collect()
 }
 
 /// Targets at `positions` (all when None) as device tensors: class ids (0 where ignored) and

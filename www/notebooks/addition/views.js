@@ -64,6 +64,12 @@ function columnsWithCases(pts, category) {
   return Array.from({ length: columns }, (_, d) => ({ d, y: columnSeries(pts, category, d) })).filter((c) => c.y.some(Number.isFinite));
 }
 
+/** Each sub-task with a case in `column` ("100s") in some batch: its name and per-batch loss. */
+function subTasksWithCases(pts, column) {
+  const d = Math.round(Math.log10(parseInt(column, 10)));
+  return CATEGORIES.map((c) => ({ c, y: columnSeries(pts, c, d) })).filter(({ y }) => y.some(Number.isFinite));
+}
+
 /**
  * The training batches' cases of each sub-task, summed over every column and batch as the
  * notebook counts them, with their shares; and the sums with one and with two UseSum9 columns.
@@ -114,12 +120,7 @@ export function categoryBatchCurves(curves, model, category, { logY = true } = {
 export function columnBatchCurves(curves, model, column, { logY = true } = {}) {
   const pts = batches(curves);
   const x = pts.map((p) => p.step);
-  const d = Math.round(Math.log10(parseInt(column, 10)));
-  const series = [];
-  for (const c of CATEGORIES) {
-    const y = columnSeries(pts, c, d);
-    if (y.some(Number.isFinite)) series.push({ name: c, x, y });
-  }
+  const series = subTasksWithCases(pts, column).map(({ c, y }) => ({ name: c, x, y }));
   return lineFigure(series, model, logY, lossTitle(`The ${column} column: loss of each sub-task, every training batch`, logY));
 }
 
@@ -188,13 +189,7 @@ export function aggregateDrops(curves, below = 0.5) {
 export function columnDrops(curves, column, below = 0.5) {
   const pts = batches(curves);
   const x = pts.map((p) => p.step);
-  const d = Math.round(Math.log10(parseInt(column, 10)));
-  const out = {};
-  for (const c of CATEGORIES) {
-    const y = columnSeries(pts, c, d);
-    if (y.some(Number.isFinite)) out[c] = settledBelow(x, y, below);
-  }
-  return out;
+  return Object.fromEntries(subTasksWithCases(pts, column).map(({ c, y }) => [c, settledBelow(x, y, below)]));
 }
 
 /** The steps between the first and the last of the learned ones of `steps` (null: not yet). */

@@ -144,15 +144,18 @@ fn full_resid_decomposition(c: &Ctx) -> Result<Value> {
     json(c.names.stack(c.run()?.full_resid_decomposition(None, false, false, &c.positions()?)?, "d_model")?)
 }
 
-fn dla(c: &Ctx) -> Result<Value> {
+/// Each component's direct effect on every logit [component, batch, pos, d_vocab_out].
+fn dla_stack(c: &Ctx) -> Result<Stack> {
     let run = c.run()?;
-    let s = run.decompose_resid(None, false, Mode::All, true, &c.positions()?)?;
-    json(c.names.stack(run.dla_vocab(s)?, "output_token")?)
+    run.dla_vocab(run.decompose_resid(None, false, Mode::All, true, &c.positions()?)?)
+}
+
+fn dla(c: &Ctx) -> Result<Value> {
+    json(c.names.stack(dla_stack(c)?, "output_token")?)
 }
 
 fn dla_centred(c: &Ctx) -> Result<Value> {
-    let run = c.run()?;
-    let s = run.dla_vocab(run.decompose_resid(None, false, Mode::All, true, &c.positions()?)?)?;
+    let s = dla_stack(c)?;
     let mean = s.t.clone().mean_dim(3);
     json(c.names.stack(Stack { t: s.t - mean, ..s }, "output_token")?)
 }
