@@ -266,8 +266,15 @@ mod tests {
         let cfg = HookedTransformerConfig::from_json_str(&cfg.to_string()).unwrap();
         let mut recipe = task.recipe();
         recipe.batch_size = 9;
-        let new = || Trainer::new(tasks::by_id("addition").unwrap(), cfg.clone(), recipe.clone(), &device).unwrap();
-        let (mut one, mut reps) = (new(), [new(), new()]);
+        // Every trainer starts from the first one's weights: a seeded init draws from the
+        // device's one RNG, which tests running at the same time share.
+        let one = Trainer::new(tasks::by_id("addition").unwrap(), cfg.clone(), recipe.clone(), &device).unwrap();
+        let from = one.model().clone();
+        let new = || {
+            Trainer::with_model(tasks::by_id("addition").unwrap(), cfg.clone(), recipe.clone(), &device, from.clone())
+                .unwrap()
+        };
+        let (mut one, mut reps) = (one, [new(), new()]);
         for _ in 0..2 {
             let want = one.step().unwrap().figures.expect("addition logs its batches");
             let shards: Vec<Shard> = reps
@@ -302,8 +309,14 @@ mod tests {
         let task = tasks::by_id("sorting").unwrap();
         let mut recipe = task.recipe();
         recipe.batch_size = 9; // shards of 4 and 5 rows
-        let new = || Trainer::new(tasks::by_id("sorting").unwrap(), task.config(), recipe.clone(), &device).unwrap();
-        let (mut one, mut reps) = (new(), [new(), new()]);
+        // Every trainer starts from the first one's weights (see the test above).
+        let one = Trainer::new(tasks::by_id("sorting").unwrap(), task.config(), recipe.clone(), &device).unwrap();
+        let from = one.model().clone();
+        let new = || {
+            Trainer::with_model(tasks::by_id("sorting").unwrap(), task.config(), recipe.clone(), &device, from.clone())
+                .unwrap()
+        };
+        let (mut one, mut reps) = (one, [new(), new()]);
         for _ in 0..4 {
             let want = one.step().unwrap();
             // Each replica gets the other's shard, through bytes as between workers.
