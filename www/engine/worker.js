@@ -26,11 +26,11 @@
 // message to globalThis.__toylensPanic (the trap itself carries none); the request that was
 // running fails at once with code 'panic' ("the engine panicked: <message>"), even when the trap
 // happened inside a future and its promise would never settle. Then the engine restarts inside
-// this worker: a fresh wasm instance of the already compiled module, in the same queue, before
-// any later request. Each client's loaded models come back by themselves (the worker keeps the
-// last `load` of each backend and replays it on first use); training runs are gone (a request
-// naming one fails with code 'run-lost'): their owners resume them from their last saved
-// train_state (www/engine/session.js). Every client then gets
+// this worker (www/engine/instances.js): a fresh wasm instance of the already compiled module,
+// in the same queue, before any later request. Each client's loaded models come back by
+// themselves (the worker keeps the last `load` of each backend and replays it on first use);
+// training runs are gone (a request naming one fails with code 'run-lost'): their owners resume
+// them from their last saved train_state (www/engine/session.js). Every client then gets
 //   {v:1, id:null, event:'restarted', reason, ms, runs: [its lost run ids], restarts}
 // Why not a new worker: embedded figures reach this worker through MessagePorts (connect);
 // restarting in place keeps every port, the request queue and the fetch cache, so a client
@@ -100,6 +100,7 @@
 
 import { compare, maxAbsDiff } from './compare.js';
 import { fetchOnce } from './fetch-cache.js';
+import { buildFor, createInstances } from './instances.js';
 import { loseDevices, probeWebgpu } from './webgpu.js';
 import { bufferOf, bytesOf, codedError, message, toTokens, transferables } from './wire.js';
 
@@ -107,19 +108,6 @@ export const PROTOCOL_VERSION = 1;
 
 const CPU_REASON = 'burn Flex backend on WebAssembly (always available)';
 
-const BUILDS = { cpu: 'toylens_cpu', full: 'toylens' }; // pkg/<name>.js and pkg/<name>_bg.wasm
-const buildFor = (backend) => (backend === 'webgpu' ? 'full' : 'cpu');
-const instances = { cpu: null, full: null }; // build -> Promise of {mod} once asked for
-const compiled = {}; // build -> its compiled WebAssembly.Module: a restart instantiates it again, no download
-const memories = {}; // build -> the current instance's WebAssembly.Memory
-let generation = 0; // instances made so far (each restart imports the glue afresh: see restart())
-let panicked = null; // why the current instance trapped (its panic message): restart before its next use
-let restarts = 0;
-let poisoned = null; // set when the worker gives up restarting: every request then asks for a reload
-const graveyard = []; // the trapped instances' engines and runs: never freed (see restart())
-let onPanic = () => {}; // fails the request in flight when a panic is reported
-const MAX_RESTARTS = 2; // each keeps the trapped instance's memory (~100 MB after a cumsum run)
-let queue = Promise.resolve(); // the requests that use the engine, one at a time
 // Ops that touch no engine answer at once, never behind a long wasm call (e.g. the first
 // instantiation): a new figure connects and its model downloads meanwhile.
 const UNQUEUED = new Set(['hello', 'connect', 'fetch']);
@@ -144,110 +132,28 @@ const newClient = (post) => ({ post, engines: new Map(), models: new Map(), runs
 const own = newClient((msg, transfer) => self.postMessage(msg, transfer)); // the page that started the worker
 const clients = new Set([own]);
 
-
-
-// Imported on first use, not statically: a missing or broken pkg/ then becomes a readable
-// ok:false reply instead of a worker that silently fails to start. Each build is compiled once
-// and kept: a restart instantiates the same module in a fresh copy of the glue (a new import
-// URL: the glue keeps its instance in module-level variables), without downloading or compiling.
-// One promise per build, so two requests never make two instances; a failed one is forgotten
-// (unless a restart replaced it already), so the next request tries again.
-function loadWasm(build = 'cpu') {
-  if (!instances[build]) {
-    const p = instantiate(build);
-    instances[build] = p;
-    p.catch(() => {
-      if (instances[build] === p) instances[build] = null;
-    });
-  }
-  return instances[build];
-}
-
-async function instantiate(build) {
-  generation += 1;
-  const name = BUILDS[build];
-  const glue = `../pkg/${name}.js`;
-  let mod;
-  try {
-    mod = await import(compiled[build] ? `${glue}?instance=${generation}` : glue);
-  } catch (e) {
-    throw new Error(`cannot load the engine (pkg/${name}.js): ${message(e)}`, { cause: e });
-  }
-  let exports;
-  try {
-    compiled[build] ??= await compileWasm(new URL(`../pkg/${name}_bg.wasm`, import.meta.url));
-    exports = await mod.default({ module_or_path: compiled[build] });
-  } catch (e) {
-    throw new Error(`cannot instantiate the engine (pkg/${name}_bg.wasm): ${message(e)}`, { cause: e });
-  }
-  memories[build] = exports?.memory;
-  return { mod };
-}
-
-// Streaming compilation when the server labels the file application/wasm, else from its bytes.
-async function compileWasm(url) {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  if (WebAssembly.compileStreaming && res.headers.get('Content-Type')?.startsWith('application/wasm')) {
-    return WebAssembly.compileStreaming(res);
-  }
-  return WebAssembly.compile(await res.arrayBuffer());
-}
-
-// The panic hook (crate/src/web/mod.rs) calls this before the instance traps.
-globalThis.__toylensPanic = (msg) => crashed(String(msg));
-
-// The current instance trapped: fail the request in flight and restart before the next one.
-function crashed(reason) {
-  if (panicked) return;
-  panicked = reason;
-  onPanic(reason);
-  queue = queue.then(restart);
-}
-
-// A fresh instance in place of the trapped one. The trapped instance's objects are kept, not
-// freed: their finalizers would run code in an instance whose state a panic left half-updated.
-async function restart() {
-  if (!panicked || poisoned) return;
-  const reason = panicked;
-  restarts += 1;
-  if (restarts > MAX_RESTARTS) {
-    poisoned = `${reason}; it restarted ${MAX_RESTARTS} times already`;
-    return;
-  }
-  const t0 = performance.now();
-  // A panic names no instance: both restart (the full one when next asked for).
-  const leakedBytes = Object.values(memories).reduce((n, m) => n + (m?.buffer?.byteLength ?? 0), 0);
-  const lost = new Map();
-  for (const c of clients) {
-    graveyard.push(...c.engines.values());
-    c.engines.clear();
-    lost.set(c, [...c.runs]);
-    for (const id of c.runs) c.lostRuns.add(id);
-    c.runs.clear();
-  }
-  graveyard.push(...runs.values());
-  runs.clear();
-  // Its GPU devices: destroyed (their memory is freed; the new instance asks for its own).
-  loseDevices({ forget: true });
-  selftests.clear();
-  instances.cpu = null;
-  instances.full = null;
-  for (const b of Object.keys(memories)) delete memories[b];
-  panicked = null;
-  try {
-    await loadWasm();
-  } catch (e) {
-    poisoned = `${reason}; the restart failed: ${message(e)}`;
-    return;
-  }
-  const ms = performance.now() - t0;
-  console.warn(`toylens engine restarted in ${ms.toFixed(0)} ms after: ${reason} (${(leakedBytes / 2 ** 20).toFixed(0)} MB of the old instance stay allocated)`);
-  for (const c of clients) {
-    reply(c, { v: PROTOCOL_VERSION, id: null, event: 'restarted', reason, ms, runs: lost.get(c) ?? [], restarts, leakedBytes });
-  }
-}
-
+// The wasm instances and their restart (engine/instances.js). A restart takes away what the
+// trapped instance made (kept, never freed: see instances.js) and the clients hear of it.
+const wasm = createInstances({
+  invalidate: (bury) => {
+    const lost = new Map();
+    for (const c of clients) {
+      bury(...c.engines.values());
+      c.engines.clear();
+      lost.set(c, [...c.runs]);
+      for (const id of c.runs) c.lostRuns.add(id);
+      c.runs.clear();
+    }
+    bury(...runs.values());
+    runs.clear();
+    selftests.clear();
+    return ({ reason, ms, restarts, leakedBytes }) => {
+      for (const c of clients) {
+        reply(c, { v: PROTOCOL_VERSION, id: null, event: 'restarted', reason, ms, runs: lost.get(c) ?? [], restarts, leakedBytes });
+      }
+    };
+  },
+});
 
 // A fresh min-of-two model, the same weights on both backends, forwards on each: WebGPU
 // is used only when it agrees with the CPU (and, see backend.js, is not slower in software).
@@ -255,7 +161,7 @@ async function selftest(tol) {
   const p = await probeWebgpu();
   if (!p.available) return { ok: false, reason: p.reason };
   const t0 = performance.now();
-  const { mod } = await loadWasm('cpu');
+  const { mod } = await wasm.load('cpu');
   const run = await mod.TrainingRun.create('cpu', 'min', undefined, undefined);
   const weights = await run.weights();
   const cfg = JSON.stringify(run.settings().config);
@@ -264,7 +170,7 @@ async function selftest(tol) {
   const out = {};
   const ms = {};
   for (const b of ['cpu', 'webgpu']) {
-    const e = await (await loadWasm(buildFor(b))).mod.Engine.create(b);
+    const e = await (await wasm.load(buildFor(b))).mod.Engine.create(b);
     e.load(cfg, weights);
     out[b] = await e.forward(sample.values, sample.shape[0], sample.shape[1]);
     // Timed after the first call (shader compilation, first allocations).
@@ -300,7 +206,7 @@ async function engine(backend, client) {
     const p = await probeWebgpu();
     if (!p.available) throw new Error(`WebGPU unavailable: ${p.reason}`);
   }
-  const { mod } = await loadWasm(buildFor(backend));
+  const { mod } = await wasm.load(buildFor(backend));
   const e = await mod.Engine.create(backend);
   // After a restart: the model this client had loaded (it loaded once, so it loads again).
   const saved = client.models.get(backend);
@@ -351,7 +257,7 @@ const OPS = {
 
   init: async ({ backend }, client) => {
     const e = await engine(backend, client);
-    const out = { backend: e.backend, version: (await loadWasm(buildFor(backend))).mod.version() };
+    const out = { backend: e.backend, version: (await wasm.load(buildFor(backend))).mod.version() };
     if (backend === 'webgpu') out.adapter = (await probeWebgpu()).adapter;
     return out;
   },
@@ -380,7 +286,7 @@ const OPS = {
   },
 
   read_safetensors: async ({ bytes }) => {
-    const { mod } = await loadWasm();
+    const { mod } = await wasm.load();
     if (!(bytes instanceof ArrayBuffer)) throw new Error('read_safetensors: bytes must be an ArrayBuffer');
     return mod.read_safetensors(new Uint8Array(bytes));
   },
@@ -398,22 +304,22 @@ const OPS = {
     return JSON.parse(e.analyze(task ?? undefined, what, t?.values, t?.batch ?? 0, t?.pos ?? 0, req));
   },
 
-  infer_config: async ({ bytes }) => (await loadWasm()).mod.infer_config(bytesOf(bytes, 'infer_config: bytes')),
+  infer_config: async ({ bytes }) => (await wasm.load()).mod.infer_config(bytesOf(bytes, 'infer_config: bytes')),
 
-  task_info: async ({ task }) => (await loadWasm()).mod.task_info(task),
-  checkpoint_steps: async ({ task, total }) => Array.from((await loadWasm()).mod.checkpoint_steps(task, total)),
+  task_info: async ({ task }) => (await wasm.load()).mod.task_info(task),
+  checkpoint_steps: async ({ task, total }) => Array.from((await wasm.load()).mod.checkpoint_steps(task, total)),
   // A knob left empty (not a number) keeps the recipe's value; the engine keeps it for a
   // non-positive steps, lr or batch too.
   recipe_with_settings: async ({ recipe, settings = {} }) => {
     const knobs = Object.fromEntries(Object.entries(settings).filter(([, v]) => Number.isFinite(v)));
-    return (await loadWasm()).mod.recipe_with_settings(JSON.stringify(recipe), JSON.stringify(knobs));
+    return (await wasm.load()).mod.recipe_with_settings(JSON.stringify(recipe), JSON.stringify(knobs));
   },
-  recipe_plan: async ({ recipe }) => (await loadWasm()).mod.recipe_plan(JSON.stringify(recipe)),
-  task_sample: async ({ task, seed = 0, n = 1 }) => (await loadWasm()).mod.task_sample(task, BigInt(seed), n),
-  task_held_out: async ({ task, limit }) => (await loadWasm()).mod.task_held_out(task, limit ?? undefined),
+  recipe_plan: async ({ recipe }) => (await wasm.load()).mod.recipe_plan(JSON.stringify(recipe)),
+  task_sample: async ({ task, seed = 0, n = 1 }) => (await wasm.load()).mod.task_sample(task, BigInt(seed), n),
+  task_held_out: async ({ task, limit }) => (await wasm.load()).mod.task_held_out(task, limit ?? undefined),
   task_label: async ({ task, tokens }) => {
     const t = toTokens(tokens);
-    return (await loadWasm()).mod.task_label(task, t.values, t.batch, t.pos);
+    return (await wasm.load()).mod.task_label(task, t.values, t.batch, t.pos);
   },
 
   // Asked by every page (and every embedded figure) choosing its backend: computed once.
@@ -429,7 +335,7 @@ const OPS = {
   train_create: async ({ backend, task, recipe, config }, client) => {
     checkBackend(backend);
     await engine(backend, client); // probes WebGPU first, with its reason on failure
-    const { mod } = await loadWasm(buildFor(backend));
+    const { mod } = await wasm.load(buildFor(backend));
     const run = await mod.TrainingRun.create(
       backend,
       task,
@@ -442,7 +348,7 @@ const OPS = {
   train_restore: async ({ backend, state }, client) => {
     checkBackend(backend);
     await engine(backend, client);
-    const { mod } = await loadWasm(buildFor(backend));
+    const { mod } = await wasm.load(buildFor(backend));
     return addRun(await mod.TrainingRun.restore(backend, bytesOf(state, 'train_restore: state')), client);
   },
 
@@ -472,7 +378,7 @@ const OPS = {
   replay_training: async ({ backend, config, init, steps, meta, scale = 1 }, client) => {
     checkBackend(backend);
     await engine(backend, client);
-    const { mod } = await loadWasm(buildFor(backend));
+    const { mod } = await wasm.load(buildFor(backend));
     return mod.replay_training(backend, config, bytesOf(init, 'replay_training: init'), bytesOf(steps, 'replay_training: steps'), meta, scale);
   },
 
@@ -495,7 +401,7 @@ const OPS = {
 
   debug_panic: async ({ message: msg = 'debug_panic' }) => {
     if (!DEBUG_PANIC) throw new Error('debug_panic is a test op: the page must be opened with ?debug=panic');
-    (await loadWasm()).mod.debug_panic(String(msg));
+    (await wasm.load()).mod.debug_panic(String(msg));
     return {};
   },
 };
@@ -542,31 +448,24 @@ async function handle(req, client) {
     await answer(req, id, fn, client);
     return;
   }
-  if (panicked) await restart();
-  if (poisoned) {
-    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `${req.op}: the engine crashed (${poisoned}); reload the page`, code: 'poisoned' });
+  if (wasm.panicked) await wasm.restart();
+  if (wasm.poisoned) {
+    reply(client, { v: PROTOCOL_VERSION, id, ok: false, error: `${req.op}: the engine crashed (${wasm.poisoned}); reload the page`, code: 'poisoned' });
     return;
   }
   // A panic fails this request at once: its promise may never settle (a trap inside a future).
-  const crash = new Promise((_, reject) => {
-    onPanic = (reason) => reject(codedError(`the engine panicked: ${reason}`, 'panic'));
-  });
-  try {
-    await answer(req, id, () => Promise.race([fn(req.args ?? {}, client), crash]), client);
-  } finally {
-    onPanic = () => {};
-  }
+  await wasm.watch((crash) => answer(req, id, () => Promise.race([fn(req.args ?? {}, client), crash]), client));
 }
 
 async function answer(req, id, run, client) {
   try {
     const result = await run(req.args ?? {}, client);
-    reply(client, { v: PROTOCOL_VERSION, id, ok: true, result }, [...transferables(result, Object.values(memories))]);
+    reply(client, { v: PROTOCOL_VERSION, id, ok: true, result }, [...transferables(result, wasm.memories())]);
   } catch (e) {
     // A trap without a panic message (out of memory, a bug in the glue): a crash all the same.
     let error = e;
     if (e instanceof WebAssembly.RuntimeError) {
-      crashed(`${e.name}: ${message(e)}`);
+      wasm.crashed(`${e.name}: ${message(e)}`);
       error = codedError(`the engine crashed: ${message(e)}`, 'panic');
     }
     // The engine's errors carry their kind (crate/src/error.rs: Error::kind): the reply's code.
@@ -577,9 +476,9 @@ async function answer(req, id, run, client) {
 
 function receive(req, client) {
   if (req?.op === 'disconnect') {
-    if (client !== own) queue = queue.then(() => disconnect(client));
+    if (client !== own) wasm.enqueue(() => disconnect(client));
   } else if (UNQUEUED.has(req?.op)) handle(req, client);
-  else queue = queue.then(() => handle(req, client));
+  else wasm.enqueue(() => handle(req, client));
 }
 self.addEventListener('message', (ev) => receive(ev.data, own));
 
@@ -587,11 +486,11 @@ self.addEventListener('message', (ev) => receive(ev.data, own));
 // that escapes (inside a future, after its panic was reported) is a crash: the restart tells them.
 self.addEventListener('error', (ev) => {
   ev.preventDefault();
-  if (ev.error instanceof WebAssembly.RuntimeError) return crashed(`${ev.error.name}: ${message(ev.error)}`);
+  if (ev.error instanceof WebAssembly.RuntimeError) return wasm.crashed(`${ev.error.name}: ${message(ev.error)}`);
   for (const c of clients) reply(c, { v: PROTOCOL_VERSION, id: null, ok: false, error: `worker error: ${ev.message || message(ev.error)}` });
 });
 self.addEventListener('unhandledrejection', (ev) => {
   ev.preventDefault();
-  if (ev.reason instanceof WebAssembly.RuntimeError) return crashed(`${ev.reason.name}: ${message(ev.reason)}`);
+  if (ev.reason instanceof WebAssembly.RuntimeError) return wasm.crashed(`${ev.reason.name}: ${message(ev.reason)}`);
   for (const c of clients) reply(c, { v: PROTOCOL_VERSION, id: null, ok: false, error: `worker: unhandled rejection: ${message(ev.reason)}` });
 });

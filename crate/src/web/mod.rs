@@ -19,7 +19,7 @@ pub use run::TrainingRun;
 
 #[wasm_bindgen]
 extern "C" {
-    // The worker's panic reporter (www/engine/worker.js), if it installed one: a panic traps
+    // The worker's panic reporter (www/engine/instances.js), if it installed one: a panic traps
     // the instance, and the trap itself carries no message, so the hook hands it over first.
     #[wasm_bindgen(js_namespace = globalThis, js_name = __toylensPanic, catch)]
     fn report_panic(message: &str) -> Result<(), JsValue>;
