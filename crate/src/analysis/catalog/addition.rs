@@ -56,6 +56,13 @@ pub const ROWS: &[Analysis] = &[
         logit_lens_attrs,
     ),
     row(
+        "head_dla",
+        Targets,
+        "per head: mean direct logit attribution to the target over the scored positions (head_attribution without its ablations)",
+        &[],
+        head_dla,
+    ),
+    row(
         "head_attribution",
         Targets,
         "per head: mean DLA to the target, and loss/accuracy under zero and mean ablation",
@@ -140,7 +147,9 @@ struct HeadAttribution {
     mean_ablation: ablation::HeadScan,
 }
 
-fn head_attribution(c: &Ctx) -> Result<Value> {
+/// Each head's direct logit attribution to the target, [layer, head], averaged over the
+/// scored positions.
+fn mean_head_dla(c: &Ctx) -> Result<LabeledTensor> {
     let (run, t) = (c.run()?, c.targets()?);
     let (fill, scored) = filled(t);
     let s = run.stack_head_results(None, false, &Positions::All)?;
@@ -154,8 +163,22 @@ fn head_attribution(c: &Ctx) -> Result<Value> {
                 / n_scored as f32
         })
         .collect();
+    Ok(c.names.annotate(LabeledTensor::new(vec![n_l, n_h], dla, &["layer", "head"])))
+}
+
+#[derive(Serialize)]
+struct HeadDla {
+    dla: LabeledTensor,
+}
+
+fn head_dla(c: &Ctx) -> Result<Value> {
+    json(HeadDla { dla: mean_head_dla(c)? })
+}
+
+fn head_attribution(c: &Ctx) -> Result<Value> {
+    let (run, t) = (c.run()?, c.targets()?);
     json(HeadAttribution {
-        dla: c.names.annotate(LabeledTensor::new(vec![n_l, n_h], dla, &["layer", "head"])),
+        dla: mean_head_dla(c)?,
         zero_ablation: run.head_ablation_scan(ablation::Ablation::Zero, t)?,
         mean_ablation: run.head_ablation_scan(ablation::Ablation::Mean, t)?,
     })
