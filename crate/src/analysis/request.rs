@@ -112,7 +112,7 @@ fn first_rows(t: Tokens, targets: Vec<i64>, n: Option<usize>) -> (Tokens, Vec<i6
     match n {
         Some(n) if n < t.batch => {
             let k = n * t.pos;
-            (Tokens { batch: n, pos: t.pos, ids: t.ids[..k].to_vec() }, targets[..k].to_vec())
+            (t.rows(0, n), targets[..k].to_vec())
         }
         _ => (t, targets),
     }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::error::{Error, Result};
-use crate::model::{ActivationCache, HookedTransformer, HookedTransformerConfig, NameFilter, Tokens};
+use crate::model::{ActivationCache, CachedTensor, HookedTransformer, HookedTransformerConfig, NameFilter, Tokens};
 
 pub struct CachedRun {
     /// The model it ran (a clone shares its weights).
@@ -22,6 +22,62 @@ impl CachedRun {
     pub fn new(model: &HookedTransformer, tokens: &Tokens) -> Result<Self> {
         let (logits, cache) = model.run_with_cache(tokens, NameFilter::All)?;
         Ok(Self { model: model.clone(), tokens: tokens.clone(), logits, cache })
+    }
+
+    /// The run of the first `n` rows: every activation narrowed on its batch axis (row `i` of
+    /// a forward depends on row `i` of the input alone). None if an activation has no batch
+    /// axis first, which TL's hooks all have.
+    pub fn first(&self, n: usize) -> Option<Self> {
+        let b = self.batch();
+        if n == 0 || n > b {
+            return None;
+        }
+        let mut cache = ActivationCache::default();
+        for (name, t) in &self.cache.map {
+            if t.shape.first() != Some(&b) {
+                return None;
+            }
+            let row: usize = t.shape[1..].iter().product();
+            let mut shape = t.shape.clone();
+            shape[0] = n;
+            cache.map.insert(name.clone(), CachedTensor { shape, flat: t.flat.clone().narrow(0, 0, n * row) });
+        }
+        Some(Self {
+            model: self.model.clone(),
+            tokens: self.tokens.rows(0, n),
+            logits: self.logits.clone().narrow(0, 0, n),
+            cache,
+        })
+    }
+
+    /// This run followed by `more` (a run of the rows after these, on the same model): the
+    /// two caches joined on their batch axes. None if their hooks differ.
+    pub fn extended(&self, more: &CachedRun) -> Option<Self> {
+        let (b, m) = (self.batch(), more.batch());
+        if self.cache.map.len() != more.cache.map.len() || self.pos() != more.pos() {
+            return None;
+        }
+        let mut cache = ActivationCache::default();
+        for (name, t) in &self.cache.map {
+            let u = more.cache.map.get(name)?;
+            if t.shape.first() != Some(&b) || u.shape.first() != Some(&m) || t.shape[1..] != u.shape[1..] {
+                return None;
+            }
+            let mut shape = t.shape.clone();
+            shape[0] = b + m;
+            cache.map.insert(
+                name.clone(),
+                CachedTensor { shape, flat: Tensor::cat(vec![t.flat.clone(), u.flat.clone()], 0) },
+            );
+        }
+        let mut ids = self.tokens.ids.clone();
+        ids.extend(&more.tokens.ids);
+        Some(Self {
+            model: self.model.clone(),
+            tokens: Tokens { batch: b + m, pos: self.pos(), ids },
+            logits: Tensor::cat(vec![self.logits.clone(), more.logits.clone()], 0),
+            cache,
+        })
     }
 
     pub fn cfg(&self) -> &HookedTransformerConfig {
@@ -68,33 +124,66 @@ impl CachedRun {
     }
 }
 
-/// The last cached run, kept for the next analysis of the same model and tokens: a page's
-/// figures read several analyses of one batch (addition's losses, examples and logit lens of
-/// 200 sums), and each built its own full forward. One run only: a full cache of 200 sums of
-/// the addition model is ~150 MB. The owner clears it when the weights change.
+/// The cached runs kept for the next analyses of the same model: a page's figures read several
+/// analyses of one batch (addition's losses, examples and logit lens of 200 sums, its ablations
+/// of the first 64, its head attribution of the first 32), and each built its own full forward.
+///
+/// Two runs are kept, the most recently used first: a page reads its reader's input (a row) and
+/// the held-out batch in turn, and one slot made each evict the other. A full cache of 200 sums
+/// of the addition model is ~150 MB, so not more. A request for the first rows of a kept run is
+/// that run narrowed (no forward); one that extends a kept run runs only the new rows. The
+/// owner clears it when the weights change.
 #[derive(Default)]
 pub struct RunCache {
-    last: Option<(String, Tokens, Rc<CachedRun>)>,
+    kept: Vec<(String, Rc<CachedRun>)>,
 }
+
+const KEPT_RUNS: usize = 2;
 
 impl RunCache {
     /// The run of `model` (known to the caller as `key`: its weights and processing) on
-    /// `tokens`, reused when it is the last one asked for.
+    /// `tokens`: a kept run, its first rows, or a kept run extended by the rows it lacks.
     pub fn run(&mut self, key: &str, model: &HookedTransformer, tokens: &Tokens) -> Result<Rc<CachedRun>> {
-        if let Some((k, t, run)) = &self.last
-            && k == key
-            && t == tokens
-        {
-            return Ok(run.clone());
+        let same = |k: &String| k == key;
+        if let Some(i) = self.kept.iter().position(|(k, r)| same(k) && &r.tokens == tokens) {
+            let hit = self.kept.remove(i);
+            let run = hit.1.clone();
+            self.kept.insert(0, hit);
+            return Ok(run);
         }
-        self.last = None; // freed before the next one is built
-        let run = Rc::new(CachedRun::new(model, tokens)?);
-        self.last = Some((key.to_string(), tokens.clone(), run.clone()));
+        if let Some((_, r)) = self.kept.iter().find(|(k, r)| same(k) && tokens.is_prefix_of(&r.tokens))
+            && let Some(first) = r.first(tokens.batch)
+        {
+            return Ok(Rc::new(first));
+        }
+        let base = self.kept.iter().position(|(k, r)| same(k) && r.tokens.is_prefix_of(tokens));
+        let run = match base {
+            Some(i) => {
+                let (_, old) = self.kept.remove(i);
+                let rest = tokens.rows(old.batch(), tokens.batch);
+                let more = CachedRun::new(model, &rest)?;
+                match old.extended(&more) {
+                    Some(r) => r,
+                    None => {
+                        drop((old, more)); // freed before the whole batch runs
+                        CachedRun::new(model, tokens)?
+                    }
+                }
+            }
+            None => {
+                // The least recently used run is freed before the next one is built.
+                self.kept.truncate(KEPT_RUNS - 1);
+                CachedRun::new(model, tokens)?
+            }
+        };
+        let run = Rc::new(run);
+        self.kept.insert(0, (key.to_string(), run.clone()));
+        self.kept.truncate(KEPT_RUNS);
         Ok(run)
     }
 
     pub fn clear(&mut self) {
-        self.last = None;
+        self.kept.clear();
     }
 }
 

@@ -77,6 +77,16 @@ impl Tokens {
         Ok(())
     }
 
+    /// Rows `start..end` of the batch.
+    pub fn rows(&self, start: usize, end: usize) -> Self {
+        Self { batch: end - start, pos: self.pos, ids: self.ids[start * self.pos..end * self.pos].to_vec() }
+    }
+
+    /// Whether these are the first rows of `other` (fewer of them, the same length).
+    pub fn is_prefix_of(&self, other: &Tokens) -> bool {
+        self.pos == other.pos && self.batch < other.batch && other.ids.starts_with(&self.ids)
+    }
+
     pub fn tensor(&self, device: &Device) -> Tensor<2, Int> {
         let ids: Vec<i32> = self.ids.iter().map(|&t| t as i32).collect();
         Tensor::from_data(TensorData::new(ids, [self.batch, self.pos]), device)

@@ -10,6 +10,7 @@ mod fuzz;
 mod hooks;
 mod parity;
 mod pretrained;
+mod run_cache;
 mod tasks;
 mod train;
 mod training_parity;
