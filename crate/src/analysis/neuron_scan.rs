@@ -3,10 +3,10 @@
 //! one heatmap; this finds the ones the model cannot do without.
 //!
 //! In the last layer no forward pass is needed: ablating neuron n moves only the final residual
-//! stream, by −(a_n − a′_n)·W_out[n] (a′ = 0, or the batch mean at that position), so the scan
-//! applies the final LayerNorm and the unembedding to the cached residual with that term taken
-//! off, for a few neurons at a time. Neurons of earlier layers feed later blocks; those get one
-//! ablated forward pass each.
+//! stream, by −δ_n·w_n with δ_n = a_n − a′_n (a′ = 0, or the batch mean at that position) and
+//! w_n = W_out[n]. The final LayerNorm and the unembedding of r − δ_n·w_n follow in closed form
+//! from products of r and w (see `scan_last_layer`), so no [rows, neurons, d_model] tensor is
+//! built. Neurons of earlier layers feed later blocks; those get one ablated forward each.
 
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
@@ -18,9 +18,8 @@ use super::metrics::{IGNORE, LossAccuracy, loss_accuracy};
 use super::run::CachedRun;
 use super::weights;
 use crate::error::{Error, Result};
-use crate::model::hooks::HookContext;
 
-/// Values held at once by the last-layer scan (rows × neurons × d_model): about 16 MB.
+/// Values held at once by the last-layer scan (rows × neurons × d_vocab_out): about 16 MB.
 const CHUNK_VALUES: usize = 1 << 22;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -62,6 +61,14 @@ impl CachedRun {
     }
 
     /// (loss, accuracy) per neuron of the last layer, from the cached final residual stream.
+    ///
+    /// With r̃ = r − mean(r) and w̃_n = w_n − mean(w_n) (TL's LayerNorm centres, then divides by
+    /// σ = sqrt(mean(x²) + eps), then applies g and b), the ablated logits are
+    ///   (A − δ_n·B_n) / σ_n + c,  A = (r̃⊙g)·W_U,  B_n = (w̃_n⊙g)·W_U,  c = b·W_U + b_U,
+    ///   σ_n² = (|r̃|² − 2δ_n·r̃·w̃_n + δ_n²·|w̃_n|²) / d + eps;
+    /// without a final LayerNorm, r·W_U − δ_n·w_n·W_U + b_U. Each term is a product of [rows, d]
+    /// and [neurons, d] matrices: the scan costs [rows, neurons, d_vocab_out] values instead of
+    /// [rows, neurons, d_model] passed through LayerNorm and the unembedding.
     fn scan_last_layer(&self, layer: usize, kind: Ablation, targets: &[i64]) -> Result<(Vec<f32>, Vec<f32>)> {
         let acts = self.neuron_acts(layer)?;
         let [b, p, m] = acts.dims();
@@ -70,14 +77,43 @@ impl CachedRun {
             return Err(Error::Tokens(format!("{} targets for a [{b}, {p}] batch", targets.len())));
         }
         // What each neuron's ablation takes off: its activation, or its distance from the mean.
-        let removed = match kind {
+        let delta = match kind {
             Ablation::Zero => acts,
             Ablation::Mean => acts.clone() - acts.mean_dim(0),
         }
         .reshape([rows, m]);
-        let w_out = weights::w_out(&self.model, layer)?; // [m, d]
-        let d = w_out.dims()[1];
-        let resid: Tensor<3> = self.act::<3>(&format!("blocks.{layer}.hook_resid_post"))?.reshape([rows, 1, d]);
+        let w = weights::w_out(&self.model, layer)?; // [m, d]
+        let d = w.dims()[1];
+        let r: Tensor<2> = self.act::<3>(&format!("blocks.{layer}.hook_resid_post"))?.reshape([rows, d]);
+        let w_u = weights::w_u(&self.model); // [d, v]
+        let v = w_u.dims()[1];
+        let b_u = weights::b_u(&self.model).reshape([1, 1, v]);
+        // (A [rows, v], B [m, v], c [1, 1, v], σ² as (|r̃|² [rows, 1], r̃·w̃ [rows, m], |w̃|² [1, m]))
+        let (a, bw, c, var) = match &self.model.ln_final {
+            None => (r.matmul(w_u.clone()), w.matmul(w_u), b_u, None),
+            Some(ln) => {
+                let rc = r.clone() - r.mean_dim(1);
+                let wc = w.clone() - w.mean_dim(1);
+                let (g, bias) = match (&ln.w, &ln.b) {
+                    (Some(g), Some(bias)) => (Some(g.val().reshape([1, d])), Some(bias.val().reshape([1, d]))),
+                    _ => (None, None),
+                };
+                let scaled = |x: Tensor<2>| match &g {
+                    Some(g) => x * g.clone(),
+                    None => x,
+                };
+                let a = scaled(rc.clone()).matmul(w_u.clone());
+                let bw = scaled(wc.clone()).matmul(w_u.clone());
+                let c = match bias {
+                    Some(bias) => bias.matmul(w_u).reshape([1, 1, v]) + b_u,
+                    None => b_u,
+                };
+                let rr = rc.clone().square().sum_dim(1); // [rows, 1]
+                let rw = rc.matmul(wc.clone().transpose()); // [rows, m]
+                let ww = wc.square().sum_dim(1).reshape([1, m]); // [1, m]
+                (a, bw, c, Some((rr, rw, ww, ln.eps, d as f64)))
+            }
+        };
         let device = self.device();
         let n_scored = targets.iter().filter(|&&t| t != IGNORE).count();
         if n_scored == 0 {
@@ -87,24 +123,27 @@ impl CachedRun {
         let mask: Vec<f32> = targets.iter().map(|&t| (t != IGNORE) as u8 as f32).collect();
         let idx = Tensor::<2, Int>::from_data(TensorData::new(ids, [rows, 1]), &device);
         let mask = Tensor::<2>::from_data(TensorData::new(mask, [rows, 1]), &device);
-        let chunk = (CHUNK_VALUES / (rows * d)).clamp(1, m);
+        let chunk = (CHUNK_VALUES / (rows * v)).clamp(1, m);
+        let a = a.reshape([rows, 1, v]);
         let (mut loss, mut acc) = (Vec::with_capacity(m), Vec::with_capacity(m));
-        let mut ctx = HookContext::silent();
         for start in (0..m).step_by(chunk) {
-            let c = chunk.min(m - start);
-            let delta = removed.clone().narrow(1, start, c).reshape([rows, c, 1]);
-            let w = w_out.clone().narrow(0, start, c).reshape([1, c, d]);
-            let mut x = resid.clone() - delta * w; // [rows, c, d]
-            if let Some(ln) = &self.model.ln_final {
-                x = ln.forward(x, &mut ctx);
+            let n = chunk.min(m - start);
+            let dl = delta.clone().narrow(1, start, n); // [rows, n]
+            let shift = dl.clone().reshape([rows, n, 1]) * bw.clone().narrow(0, start, n).reshape([1, n, v]);
+            let mut logits = a.clone() - shift; // [rows, n, v]
+            if let Some((rr, rw, ww, eps, d)) = &var {
+                let rw = rw.clone().narrow(1, start, n);
+                let ww = ww.clone().narrow(1, start, n);
+                let var = (rr.clone() - dl.clone() * rw * 2.0 + dl.clone().square() * ww) / *d;
+                logits = logits / (var + *eps).sqrt().reshape([rows, n, 1]);
             }
-            let logits = self.model.unembed.forward(x, &mut ctx); // [rows, c, v]
-            let at = idx.clone().reshape([rows, 1, 1]).repeat_dim(1, c);
-            let lp = log_softmax(logits.clone(), 2).gather(2, at.clone()).reshape([rows, c]);
-            let right = logits.argmax(2).equal(at).float().reshape([rows, c]);
-            let n = n_scored as f32;
-            loss.extend(to_vec((lp * mask.clone()).sum_dim(0).reshape([c]).neg() / n)?);
-            acc.extend(to_vec((right * mask.clone()).sum_dim(0).reshape([c]) / n)?);
+            let logits = logits + c.clone();
+            let at = idx.clone().reshape([rows, 1, 1]).repeat_dim(1, n);
+            let lp = log_softmax(logits.clone(), 2).gather(2, at.clone()).reshape([rows, n]);
+            let right = logits.argmax(2).equal(at).float().reshape([rows, n]);
+            let k = n_scored as f32;
+            loss.extend(to_vec((lp * mask.clone()).sum_dim(0).reshape([n]).neg() / k)?);
+            acc.extend(to_vec((right * mask.clone()).sum_dim(0).reshape([n]) / k)?);
         }
         Ok((loss, acc))
     }
