@@ -8,8 +8,7 @@
 //! from products of r and w (see `scan_last_layer`), so no [rows, neurons, d_model] tensor is
 //! built. Neurons of earlier layers feed later blocks; those get one ablated forward each.
 
-use burn::tensor::activation::log_softmax;
-use burn::tensor::{Int, Tensor, TensorData};
+use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::ablation::{Ablation, Target};
@@ -114,15 +113,13 @@ impl CachedRun {
                 (a, bw, c, Some((rr, rw, ww, ln.eps, d as f64)))
             }
         };
-        let device = self.device();
         let n_scored = targets.iter().filter(|&&t| t != IGNORE).count();
         if n_scored == 0 {
             return Err(Error::Tokens("no position has a target".into()));
         }
-        let ids: Vec<i32> = targets.iter().map(|&t| t.max(0) as i32).collect();
-        let mask: Vec<f32> = targets.iter().map(|&t| (t != IGNORE) as u8 as f32).collect();
-        let idx = Tensor::<2, Int>::from_data(TensorData::new(ids, [rows, 1]), &device);
-        let mask = Tensor::<2>::from_data(TensorData::new(mask, [rows, 1]), &device);
+        if let Some(&t) = targets.iter().find(|&&t| t != IGNORE && (t < 0 || t as usize >= v)) {
+            return Err(Error::Tokens(format!("target {t} is outside the {v} outputs")));
+        }
         let chunk = (CHUNK_VALUES / (rows * v)).clamp(1, m);
         let a = a.reshape([rows, 1, v]);
         let (mut loss, mut acc) = (Vec::with_capacity(m), Vec::with_capacity(m));
@@ -137,13 +134,28 @@ impl CachedRun {
                 let var = (rr.clone() - dl.clone() * rw * 2.0 + dl.clone().square() * ww) / *d;
                 logits = logits / (var + *eps).sqrt().reshape([rows, n, 1]);
             }
-            let logits = logits + c.clone();
-            let at = idx.clone().reshape([rows, 1, 1]).repeat_dim(1, n);
-            let lp = log_softmax(logits.clone(), 2).gather(2, at.clone()).reshape([rows, n]);
-            let right = logits.argmax(2).equal(at).float().reshape([rows, n]);
-            let k = n_scored as f32;
-            loss.extend(to_vec((lp * mask.clone()).sum_dim(0).reshape([n]).neg() / k)?);
-            acc.extend(to_vec((right * mask.clone()).sum_dim(0).reshape([n]) / k)?);
+            // Loss and accuracy per (row, neuron) on the host, one pass over each row's
+            // d_vocab_out logits: log_softmax, gather and argmax over an axis of 10 were six
+            // passes of burn ops and most of the scan's time in the browser.
+            let host = to_vec(logits + c.clone())?; // [rows, n, v]
+            let (mut l, mut a) = (vec![0f64; n], vec![0f64; n]);
+            for (row, &t) in targets.iter().enumerate() {
+                if t == IGNORE {
+                    continue;
+                }
+                for (j, x) in host[row * n * v..(row + 1) * n * v].chunks_exact(v).enumerate() {
+                    let (best, max) = x
+                        .iter()
+                        .enumerate()
+                        .fold((0, f32::NEG_INFINITY), |b, (i, &y)| if y > b.1 { (i, y) } else { b });
+                    let lse = (max + x.iter().map(|&y| (y - max).exp()).sum::<f32>().ln()) as f64;
+                    l[j] += lse - x[t as usize] as f64;
+                    a[j] += (best as i64 == t) as u8 as f64;
+                }
+            }
+            let k = n_scored as f64;
+            loss.extend(l.iter().map(|x| (x / k) as f32));
+            acc.extend(a.iter().map(|x| (x / k) as f32));
         }
         Ok((loss, acc))
     }
