@@ -11,6 +11,8 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 WASM_TARGET=wasm32-unknown-unknown
 # TOYLENS_DIST: another output dir (e.g. one per working copy of the site during page work).
 DIST="${TOYLENS_DIST:-$ROOT/dist}"
+# TOYLENS_FEATURES: cargo features of the native CLI and its tests (gpu: `--backend wgpu`).
+NATIVE_FEATURES=(${TOYLENS_FEATURES:+--features "$TOYLENS_FEATURES"})
 
 # Each step with the time since the start: where a CI run's minutes go.
 log() { printf '\n==> [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
@@ -67,7 +69,7 @@ chromium_wait() {
 
 build_native() {
   log "native CLI (release)"
-  cargo build --release --locked -p toylens --bin toylens
+  cargo build --release --locked -p toylens --bin toylens "${NATIVE_FEATURES[@]}"
 }
 
 build_wasm() {
@@ -152,7 +154,7 @@ build() {
 lint_rust() {
   log "rustfmt and clippy (native and wasm32, warnings denied)"
   cargo fmt --all --check
-  cargo clippy --locked -p toylens --all-targets --release -- -D warnings
+  cargo clippy --locked -p toylens --all-targets --release "${NATIVE_FEATURES[@]}" -- -D warnings
   local features
   for features in "" webgpu; do
     cargo clippy --locked -p toylens --lib --target "$WASM_TARGET" --profile wasm --features "$features" -- -D warnings
@@ -179,7 +181,7 @@ lint_js() {
 
 test_all() {
   log "native tests"
-  cargo test --release --locked -p toylens
+  cargo test --release --locked -p toylens "${NATIVE_FEATURES[@]}"
   # The wasm engine is tested in the site's own build (one wasm build, no second test binary):
   # smoke.test.mjs checks every fixture's whole activation cache against TransformerLens on
   # the CPU and on WebGPU, and the engine's error replies.

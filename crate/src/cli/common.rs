@@ -45,9 +45,18 @@ pub fn read_tokens(arg: &str) -> Result<Tokens> {
 pub fn device(b: Backend) -> Result<burn::tensor::Device> {
     Ok(match b {
         Backend::Cpu => burn::tensor::Device::flex(),
+        #[cfg(feature = "gpu")]
         Backend::Wgpu => burn::tensor::Device::wgpu_options()
             .init()
             .map_err(|e| Error::Backend(format!("no usable wgpu device: {e}")))?,
+        #[cfg(not(feature = "gpu"))]
+        Backend::Wgpu => {
+            return Err(Error::Backend(
+                "this toylens was built without its GPU backend: build it with `cargo build --release --features gpu` \
+                 (or `TOYLENS_FEATURES=gpu ./build.sh build`)"
+                    .into(),
+            ));
+        }
     })
 }
 

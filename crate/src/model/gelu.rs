@@ -6,7 +6,7 @@
 //! `train_ln_gelu`), ReLU's and SoLU's 1e-7. This node records the forward as it is and
 //! differentiates it as Φ(x) + x·φ(x) with the backend's own erf (cubecl's is good to 1.5e-7).
 
-#[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
+#[cfg(any(feature = "gpu", feature = "webgpu"))]
 use burn::backend::Cube;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::ops::ActivationOps;
@@ -19,7 +19,7 @@ use crate::model::unary_node::unary_node;
 /// its own, the others the composed form below).
 #[backend_extension(
     Flex: cfg(all()),
-    Cube: cfg(any(not(target_arch = "wasm32"), feature = "webgpu")),
+    Cube: cfg(any(feature = "gpu", feature = "webgpu")),
     Autodiff: cfg(all()),
 )]
 pub trait GeluBackend: Backend {
@@ -53,7 +53,7 @@ impl GeluBackend for Flex {
     }
 }
 
-#[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
+#[cfg(any(feature = "gpu", feature = "webgpu"))]
 impl GeluBackend for Cube {}
 
 /// The exact GELU, differentiated exactly on every backend.

@@ -7,7 +7,7 @@
 //! backward is the closed form dx = (g − mean(g) − x̂ ⊙ mean(g ⊙ x̂)) / σ. Flex runs both as row
 //! kernels; other backends (WebGPU) compose burn ops.
 
-#[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
+#[cfg(any(feature = "gpu", feature = "webgpu"))]
 use burn::backend::Cube;
 use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -22,7 +22,7 @@ use crate::model::unary_node::unary_node;
 /// provide the two halves.
 #[backend_extension(
     Flex: cfg(all()),
-    Cube: cfg(any(not(target_arch = "wasm32"), feature = "webgpu")),
+    Cube: cfg(any(feature = "gpu", feature = "webgpu")),
     Autodiff: cfg(all()),
 )]
 pub trait LayerNormBackend: Backend {
@@ -47,7 +47,7 @@ pub trait LayerNormBackend: Backend {
     }
 }
 
-#[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
+#[cfg(any(feature = "gpu", feature = "webgpu"))]
 impl LayerNormBackend for Cube {}
 
 /// (x − mean) / sqrt(mean((x − mean)²) + eps) along the last dimension, differentiated as one node.

@@ -8,7 +8,7 @@
 //! y = softmax(x), dx = y ⊙ (g − Σ g ⊙ y); numerically the composed form's up to rounding (the
 //! test below). The loss's log-softmax is fused with its gather: `train::cross_entropy`.
 
-#[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
+#[cfg(any(feature = "gpu", feature = "webgpu"))]
 use burn::backend::Cube;
 use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -26,7 +26,7 @@ use crate::model::unary_node::unary_node;
 // Cube (wgpu natively, WebGPU in the browser) is in every build but the CPU-only wasm.
 #[backend_extension(
     Flex: cfg(all()),
-    Cube: cfg(any(not(target_arch = "wasm32"), feature = "webgpu")),
+    Cube: cfg(any(feature = "gpu", feature = "webgpu")),
     Autodiff: cfg(all()),
 )]
 pub trait SoftmaxBackend: Backend {
@@ -54,7 +54,7 @@ impl SoftmaxBackend for Flex {
         FlexTensor::from_data(TensorData::new(out, shape))
     }
 }
-#[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
+#[cfg(any(feature = "gpu", feature = "webgpu"))]
 impl SoftmaxBackend for Cube {}
 
 /// Softmax along `dim`, differentiated as one node.

@@ -10,7 +10,7 @@
 //! Flex runs both as row kernels (`model::row_kernels`); other backends (WebGPU) compose burn
 //! ops.
 
-#[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
+#[cfg(any(feature = "gpu", feature = "webgpu"))]
 use burn::backend::Cube;
 use burn::backend::TensorMetadata;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -28,7 +28,7 @@ use crate::model::unary_node::unary_node;
 /// backends provide the two halves.
 #[backend_extension(
     Flex: cfg(all()),
-    Cube: cfg(any(not(target_arch = "wasm32"), feature = "webgpu")),
+    Cube: cfg(any(feature = "gpu", feature = "webgpu")),
     Autodiff: cfg(all()),
 )]
 pub trait CrossEntropyBackend: Backend {
@@ -57,7 +57,7 @@ pub trait CrossEntropyBackend: Backend {
     }
 }
 
-#[cfg(any(not(target_arch = "wasm32"), feature = "webgpu"))]
+#[cfg(any(feature = "gpu", feature = "webgpu"))]
 impl CrossEntropyBackend for Cube {}
 
 /// Per-row cross-entropy of `logits` [rows, classes] against `targets` [rows], differentiated as
