@@ -7,7 +7,8 @@
 // and a zip would be one more vendored library for one click less). Drop a file to import.
 // Fires `import` with detail {name, bytes} for a dropped or chosen weights file.
 // `el.smaller = {label, config, settings}` (optional): a smaller model (a TL config, with its
-// own seed/steps/lr/batch) offered instead when the estimate says the full run is long.
+// own seed/steps/lr/batch), offered by a model choice beside the knobs and again when the
+// estimate says the full run is long.
 
 import { download } from './export.js';
 
@@ -62,8 +63,16 @@ export class TrainPanel extends HTMLElement {
     const task = this.getAttribute('task') || '';
     this.loss.setAttribute('view', `${task ? `${task}/` : ''}training-loss`);
     this.acc.setAttribute('view', `${task ? `${task}/` : ''}training-accuracy`);
+    // The model to train: the page's, or its smaller one (shown once a page sets `smaller`).
+    this.model = ref(el('select', {}, el('option', { value: 'task', textContent: 'this page’s model' })), 'model');
+    this.modelField = el('label', { hidden: true }, 'model ', this.model);
+    this.model.addEventListener('change', () => {
+      const settings = this.model.value === 'smaller' ? this._smaller.settings : this.s?.defaults() ?? {};
+      for (const [k, v] of Object.entries(settings)) this.inputs[k].value = v;
+    });
     this.append(
       el('div', { className: 'tl-controls' },
+        this.modelField,
         field('seed', 'seed', { min: 0, step: 1 }),
         field('steps', 'steps', { min: 1, step: 1 }),
         field('lr', 'lr', { min: 0, step: 'any' }),
@@ -98,6 +107,17 @@ export class TrainPanel extends HTMLElement {
 
   get s() {
     return this._session;
+  }
+
+  get smaller() {
+    return this._smaller;
+  }
+
+  set smaller(small) {
+    this.connectedCallback();
+    this._smaller = small;
+    this.model.replaceChildren(this.model.options[0], el('option', { value: 'smaller', textContent: small.label }));
+    this.modelField.hidden = false;
   }
 
   set session(s) {
@@ -146,21 +166,23 @@ export class TrainPanel extends HTMLElement {
   // pretrained model or a shorter run instead.
   async #start() {
     const s = this.s;
-    await s.create(this.#settings());
+    const small = this.smaller;
+    if (this.model.value === 'smaller') await s.create(this.#settings(), { config: small.config, variant: small.label });
+    else await s.create(this.#settings());
     this.#variantShown();
     this.#redrawCurves();
     this.#say('Measuring the speed of this machine…');
     const est = await s.estimate(3);
     if (est.seconds > LONG_RUN_S) {
       const fit = Math.max(s.step + 1, Math.floor((60 / est.secondsPerStep) || 1));
-      const small = this.smaller;
+      const offerSmaller = small && this.model.value !== 'smaller';
       const choice = await this.#ask(
         `This run would take about ${fmtTime(est.seconds)} on ${est.backend === 'cpu' ? 'the CPU' : 'WebGPU'} ` +
           `(${est.secondsPerStep.toFixed(2)} s per step). The pretrained model on this page was trained the same way.`,
         [
           ['train', 'Train anyway'],
           ['short', `Train ${fit} steps (about a minute)`],
-          ...(small ? [['smaller', `Train ${small.label} instead (${small.settings.steps} steps)`]] : []),
+          ...(offerSmaller ? [['smaller', `Train ${small.label} instead (${small.settings.steps} steps)`]] : []),
           ['cancel', 'Keep the pretrained model'],
         ],
       );
@@ -171,11 +193,12 @@ export class TrainPanel extends HTMLElement {
       }
       if (choice === 'short') {
         this.inputs.steps.value = fit;
-        await s.create({ ...this.#settings(), steps: fit });
+        await s.create({ ...this.#settings(), steps: fit }, this.model.value === 'smaller' ? { config: small.config, variant: small.label } : undefined);
         this.#redrawCurves();
       }
       if (choice === 'smaller') {
         for (const [k, v] of Object.entries(small.settings)) this.inputs[k].value = v;
+        this.model.value = 'smaller';
         await s.create(small.settings, { config: small.config, variant: small.label });
         this.#variantShown();
         this.#redrawCurves();
@@ -204,10 +227,12 @@ export class TrainPanel extends HTMLElement {
   // Which model the run trains, when it is not the task's own.
   #variantShown() {
     this.dataset.variant = this.s.variant ?? '';
+    if (this.smaller) this.model.value = this.s.variant === this.smaller.label ? 'smaller' : 'task';
   }
 
   async #reset() {
     await this.s.reset();
+    this.model.value = 'task';
     this.#variantShown();
     for (const [k, v] of Object.entries(this.s.defaults())) this.inputs[k].value = v;
     this.#redrawCurves();
