@@ -10,7 +10,9 @@
 //            what it asks the engine for (curves: the selected model's training run, see
 //            Notebook.curves; cache: run_with_cache, every hook, of the input);
 //            a figure that follows the input passes the input's tokens with every read;
-//            request may be a function of ctx (e.g. of the page's picks)
+//            request may be a function of ctx (e.g. of the page's picks); `sample: n` (with a
+//            request.limit above n): the figure is drawn first from n examples, said to be a
+//            first pass, then from all of them (data-state "refining" in between)
 //   batch    optional (ctx) -> number[][]: the token rows a figure of the input reads (default
 //            [ctx.tokens]; e.g. the input and reference rows that a mean ablation averages over)
 //   picks    ['key', …]: the picks it reads (keys of state.picks: the reader's choices outside
@@ -29,7 +31,9 @@
 //            (numbers copied from ../shared/notebooks, never computed): shown under the
 //            figure, labelled as the notebook's, so a reader sees what carried over
 // Figures are computed in list order, cheapest first; figures with an equal read share one
-// engine call per model (the runtime keeps the results of a run).
+// engine call per model (the runtime keeps the results of a run). `engines: 2` (optional) runs
+// the page's analyses on two engines (two workers, two cores): for pages whose figures read
+// forwards of different batches that take seconds on one.
 //
 // The page's state, all in its URL (permalink.js): the model (checkpoint=, run=), the edited
 // input (tokens=) and the picks. `state` declares what is page-specific:
@@ -60,6 +64,7 @@ const FOLLOWS = ['input', 'timeline', undefined];
 /** Throws on a declaration that cannot work: the message names the figure and the field. */
 export function checkPage(page) {
   const seen = new Set();
+  if (page.engines !== undefined && ![1, 2].includes(page.engines)) throw new Error(`${page.task}: engines is 1 or 2 (one worker per core of a small machine)`);
   if (page.state?.tokens !== undefined && typeof page.state.tokens !== 'function') throw new Error(`${page.task}: state.tokens must be a function (ids, info) -> problem`);
   for (const [key, p] of Object.entries(page.state?.picks ?? {})) {
     if (typeof p?.parse !== 'function' || typeof p?.format !== 'function') throw new Error(`${page.task}: state.picks.${key} needs parse() and format() (see permalink.js)`);
@@ -74,6 +79,7 @@ export function checkPage(page) {
     if (!FOLLOWS.includes(f.follows)) throw new Error(`${at}: follows must be 'input', 'timeline' or absent`);
     if (f.follows && typeof f.show !== 'function') throw new Error(`${at}: a computed figure needs show()`);
     for (const [name, r] of Object.entries(f.reads ?? {})) {
+      if (r.sample !== undefined && !(Number.isInteger(r.sample) && r.sample > 0 && typeof r.request === 'object' && r.sample < r.request.limit)) throw new Error(`${at}: read ${name}: sample must be a whole number below its request.limit`);
       if (!(typeof r.analysis === 'string' || ['task_label', 'curves', 'cache'].includes(r.op))) throw new Error(`${at}: read ${name} needs an analysis name or op: 'task_label' | 'curves' | 'cache'`);
     }
     if (f.picks !== undefined) {

@@ -21,9 +21,14 @@ export class Notebook extends EventTarget {
    * inputViews: the views that follow the edited input (embedded, they keep the editor).
    * first (task null only): async (notebook) -> the selection the page opens with.
    */
-  constructor({ task, inputViews = [], first = null }) {
+  constructor({ task, inputViews = [], first = null, engines = 1 }) {
     super();
     this.task = task;
+    // Engines the figures' analyses run on: a page of heavy analyses asks for two (a second
+    // worker, loaded with the same model), so a timeline move uses both cores. Never embedded
+    // (one figure) and never beyond the machine's cores.
+    this.engines = Math.max(1, Math.min(engines, navigator.hardwareConcurrency || 1));
+    this.helpers = []; // the engines beyond the first, [EngineClient]
     this.first = first;
     this.cacheBackend = 'cpu'; // where cache() runs (a reader's model: on the chosen backend too)
     this.listeners = [];
@@ -79,6 +84,9 @@ export class Notebook extends EventTarget {
     if (this.only) this.#embedLayout();
     const status = this.q('tl-backend');
     this.client = await engineClient();
+    if (this.only || this.task === null) this.engines = 1;
+    this.helpers = Array.from({ length: this.engines - 1 }, () => new EngineClient());
+    for (const h of this.helpers) this.#watchEngine(h, status);
     this.#watchEngine(this.client, status);
     try {
       this.choice = await initialBackend(this.client);
@@ -261,12 +269,21 @@ export class Notebook extends EventTarget {
     }
   }
 
+  #checkpointPath(step) {
+    return `models/${step === this.finalStep ? this.model.weights : `${this.task}/checkpoints/step_${step}.safetensors`}`;
+  }
+
   async #load(sel) {
     if (sel.source === 'reader') return this.#loadReader(sel);
     let weights;
     if (sel.source === 'pretrained') {
-      const file = sel.step === this.finalStep ? this.model.weights : `${this.task}/checkpoints/step_${sel.step}.safetensors`;
-      weights = await this.#fetch(`models/${file}`);
+      weights = await this.#fetch(this.#checkpointPath(sel.step));
+      // The checkpoints either side are where the slider goes next: the worker keeps what it
+      // fetched, so a move there does not wait on the download (addition's are 13 MB).
+      const at = this.pretrainedSteps.indexOf(sel.step);
+      for (const s of [this.pretrainedSteps[at - 1], this.pretrainedSteps[at + 1]]) {
+        if (s !== undefined) this.#fetch(this.#checkpointPath(s)).catch(() => {}); // a failed prefetch is fetched again when chosen
+      }
     } else if (sel.source === 'run') {
       weights = this.session.weightsAt(sel.step);
       if (!weights) throw new Error(`your run has no checkpoint at step ${sel.step}`);
@@ -275,7 +292,10 @@ export class Notebook extends EventTarget {
     }
     // A run trains the task's own config (the pretrained model's) unless the reader chose another.
     const config = sel.source === 'run' ? this.session.config ?? this.configJson : this.configJson;
-    await this.client.call('load', { backend: 'cpu', config, weights: weights.slice(0) });
+    // Every analysis engine holds the selected model (the weights are copied: each call
+    // transfers its own buffer).
+    const clients = [this.client, ...this.helpers];
+    await Promise.all(clients.map((c) => c.call('load', { backend: 'cpu', config, weights: weights.slice(0) })));
   }
 
   // A checkpoint of no task, with its own config. A bad file fails on the CPU first, and the
@@ -337,8 +357,9 @@ export class Notebook extends EventTarget {
   }
 
   /** An analysis of the selected model (see `toylens analyze --list`). */
-  analyze(what, { tokens, request } = {}) {
-    return this.client.call('analyze', { task: this.task, what, tokens, request });
+  analyze(what, { tokens, request, engine = 0 } = {}) {
+    const client = engine === 0 ? this.client : this.helpers[engine - 1];
+    return client.call('analyze', { task: this.task, what, tokens, request });
   }
 
   /** run_with_cache on the selected model: {logits, cache}. */

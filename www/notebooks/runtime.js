@@ -31,7 +31,7 @@ export class NotebookPage {
     this.tokens = tokens;
     this.picks = picks;
     this.controls = controls;
-    this.nb = new Notebook({ task: page.reader ? null : page.task, inputViews: viewsFollowing(page, 'input'), first });
+    this.nb = new Notebook({ task: page.reader ? null : page.task, inputViews: viewsFollowing(page, 'input'), first, engines: page.engines });
     this.els = new Map();
     this.gens = new Map(); // view -> the newest fill's number (older results' numbers are dropped)
     this.kept = new Map(); // pretrained step -> Map(readKey -> promise of the result)
@@ -234,16 +234,53 @@ export class NotebookPage {
       return gen;
     });
     // The figures the reader sees first (in or near the viewport), then the rest, each group
-    // in declared order (cheapest first).
+    // in declared order (cheapest first). A figure whose reads declare a `sample` is first
+    // drawn from that many examples and said to be a first pass (before any exact figure), then
+    // exactly; not when its exact reads are kept from an earlier visit.
     const order = wanted.map((f, i) => i).sort((a, b) => this.#inView(wanted[b]) - this.#inView(wanted[a]) || a - b);
-    for (const i of order) {
-      const f = wanted[i];
-      // A newer model waits (the slider moved on): the figures left follow that one instead.
-      if (this.nb.supersededBy(ctx.model)) return;
-      // A figure sees only the picks it declares: one it reads undeclared shows its default,
-      // never a value that a change of it would not recompute.
-      if (this.gens.get(f.view) === gens[i]) await this.#fill(f, { ...ctx, picks: picksOf(f, ctx.picks) }, calls, gens[i]);
-    }
+    const kept = this.#keptFor(ctx.model);
+    const sampled = (f) => readsOf(f, ctx).some(([, read, tokens]) => read.sample && !kept?.has(readKey(read, tokens)));
+    const queue = [...order.filter((i) => sampled(wanted[i])).map((i) => ({ i, first: true })), ...order.map((i) => ({ i, first: false }))];
+    // One lane per analysis engine, each taking the next job of the queue that reads its
+    // batches (the tokens and the number of examples an analysis reads; a first pass counts as
+    // its exact read's): a batch belongs to the lane that first asked for it, whose engine then
+    // serves the rest of its figures from its cached run while the other engine takes another
+    // batch. A lane with none of its own left takes a job whose batches its engine can serve
+    // from a run it made (the first rows of a larger batch), rather than wait.
+    const batchEngine = new Map();
+    const served = Array.from({ length: this.nb.engines }, () => new Map()); // lane -> rows key -> most examples run
+    const canServe = (engine, b) => {
+      const { rows, limit } = JSON.parse(b);
+      const most = served[engine].get(rows);
+      return most !== undefined && (most === null || (limit !== null && limit <= most));
+    };
+    const lane = async (engine) => {
+      for (;;) {
+        // A newer model waits (the slider moved on): the figures left follow that one instead.
+        if (this.nb.supersededBy(ctx.model)) return;
+        const mine = (job) => batchesOf(wanted[job.i], ctx).every((b) => (batchEngine.get(b) ?? engine) === engine);
+        const servable = (job) => batchesOf(wanted[job.i], ctx).every((b) => canServe(engine, b));
+        let at = queue.findIndex(mine);
+        if (at < 0) at = queue.findIndex(servable);
+        if (at < 0 && engine > 0) return; // the rest is the other engines' batches
+        const [job] = queue.splice(Math.max(at, 0), 1);
+        if (job === undefined) return;
+        const f = wanted[job.i];
+        for (const b of batchesOf(f, ctx)) {
+          if (!batchEngine.has(b)) batchEngine.set(b, engine);
+          const { rows, limit } = JSON.parse(b);
+          const most = served[engine].get(rows);
+          if (most !== null) served[engine].set(rows, limit === null ? null : Math.max(most ?? 0, limit));
+        }
+        // A figure sees only the picks it declares: one it reads undeclared shows its default,
+        // never a value that a change of it would not recompute.
+        const fctx = { ...ctx, picks: picksOf(f, ctx.picks) };
+        if (this.gens.get(f.view) !== gens[job.i]) continue;
+        if (job.first) await this.#preview(f, fctx, calls, gens[job.i], engine);
+        else await this.#fill(f, fctx, calls, gens[job.i], engine);
+      }
+    };
+    await Promise.all(Array.from({ length: this.nb.engines }, (_, e) => lane(e)));
   }
 
   // 1 when figure `f` is within a screen of the viewport, else 0 (an embed shows one figure).
@@ -252,11 +289,11 @@ export class NotebookPage {
     return Number(r.bottom > -innerHeight && r.top < 2 * innerHeight);
   }
 
-  async #fill(f, ctx, calls, gen) {
+  async #fill(f, ctx, calls, gen, engine) {
     let live = null;
     const el = this.el(f.view);
     const error = await el.fill(async () => {
-      const r = await this.#read(f, ctx, calls);
+      const r = await this.#read(f, ctx, calls, engine);
       const data = f.show(r, ctx);
       live = f.live?.(r, ctx) ?? null;
       // The claim's verdict on what the figure is about to show (data-claim is set before
@@ -268,21 +305,43 @@ export class NotebookPage {
     if (!error && live && this.gens.get(f.view) === gen) setLive(document, live);
   }
 
+  // The first pass of a figure (its reads at their `sample`), drawn unless the exact figure
+  // or a newer state got there first. No claim is judged and no number quoted from it.
+  async #preview(f, ctx, calls, gen, engine) {
+    const el = this.el(f.view);
+    let r;
+    try {
+      r = await this.#read(f, ctx, calls, engine, true);
+    } catch {
+      return; // the exact read says what is wrong
+    }
+    if (this.gens.get(f.view) !== gen || el.dataset.state !== 'loading') return;
+    const sizes = readsOf(f, ctx).filter(([, read]) => read.sample).map(([, read]) => `${read.sample} of ${read.request?.limit ?? 'all'}`);
+    try {
+      el.preview(f.show(r, ctx), `First pass on ${[...new Set(sizes)].join(' and ')} examples; the exact figure follows.`);
+    } catch (e) {
+      console.warn(`${f.view}: first pass not drawn (${e.message})`);
+    }
+  }
+
   #judged(f, verdict, model) {
     this.el(f.view).setClaim({ ...verdict, claim: f.claim });
     this.emergence?.record(f.view, model, verdict);
   }
 
-  async #read(f, ctx, calls) {
+  // The figure's results by read name, computed on `engine`; `first`: its sampled reads at
+  // their sample size (a first pass).
+  async #read(f, ctx, calls, engine, first = false) {
     const out = {};
     const kept = this.#keptFor(ctx.model);
-    for (const [name, read, tokens] of readsOf(f, ctx)) {
+    for (const [name, exact, tokens] of readsOf(f, ctx)) {
+      const read = first && exact.sample ? { ...exact, request: { ...exact.request, limit: exact.sample } } : exact;
       const key = readKey(read, tokens);
       if (!calls.has(key)) {
         const ops = { task_label: () => this.nb.label(tokens), curves: () => this.nb.curves(), cache: () => this.nb.cache(tokens) };
         let call = kept?.get(key);
         if (!call) {
-          call = ops[read.op]?.() ?? this.nb.analyze(read.analysis, { tokens, request: read.request });
+          call = ops[read.op]?.() ?? this.nb.analyze(read.analysis, { tokens, request: read.request, engine });
           if (kept) {
             kept.set(key, call);
             call.catch(() => kept.delete(key)); // a failed read is asked again next time
@@ -305,6 +364,16 @@ export class NotebookPage {
     while (this.kept.size > KEEP_CHECKPOINTS) this.kept.delete(this.kept.keys().next().value);
     return m;
   }
+}
+
+// The batch an engine read runs its forward on (its tokens, or the held-out set, and how many
+// examples of it): reads of one batch share that engine's cached run.
+function batchOf(read, tokens) {
+  return JSON.stringify({ rows: JSON.stringify([tokens ?? null, read.request?.process ?? null]), limit: read.request?.limit ?? null });
+}
+
+function batchesOf(f, ctx) {
+  return readsOf(f, ctx).filter(([, read]) => !read.op).map(([, read, tokens]) => batchOf(read, tokens));
 }
 
 function viewSelector(view) {

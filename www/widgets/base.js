@@ -105,7 +105,8 @@ export class ToylensFigure extends HTMLElement {
    */
   async fill(compute) {
     const gen = (this._fills = (this._fills ?? 0) + 1);
-    this.setLoading();
+    // A first pass stays on screen, marked as such, until the exact figure replaces it.
+    if (this.dataset.state !== 'refining') this.setLoading();
     let d;
     try {
       d = await compute();
@@ -116,6 +117,18 @@ export class ToylensFigure extends HTMLElement {
     if (gen !== this._fills) return '';
     this.data = d;
     return this.errorMessage;
+  }
+
+  /**
+   * A first pass of the figure, computed from a smaller sample (`note` says which): drawn
+   * with the note above it and data-state "refining" until the next fill draws the exact one.
+   */
+  preview(data, note) {
+    this._skeleton();
+    this.data = data;
+    if (this.dataset.state !== 'ready') return; // drawing it failed: the error shows
+    this.refs.sample.textContent = note;
+    this._setState('refining');
   }
 
   /**
@@ -202,7 +215,8 @@ export class ToylensFigure extends HTMLElement {
 
   _setState(s) {
     this.dataset.state = s;
-    this.setAttribute('aria-busy', String(s === 'loading'));
+    this.setAttribute('aria-busy', String(s === 'loading' || s === 'refining'));
+    if (s !== 'refining' && this.refs) this.refs.sample.textContent = '';
   }
 
   // Built on first need (connection or data), so `data` may be set before the element is attached.
@@ -216,6 +230,7 @@ export class ToylensFigure extends HTMLElement {
     };
     this.refs = {
       title: part('tl-title', 'title'),
+      sample: part('tl-sample', 'sample'),
       body: part('tl-body', 'body'),
       claim: part('tl-claim', 'claim'),
       notebook: part('tl-notebook', 'notebook'),
@@ -227,7 +242,7 @@ export class ToylensFigure extends HTMLElement {
     this.tooltip = new Tooltip(this);
     tapToHover(this); // touch screens: a tap shows what hovering shows
     // Not this.append: <tl-lines> has its own append(name, x, y).
-    Element.prototype.append.call(this, this.refs.tools, this.refs.title, this.refs.body, this.refs.claim, this.refs.notebook, this.refs.error, this.tooltip.node);
+    Element.prototype.append.call(this, this.refs.tools, this.refs.title, this.refs.sample, this.refs.body, this.refs.claim, this.refs.notebook, this.refs.error, this.tooltip.node);
     this.build?.(this.refs.body);
   }
 

@@ -40,7 +40,10 @@ dl.tl-stats dd { margin: 0; font-family: ui-monospace, monospace; font-variant-n
 [data-claim="fails"] > .tl-claim { border-left-color: var(--tl-bad); }
 [data-claim="fails"] > .tl-claim strong { color: var(--tl-bad); }
 .tl-claim-test { font-family: ui-monospace, monospace; font-variant-numeric: tabular-nums; }
-[data-state="loading"] > .tl-claim { opacity: .5; }
+[data-state="loading"] > .tl-claim, [data-state="refining"] > .tl-claim { opacity: .5; }
+/* A first pass from a smaller sample: said above the figure until the exact one replaces it. */
+.tl-sample { font-size: 12px; color: var(--tl-muted); font-style: italic; }
+.tl-sample:empty { display: none; }
 /* The notebook's own number for what the figure measures (static text, not a verdict). */
 .tl-notebook { font-size: 12px; color: var(--tl-muted); margin: .2rem 0 0; padding-left: .5rem; border-left: 3px dotted var(--tl-line); }
 .tl-notebook:empty { display: none; }

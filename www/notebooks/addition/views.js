@@ -381,7 +381,7 @@ export function lensBars(lens, key = 'accuracy') {
   };
 }
 
-/** head_attribution -> bars per head: direct logit attribution to the right digit. */
+/** head_dla -> bars per head: direct logit attribution to the right digit. */
 export function headDla(h) {
   return {
     labels: labelsOf(h.dla, 'head').map((x) => `L0${x}`),

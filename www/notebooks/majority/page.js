@@ -25,6 +25,8 @@ const LABELS = { op: 'task_label' };
 export default {
   task: TASK,
   title: 'Majority element: counting with uniform attention',
+  // Its timeline moves read forwards of several batches (see declare.js).
+  engines: 2,
   // The notebook's validation example (its batch index 5): 2 takes the lead at position 29.
   example: [
     1, 5, 3, 6, 0, 9, 6, 4, 2, 3, 7, 5, 2, 0, 6, 8, 8, 1, 1, 4, 0, 6, 1, 3, 9, 3, 2, 6, 2, 2, 5, 3, 7, 3, 2, 5, 0, 8, 2, 6, 8, 1, 0, 6, 3, 7, 4, 6,
