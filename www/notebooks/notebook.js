@@ -257,6 +257,7 @@ export class Notebook extends EventTarget {
       // Set once every figure has followed: scripts and tests can wait on it.
       document.documentElement.dataset.model = `${sel.source}:${sel.step}`;
       this.dispatchEvent(new CustomEvent('model', { detail: this.current }));
+      if (sel.source === 'pretrained') this.#prefetchAround(sel.step);
     }
   }
 
@@ -269,6 +270,16 @@ export class Notebook extends EventTarget {
     }
   }
 
+  // The checkpoints either side are where the slider goes next: the worker keeps what it
+  // fetched, so a move there does not wait on the download (addition's are 13 MB). Once the
+  // figures are drawn: copying the files in the worker would hold up their analyses.
+  #prefetchAround(step) {
+    const at = this.pretrainedSteps.indexOf(step);
+    for (const s of [this.pretrainedSteps[at - 1], this.pretrainedSteps[at + 1]]) {
+      if (s !== undefined) this.#fetch(this.#checkpointPath(s)).catch(() => {}); // fetched again when chosen
+    }
+  }
+
   #checkpointPath(step) {
     return `models/${step === this.finalStep ? this.model.weights : `${this.task}/checkpoints/step_${step}.safetensors`}`;
   }
@@ -278,12 +289,6 @@ export class Notebook extends EventTarget {
     let weights;
     if (sel.source === 'pretrained') {
       weights = await this.#fetch(this.#checkpointPath(sel.step));
-      // The checkpoints either side are where the slider goes next: the worker keeps what it
-      // fetched, so a move there does not wait on the download (addition's are 13 MB).
-      const at = this.pretrainedSteps.indexOf(sel.step);
-      for (const s of [this.pretrainedSteps[at - 1], this.pretrainedSteps[at + 1]]) {
-        if (s !== undefined) this.#fetch(this.#checkpointPath(s)).catch(() => {}); // a failed prefetch is fetched again when chosen
-      }
     } else if (sel.source === 'run') {
       weights = this.session.weightsAt(sel.step);
       if (!weights) throw new Error(`your run has no checkpoint at step ${sel.step}`);

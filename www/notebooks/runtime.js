@@ -235,12 +235,16 @@ export class NotebookPage {
     });
     // The figures the reader sees first (in or near the viewport), then the rest, each group
     // in declared order (cheapest first). A figure whose reads declare a `sample` is first
-    // drawn from that many examples and said to be a first pass (before any exact figure), then
-    // exactly; not when its exact reads are kept from an earlier visit.
+    // drawn from that many examples and said to be a first pass, then exactly (not when its
+    // exact reads are kept from an earlier visit): every figure is drawn once, first passes
+    // and unsampled figures in that order, before any sampled figure's exact version.
     const order = wanted.map((f, i) => i).sort((a, b) => this.#inView(wanted[b]) - this.#inView(wanted[a]) || a - b);
     const kept = this.#keptFor(ctx.model);
     const sampled = (f) => readsOf(f, ctx).some(([, read, tokens]) => read.sample && !kept?.has(readKey(read, tokens)));
-    const queue = [...order.filter((i) => sampled(wanted[i])).map((i) => ({ i, first: true })), ...order.map((i) => ({ i, first: false }))];
+    const queue = [
+      ...order.map((i) => ({ i, first: sampled(wanted[i]) })),
+      ...order.filter((i) => sampled(wanted[i])).map((i) => ({ i, first: false })),
+    ];
     // One lane per analysis engine, each taking the next job of the queue that reads its
     // batches (the tokens and the number of examples an analysis reads; a first pass counts as
     // its exact read's): a batch belongs to the lane that first asked for it, whose engine then
@@ -254,17 +258,29 @@ export class NotebookPage {
       const most = served[engine].get(rows);
       return most !== undefined && (most === null || (limit !== null && limit <= most));
     };
+    // Figures that read no engine (the training curves) are drawn by a lane of their own on
+    // the page's thread, while the engine lanes' analyses run in the workers.
+    const pageOnly = (job) => readsOf(wanted[job.i], ctx).every(([, read]) => read.op === 'curves');
+    const pageLane = async () => {
+      for (let at; (at = queue.findIndex(pageOnly)) >= 0; ) {
+        if (this.nb.supersededBy(ctx.model)) return;
+        const [job] = queue.splice(at, 1);
+        const f = wanted[job.i];
+        if (this.gens.get(f.view) === gens[job.i]) await this.#fill(f, { ...ctx, picks: picksOf(f, ctx.picks) }, calls, gens[job.i], 0);
+      }
+    };
     const lane = async (engine) => {
       for (;;) {
         // A newer model waits (the slider moved on): the figures left follow that one instead.
         if (this.nb.supersededBy(ctx.model)) return;
-        const mine = (job) => batchesOf(wanted[job.i], ctx).every((b) => (batchEngine.get(b) ?? engine) === engine);
-        const servable = (job) => batchesOf(wanted[job.i], ctx).every((b) => canServe(engine, b));
+        const mine = (job) => !pageOnly(job) && batchesOf(wanted[job.i], ctx).every((b) => (batchEngine.get(b) ?? engine) === engine);
+        const servable = (job) => !pageOnly(job) && batchesOf(wanted[job.i], ctx).every((b) => canServe(engine, b));
         let at = queue.findIndex(mine);
         if (at < 0) at = queue.findIndex(servable);
-        if (at < 0 && engine > 0) return; // the rest is the other engines' batches
-        const [job] = queue.splice(Math.max(at, 0), 1);
-        if (job === undefined) return;
+        // The first engine takes what no lane can serve; the others leave it to their owners.
+        if (at < 0 && engine === 0) at = queue.findIndex((job) => !pageOnly(job));
+        if (at < 0) return;
+        const [job] = queue.splice(at, 1);
         const f = wanted[job.i];
         for (const b of batchesOf(f, ctx)) {
           if (!batchEngine.has(b)) batchEngine.set(b, engine);
@@ -280,7 +296,7 @@ export class NotebookPage {
         else await this.#fill(f, fctx, calls, gens[job.i], engine);
       }
     };
-    await Promise.all(Array.from({ length: this.nb.engines }, (_, e) => lane(e)));
+    await Promise.all([pageLane(), ...Array.from({ length: this.nb.engines }, (_, e) => lane(e))]);
   }
 
   // 1 when figure `f` is within a screen of the viewport, else 0 (an embed shows one figure).

@@ -18,8 +18,9 @@ const SAMPLE = { 200: 20, 64: 8, 32: 4 };
 const a = (analysis, request) => ({ analysis, request, ...(request?.limit ? { sample: SAMPLE[request.limit] } : {}) });
 const ABLATE = (ablation, request = {}) => a('addition_digit_ablation', { ...request, opts: { ablation } });
 const CURVES = { op: 'curves' };
-// Examples are picked, not averaged: a first pass on fewer sums would show other sums.
-const EXAMPLES = { analysis: 'addition_examples', request: HELD };
+// The examples' first pass shows the first sums of each kind among 20 (the same sums as the
+// exact figure when a kind has them there; the figure says it is a first pass either way).
+const EXAMPLES = a('addition_examples', HELD);
 
 // The notebook's example, 77426 + 17611 = 095037.
 const EXAMPLE = [7, 7, 4, 2, 6, 10, 1, 7, 6, 1, 1, 11, 0, 9, 5, 0, 3, 7];
