@@ -183,7 +183,13 @@ for (const [task, spec] of Object.entries(PAGES)) {
         }
         r.dispatchEvent(new Event('change'));
       }, [1, steps.length - 2, 2, steps.indexOf(step) + 1, steps.indexOf(step)]);
-      await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `pretrained:${step}`, { timeout: 60_000 });
+      // Each checkpoint passed may finish the engine call it started (a 200-sum forward of
+      // addition's model takes seconds on a busy 2-core machine): a generous wait, and on a
+      // timeout the page's state, so a slow page and a stuck one can be told apart.
+      await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `pretrained:${step}`, { timeout: 180_000 }).catch(async (e) => {
+        const state = await b.page.evaluate(() => ({ model: document.documentElement.dataset.model, timeline: document.querySelector('tl-timeline')?.dataset.step, figures: Object.fromEntries([...document.querySelectorAll('[data-view]')].map((f) => [f.dataset.view, f.dataset.state])) }));
+        throw new Error(`${e.message}\npage state: ${JSON.stringify(state)}`);
+      });
       await waitReady(b.page, [...spec.input, ...spec.weights]);
       const after = await snapshot(b.page, spec.weights);
       // The figures of the weights judge their claims on the new checkpoint as the build did.

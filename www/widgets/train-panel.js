@@ -116,7 +116,8 @@ export class TrainPanel extends HTMLElement {
   set smaller(small) {
     this.connectedCallback();
     this._smaller = small;
-    this.model.replaceChildren(this.model.options[0], el('option', { value: 'smaller', textContent: small.label }));
+    // Short enough for a phone's width; the whole description is the option's title.
+    this.model.replaceChildren(this.model.options[0], el('option', { value: 'smaller', textContent: 'the smaller model', title: small.label }));
     this.modelField.hidden = false;
   }
 
