@@ -176,11 +176,14 @@ for (const [task, spec] of Object.entries(PAGES)) {
       // A drag: the slider passes other checkpoints (each followed until the next comes, then
       // dropped) before it is let go; what the page ends on must be that checkpoint's alone.
       await b.page.$eval('tl-timeline [data-ref="range"]', async (r, path) => {
+        // As a pointer drags it: the page's model catching up must not move the thumb back.
+        r.dispatchEvent(new Event('pointerdown'));
         for (const i of path) {
           r.value = String(i);
           r.dispatchEvent(new Event('input'));
           await new Promise((done) => setTimeout(done, 120));
         }
+        r.dispatchEvent(new Event('pointerup'));
         r.dispatchEvent(new Event('change'));
       }, [1, steps.length - 2, 2, steps.indexOf(step) + 1, steps.indexOf(step)]);
       // Each checkpoint passed may finish the engine call it started (a 200-sum forward of
