@@ -77,7 +77,7 @@ async function timelineMoves(page, base, task) {
         if (allShown == null && els.every(shown)) allShown = now - t0;
         if (document.documentElement.dataset.model === `pretrained:${step}` && els.every(drawn)) {
           const ms = (x) => Math.round(x ?? now - t0);
-          return { visible_first_ms: ms(visibleShown), all_first_ms: ms(allShown), visible_ms: ms(visible), all_ms: Math.round(now - t0), in_view: inView.length };
+          return { visible_first_ms: ms(visibleShown), all_first_ms: ms(allShown), visible_ms: ms(visible), all_ms: Math.round(now - t0), in_view: inView.map((e) => e.dataset.view) };
         }
         if (now - t0 > 300_000) return { error: 'not every figure followed within 300 s' };
       }

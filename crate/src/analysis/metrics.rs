@@ -62,21 +62,34 @@ fn target_index(
     ))
 }
 
-/// log p(target) [b, p] (0 where unscored), the scored mask [b, p] and the count.
-pub fn target_log_probs(logits: Tensor<3>, targets: &[i64]) -> Result<(Tensor<2>, Tensor<2>, usize)> {
+/// The logits of the scored positions [n, v] (in row-major order) and their targets [n]:
+/// loss, accuracy and probabilities read only these rows, and the unscored ones are most of a
+/// batch on several tasks (min scores 1 position of 3, addition 6 of 18).
+fn scored_logits(logits: Tensor<3>, targets: &[i64]) -> Result<(Tensor<2>, Tensor<1, Int>, usize)> {
     let [b, p, v] = logits.dims();
-    let (idx, mask, n) = target_index(targets, b, p, v, &logits.device())?;
-    let lp = log_softmax(logits, 2).gather(2, idx).reshape([b, p]) * mask.clone();
-    Ok((lp, mask, n))
+    let device = logits.device();
+    // Checks the targets (count, range, at least one scored); its tensors are not needed here.
+    let (_, _, n) = target_index(targets, b, p, v, &device)?;
+    let rows: Vec<i32> = (0..b * p).filter(|&i| targets[i] != IGNORE).map(|i| i as i32).collect();
+    let ids: Vec<i32> = targets.iter().filter(|&&t| t != IGNORE).map(|&t| t as i32).collect();
+    let flat = logits.reshape([b * p, v]);
+    let picked = if n == b * p { flat } else { flat.select(0, Tensor::from_data(TensorData::new(rows, [n]), &device)) };
+    Ok((picked, Tensor::from_data(TensorData::new(ids, [n]), &device), n))
+}
+
+/// The training loss's scores (crate::train::loss::scores) of the scored positions only.
+fn scored_scores(logits: Tensor<3>, targets: &[i64]) -> Result<(crate::train::loss::Scores, usize)> {
+    let (picked, ids, n) = scored_logits(logits, targets)?;
+    let v = picked.dims()[1];
+    let mask = Tensor::ones([1, n], &picked.device());
+    // The training loss itself, so analyses and training measure alike.
+    Ok((crate::train::loss::scores(picked.reshape([1, n, v]), ids.reshape([1, n]), mask), n))
 }
 
 /// (loss, accuracy) as one-element tensors, left on the device.
 pub fn loss_accuracy_tensors(logits: Tensor<3>, targets: &[i64]) -> Result<(Tensor<1>, Tensor<1>, usize)> {
-    let [b, p, v] = logits.dims();
-    let (idx, mask, n) = target_index(targets, b, p, v, &logits.device())?;
-    // The training loss itself, so analyses and training measure alike.
-    let (loss, acc) = crate::train::loss::loss_and_accuracy(logits, idx.reshape([b, p]), mask);
-    Ok((loss, acc, n))
+    let (s, n) = scored_scores(logits, targets)?;
+    Ok((s.loss, s.accuracy, n))
 }
 
 pub fn loss_accuracy(logits: Tensor<3>, targets: &[i64]) -> Result<LossAccuracy> {
@@ -97,15 +110,14 @@ pub struct CorrectProb {
 }
 
 pub fn correct_prob(logits: Tensor<3>, targets: &[i64]) -> Result<CorrectProb> {
-    let la = loss_accuracy(logits.clone(), targets)?;
-    let (lp, _, _) = target_log_probs(logits, targets)?;
-    let lp = to_vec(lp)?;
-    let mut probs: Vec<f32> = lp.iter().zip(targets).filter(|(_, t)| **t != IGNORE).map(|(l, _)| l.exp()).collect();
+    // One cross-entropy over the scored rows gives the loss, and exp(−nll) each probability.
+    let (s, _) = scored_scores(logits, targets)?;
+    let mut probs: Vec<f32> = to_vec(s.nll)?.iter().map(|l| (-l).exp()).collect();
     probs.sort_by(f32::total_cmp);
     let n = probs.len();
     Ok(CorrectProb {
-        loss: la.loss,
-        accuracy: la.accuracy,
+        loss: to_vec(s.loss)?[0],
+        accuracy: to_vec(s.accuracy)?[0],
         mean_prob: (probs.iter().map(|&p| p as f64).sum::<f64>() / n as f64) as f32,
         median_prob: probs[(n - 1) / 2],
         min_prob: probs[0],
