@@ -122,6 +122,8 @@ build_site() {
   node tools/claims.mjs "$DIST" --cli "$CARGO_TARGET_DIR/release/toylens"
   # Every page carries the site's Content-Security-Policy (tools/csp.mjs; --write adds it to a new page).
   node tools/csp.mjs "$DIST"
+  # Every page names its whole module graph up front (modulepreload), so its modules load at once.
+  node tools/preload.mjs "$DIST"
   # Last, on the finished tree: the service worker's manifest (every file's hash and the
   # build's version, written into sw.js), then .br and .gz next to each compressible file.
   node tools/precache.mjs "$DIST"

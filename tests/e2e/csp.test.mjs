@@ -8,7 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { DIST, ROOT, browserFor, serveSite } from './site.mjs';
+import fs from 'node:fs';
 import { POLICY, check, pages } from '../../tools/csp.mjs';
+import { importGraph } from '../../tools/preload.mjs';
 
 test('every page of the built site carries the one policy, first in its head', () => {
   const built = pages(DIST);
@@ -16,6 +18,26 @@ test('every page of the built site carries the one policy, first in its head', (
   assert.deepEqual(missing, [], 'pages of www/ not in the built site');
   assert.deepEqual(check(DIST), [], POLICY);
   console.log(`# ${built.length} pages carry: ${POLICY}`);
+});
+
+// tools/preload.mjs: each page lists its module graph up front (modulepreload), every link a file
+// of the site and every module its scripts import statically listed.
+test('every page preloads its whole static module graph, and nothing else', () => {
+  let checked = 0;
+  for (const p of pages(DIST)) {
+    const html = fs.readFileSync(path.join(DIST, p), 'utf8');
+    const dir = path.dirname(path.join(DIST, p));
+    const links = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => path.resolve(dir, m[1]));
+    const entries = [...html.matchAll(/<script\s+type="module"\s+src="([^"]+)"><\/script>/g)].map((m) => path.resolve(dir, m[1]));
+    const graph = new Set(entries.flatMap((e) => importGraph(DIST, e)).filter((f) => !entries.includes(f)));
+    assert.deepEqual([...links].sort(), [...graph].sort(), p);
+    for (const l of links) assert.ok(fs.existsSync(l), `${p}: ${l}`);
+    if (links.length) checked++;
+  }
+  // The notebook pages import the runtime through their scripts: their graphs are not empty.
+  const minPage = fs.readFileSync(path.join(DIST, 'notebooks/min/index.html'), 'utf8');
+  assert.match(minPage, /modulepreload" href="\.\.\/runtime\.js"/);
+  assert.ok(checked >= 6, `${checked} pages preload modules`);
 });
 
 test('the policy refuses eval, inline scripts, style attributes and other origins, and the recorder sees each', { timeout: 120_000 }, async (t) => {
