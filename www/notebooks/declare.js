@@ -173,14 +173,15 @@ export function pageOf(pages, view) {
  * `request`) as <tl-stats>, the accuracy and loss as live numbers, and the claim that the model
  * is nearly always right on `what` (e.g. 'the 8000 held-out pairs'). `scored` names what
  * n_scored counts; `first` (ctx -> rows) goes before, `more` (loss -> rows) after the median;
- * `notebook`: what the notebook printed for its own model.
+ * `notebook`: what the notebook printed for its own model; `sample`: drawn first from that many
+ * of the request's `limit` examples (a first pass, said so), then from all of them.
  */
-export function heldOutFigure(task, { request, what, scored, first = () => [], more = () => [], notebook }) {
+export function heldOutFigure(task, { request, what, scored, first = () => [], more = () => [], notebook, sample }) {
   return {
     view: `${task}/held-out`,
     widget: 'stats',
     follows: 'timeline',
-    reads: { loss: { analysis: 'loss', request } },
+    reads: { loss: { analysis: 'loss', request, ...(sample ? { sample } : {}) } },
     show: ({ loss }, ctx) => ({
       rows: [
         ...first(ctx),

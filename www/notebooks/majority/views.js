@@ -215,13 +215,14 @@ export function ablationRows(r, key) {
 }
 
 /** neuron_ablation_scan -> the `top` neurons whose ablation costs most, as bars of the loss increase. */
-export function scanView(scan, top, subset) {
+export function scanView(scan, top) {
   const ns = scan.ranking.slice(0, top);
   return {
     labels: ns.map((n) => `n${n}`),
     series: [{ name: 'loss increase', values: ns.map((n) => scan.loss.values[n] - scan.baseline.loss) }],
     yLabel: 'loss increase',
-    title: `Each neuron zeroed alone: the ${top} costliest (first ${subset} held-out sequences)`,
+    // The positions the scan scored (a first pass scores fewer sequences than the exact figure).
+    title: `Each neuron zeroed alone: the ${top} costliest (${scan.baseline.n_scored} held-out positions)`,
   };
 }
 

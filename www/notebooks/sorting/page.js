@@ -110,7 +110,10 @@ export default {
     },
 
     // ---- the model (cheapest first) ----
+    // The whole held-out set (1000 lists), first from its first 125.
     heldOutFigure(TASK, {
+      request: { limit: 1000 },
+      sample: 125,
       what: 'the sorted tokens of 1000 held-out lists',
       scored: 'sorted tokens scored',
       first: ({ info }) => [['held-out sequences', info.held_out]],
