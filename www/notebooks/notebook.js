@@ -238,6 +238,9 @@ export class Notebook extends EventTarget {
       const sel = this.pending;
       this.pending = null;
       this.loading = sel;
+      // Figures that need no engine (the training curves read only the step) follow at once,
+      // while the weights download and load.
+      this.dispatchEvent(new CustomEvent('selecting', { detail: described(sel) }));
       try {
         await this.#load(sel);
       } catch (e) {
@@ -248,7 +251,7 @@ export class Notebook extends EventTarget {
       if (sel.info) this.info = sel.info;
       // Before any figure follows: the page fits its input to the new model here.
       this.dispatchEvent(new CustomEvent('loaded', { detail: sel }));
-      this.current = { ...sel, label: sel.label ?? `${sel.source === 'pretrained' ? 'pretrained' : sel.source === 'run' ? 'your run' : 'imported'}, step ${sel.step}` };
+      this.current = described(sel);
       this.timeline?.select(sel.source, sel.step);
       await Promise.all(this.listeners.map((fn) => this.#runListener(fn, this.current)));
       this.loading = null;
@@ -327,8 +330,8 @@ export class Notebook extends EventTarget {
    * [{step, loss, accuracy, figures}]}: the pretrained run's from its metrics.jsonl (one fetch),
    * the reader's run's as the session recorded them while it trained, none for imported weights.
    */
-  async curves() {
-    const source = this.current?.source;
+  /** The training log of the current model's source (`source`: of another selection's). */
+  async curves(source = this.current?.source) {
     if (source === 'run') return this.session.curves;
     if (source !== 'pretrained') return { train: [], eval: [] };
     this.metrics ??= this.#fetch(`models/${this.model.metrics}`, 'text')
@@ -377,7 +380,12 @@ export class Notebook extends EventTarget {
   }
 }
 
+/** A selection with the label the page shows for it. */
+function described(sel) {
+  return { ...sel, label: sel.label ?? `${sel.source === 'pretrained' ? 'pretrained' : sel.source === 'run' ? 'your run' : 'imported'}, step ${sel.step}` };
+}
+
 /** Two selections of the same checkpoint ({source, step}). */
-function sameModel(a, b) {
+export function sameModel(a, b) {
   return Boolean(a && b && a.source === b.source && a.step === b.step);
 }

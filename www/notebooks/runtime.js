@@ -6,7 +6,7 @@
 // The page's state (model, input, picks) lives in its URL (permalink.js): read once the
 // engine's facts are known, written back with history.replaceState on every change, and
 // offered as an embed snippet by each figure's toolbar.
-import { Notebook } from './notebook.js';
+import { Notebook, sameModel } from './notebook.js';
 import { WIDGETS, checkPage, computed, drawnOnce, picksOf, readKey, readingPicks, readsOf, viewsFollowing } from './declare.js';
 import { judge } from './claims.js';
 import { Emergence } from './emergence.js';
@@ -64,7 +64,14 @@ export class NotebookPage {
     // Registered before the first model is selected, so html[data-model] (set once every
     // listener has followed a model) means "every figure computed" on a cold load too. Not
     // awaited: the page's own controls are drawn meanwhile.
-    this.nb.onModel(() => this.#run(computed(this.page)));
+    this.nb.onModel((model) => this.#run(computed(this.page).filter((f) => !this.#drawnEarly(f, model))));
+    if (!this.nb.only || computed(this.page).some((f) => f.view === this.nb.only && this.#curvesOnly(f))) {
+      this.nb.addEventListener('selecting', (e) => this.#drawEarly(e.detail));
+      // A model that failed to load: its early figures go back to the model still shown.
+      this.nb.addEventListener('error', (e) => {
+        if (this.early && sameModel(this.early.model, e.detail.selection) && this.nb.current) this.#drawEarly(this.nb.current);
+      });
+    }
     this.nb.addEventListener('model', () => this.#writeUrl());
     this.nb.timeline?.addEventListener('change', () => this.#clearNotes(['checkpoint', 'run']));
     if (!this.nb.only) this.#offerEmbeds();
@@ -219,10 +226,10 @@ export class NotebookPage {
 
   // Computes `figures` in order (cheapest first), all marked loading at once so no figure of
   // the previous model passes for the new one. Embedded as one view, only that one computes.
-  async #run(figures) {
+  async #run(figures, model = this.nb.current) {
     const only = this.nb.only;
     const wanted = only ? figures.filter((f) => f.view === only) : figures;
-    const ctx = this.#ctx();
+    const ctx = { ...this.#ctx(), model };
     const calls = new Map(); // readKey -> promise: one engine call per distinct read of this run
     // Each figure's generation is taken now, not when the loop reaches it: an older run still
     // working through its list (an input edit) must not draw its state over a newer run's (a
@@ -299,6 +306,25 @@ export class NotebookPage {
     await Promise.all([pageLane(), ...Array.from({ length: this.nb.engines }, (_, e) => lane(e))]);
   }
 
+  // Whether `f` reads nothing but the training curves (no engine, so no loaded model needed).
+  #curvesOnly(f) {
+    const reads = readsOf(f, this.#ctx());
+    return reads.length > 0 && reads.every(([, read]) => read.op === 'curves');
+  }
+
+  // The figures of a timeline move that read only the training curves are drawn for `model`
+  // as soon as it is chosen, before its weights are loaded: they read its step alone.
+  #drawEarly(model) {
+    const figures = computed(this.page).filter((f) => f.follows === 'timeline' && this.#curvesOnly(f));
+    this.early = { model, views: new Set(figures.map((f) => f.view)) };
+    return this.#run(figures, model);
+  }
+
+  // Whether `f` was drawn for `model` by #drawEarly (the model's own run then skips it).
+  #drawnEarly(f, model) {
+    return Boolean(this.early && sameModel(this.early.model, model) && this.early.views.has(f.view));
+  }
+
   // 1 when figure `f` is within a screen of the viewport, else 0 (an embed shows one figure).
   #inView(f) {
     const r = this.el(f.view).getBoundingClientRect();
@@ -354,7 +380,7 @@ export class NotebookPage {
       const read = first && exact.sample ? { ...exact, request: { ...exact.request, limit: exact.sample } } : exact;
       const key = readKey(read, tokens);
       if (!calls.has(key)) {
-        const ops = { task_label: () => this.nb.label(tokens), curves: () => this.nb.curves(), cache: () => this.nb.cache(tokens) };
+        const ops = { task_label: () => this.nb.label(tokens), curves: () => this.nb.curves(ctx.model?.source), cache: () => this.nb.cache(tokens) };
         let call = kept?.get(key);
         if (!call) {
           call = ops[read.op]?.() ?? this.nb.analyze(read.analysis, { tokens, request: read.request, engine });
