@@ -366,8 +366,12 @@ export class Notebook extends EventTarget {
 
   /** An analysis of the selected model (see `toylens analyze --list`). */
   analyze(what, { tokens, request, engine = 0 } = {}) {
-    const client = engine === 0 ? this.client : this.helpers[engine - 1];
-    return client.call('analyze', { task: this.task, what, tokens, request });
+    return this.#engine(engine).call('analyze', { task: this.task, what, tokens, request });
+  }
+
+  // The client of analysis engine `i` (0: the page's own worker).
+  #engine(i) {
+    return i === 0 ? this.client : this.helpers[i - 1];
   }
 
   /** run_with_cache on the selected model: {logits, cache}. */
@@ -375,8 +379,9 @@ export class Notebook extends EventTarget {
     return this.client.call('cache', { backend: this.cacheBackend, tokens, names });
   }
 
-  label(tokens) {
-    return this.client.call('task_label', { task: this.task, tokens });
+  /** The task's labels of `tokens`, from engine `engine` (any engine labels alike). */
+  label(tokens, engine = 0) {
+    return this.#engine(engine).call('task_label', { task: this.task, tokens });
   }
 }
 

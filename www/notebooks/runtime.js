@@ -231,6 +231,8 @@ export class NotebookPage {
     const wanted = only ? figures.filter((f) => f.view === only) : figures;
     const ctx = { ...this.#ctx(), model };
     const calls = new Map(); // readKey -> promise: one engine call per distinct read of this run
+    // Measured before the figures are marked loading: after, each measure would lay the page out again.
+    const inView = wanted.map((f) => this.#inView(f));
     // Each figure's generation is taken now, not when the loop reaches it: an older run still
     // working through its list (an input edit) must not draw its state over a newer run's (a
     // pick changed meanwhile) that reached this figure first.
@@ -245,7 +247,7 @@ export class NotebookPage {
     // drawn from that many examples and said to be a first pass, then exactly (not when its
     // exact reads are kept from an earlier visit): every figure is drawn once, first passes
     // and unsampled figures in that order, before any sampled figure's exact version.
-    const order = wanted.map((f, i) => i).sort((a, b) => this.#inView(wanted[b]) - this.#inView(wanted[a]) || a - b);
+    const order = wanted.map((f, i) => i).sort((a, b) => inView[b] - inView[a] || a - b);
     const kept = this.#keptFor(ctx.model);
     const sampled = (f) => readsOf(f, ctx).some(([, read, tokens]) => read.sample && !kept?.has(readKey(read, tokens)));
     const queue = [
@@ -282,8 +284,12 @@ export class NotebookPage {
         if (this.nb.supersededBy(ctx.model)) return;
         const mine = (job) => !pageOnly(job) && batchesOf(wanted[job.i], ctx).every((b) => (batchEngine.get(b) ?? engine) === engine);
         const servable = (job) => !pageOnly(job) && batchesOf(wanted[job.i], ctx).every((b) => canServe(engine, b));
+        // The reader's input is a row or a few: a lane with nothing else to do runs its own
+        // forward of it (milliseconds) rather than wait for the lane that owns it.
+        const small = (job) => !pageOnly(job) && batchesOf(wanted[job.i], ctx).every((b) => JSON.parse(JSON.parse(b).rows)[0] !== null);
         let at = queue.findIndex(mine);
         if (at < 0) at = queue.findIndex(servable);
+        if (at < 0) at = queue.findIndex(small);
         // The first engine takes what no lane can serve; the others leave it to their owners.
         if (at < 0 && engine === 0) at = queue.findIndex((job) => !pageOnly(job));
         if (at < 0) return;
@@ -374,13 +380,14 @@ export class NotebookPage {
   // The figure's results by read name, computed on `engine`; `first`: its sampled reads at
   // their sample size (a first pass).
   async #read(f, ctx, calls, engine, first = false) {
-    const out = {};
     const kept = this.#keptFor(ctx.model);
-    for (const [name, exact, tokens] of readsOf(f, ctx)) {
+    // Every read is asked for at once: the engine's queue then never waits for the page to
+    // ask for the next one (which a figure being drawn would delay).
+    const pending = readsOf(f, ctx).map(([name, exact, tokens]) => {
       const read = first && exact.sample ? { ...exact, request: { ...exact.request, limit: exact.sample } } : exact;
       const key = readKey(read, tokens);
       if (!calls.has(key)) {
-        const ops = { task_label: () => this.nb.label(tokens), curves: () => this.nb.curves(ctx.model?.source), cache: () => this.nb.cache(tokens) };
+        const ops = { task_label: () => this.nb.label(tokens, engine), curves: () => this.nb.curves(ctx.model?.source), cache: () => this.nb.cache(tokens) };
         let call = kept?.get(key);
         if (!call) {
           call = ops[read.op]?.() ?? this.nb.analyze(read.analysis, { tokens, request: read.request, engine });
@@ -391,8 +398,12 @@ export class NotebookPage {
         }
         calls.set(key, call);
       }
-      out[name] = await calls.get(key);
-    }
+      const call = calls.get(key);
+      call.catch(() => {}); // awaited below, in order: a later read's failure is not unhandled meanwhile
+      return [name, call];
+    });
+    const out = {};
+    for (const [name, call] of pending) out[name] = await call;
     return out;
   }
 
