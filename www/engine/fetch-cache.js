@@ -15,9 +15,10 @@ export async function fetchOnce(url, as = 'bytes') {
     p.catch(() => fetched.delete(url));
   }
   const buf = await p;
+  if (as === 'none') return null; // a prefetch: the file is kept here for the next call
   if (as === 'bytes') return buf.slice(0); // the caller's own copy (it is transferred)
   const text = new TextDecoder().decode(buf);
   if (as === 'text') return text;
   if (as === 'json') return JSON.parse(text);
-  throw new Error(`fetch: as must be 'bytes', 'json' or 'text', not ${JSON.stringify(as)}`);
+  throw new Error(`fetch: as must be 'bytes', 'json', 'text' or 'none', not ${JSON.stringify(as)}`);
 }

@@ -43,8 +43,9 @@
 //   connect {port: MessagePort}    -> {clients}: serves the port as one more client (transfer it)
 //   disconnect {}                  -> no reply: frees this client's engines and runs (a port
 //                                     client sends it as its page goes away)
-//   fetch {url, as?: 'bytes'|'json'|'text'} -> the file (bytes: ArrayBuffer); each URL is
-//                                     fetched once per worker, whichever client asks (model files)
+//   fetch {url, as?: 'bytes'|'json'|'text'|'none'} -> the file (bytes: ArrayBuffer; none: null,
+//                                     a prefetch); each URL is fetched once per worker, whichever
+//                                     client asks (model files)
 //   backends                       -> {cpu: {available, reason}, webgpu: {available, reason, adapter?}}
 //   init {backend}                 -> {backend, version, adapter?}
 //   load {backend, config, weights: ArrayBuffer} -> {backend}

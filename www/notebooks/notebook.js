@@ -96,8 +96,12 @@ export class Notebook extends EventTarget {
         this.addEventListener('model', () => this.#settleBackend(status).catch((e) => status?.note(`Computing on the CPU: the WebGPU self-test could not run (${e.message}).`)), { once: true });
       }
       if (this.task !== null) {
+        // The model index, then the pretrained model's weights, are asked for at once: fetches
+        // do not wait behind the engine's start (its compile, the backend probe, task_info).
+        const indexed = this.#fetch('models/index.json', 'json');
+        indexed.then((index) => this.#prefetchFirst(index[this.task])).catch(() => {}); // its error shows below
         this.info = await this.client.call('task_info', { task: this.task });
-        const index = await this.#fetch('models/index.json', 'json');
+        const index = await indexed;
         this.model = index[this.task];
         if (!this.model) throw new Error(`no pretrained model for ${this.task} in models/index.json`);
         this.configJson = await this.#fetch(`models/${this.model.config}`, 'json');
@@ -279,8 +283,15 @@ export class Notebook extends EventTarget {
   #prefetchAround(step) {
     const at = this.pretrainedSteps.indexOf(step);
     for (const s of [this.pretrainedSteps[at - 1], this.pretrainedSteps[at + 1]]) {
-      if (s !== undefined) this.#fetch(this.#checkpointPath(s)).catch(() => {}); // fetched again when chosen
+      if (s !== undefined) this.#fetch(this.#checkpointPath(s), 'none').catch(() => {}); // fetched again when chosen
     }
+  }
+
+  // The final checkpoint, which a page opens with unless its link names a checkpoint or a run
+  // (a run restored from this browser's storage is found later: its download is then unused).
+  #prefetchFirst(model) {
+    if (!model || /[?&](checkpoint|run)=/.test(location.search)) return;
+    this.#fetch(`models/${model.weights}`, 'none').catch(() => {}); // fetched again when chosen
   }
 
   #checkpointPath(step) {
