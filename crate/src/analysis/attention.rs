@@ -64,10 +64,12 @@ pub fn pair_grid_attention(
     for (c, chunk) in pairs.chunks(CHUNK).enumerate() {
         let ids: Vec<i64> = chunk.iter().flat_map(|&(a, b)| [a, b, eq_token]).collect();
         let toks = Tokens::new(chunk.len(), 3, ids)?;
+        let name = format!("blocks.{layer}.attn.hook_pattern");
         let filter = NameFilter::regex(&format!(r"^blocks\.{layer}\.attn\.hook_pattern$"))?;
-        let (_, cache) = model.run_with_cache(&toks, filter)?;
+        // Only the pattern: the forward stops there (no values, output, MLP or unembedding).
+        let cache = model.run_until(&toks, filter, &name)?;
         let pat = cache
-            .get(&format!("blocks.{layer}.attn.hook_pattern"))
+            .get(&name)
             .ok_or_else(|| Error::Hook(format!("layer {layer} has no attention pattern")))?
             .tensor::<4>()?;
         let n = chunk.len();

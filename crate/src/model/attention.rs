@@ -145,6 +145,10 @@ impl Attention {
         };
         let scores = ctx.hook(&hk.attn_scores, scores);
         let pattern = ctx.hook(&hk.pattern, softmax(scores, 3));
+        if ctx.stopped {
+            // run_until stopped at the scores or the pattern: the output is never read.
+            return Tensor::zeros([b, p, self.b_O.val().dims()[0]], &device);
+        }
         let z = pattern.matmul(v.swap_dims(1, 2)).swap_dims(1, 2); // [b, p, h, dh]
         let z = ctx.hook(&hk.z, z);
         let d = self.b_O.val().dims()[0];

@@ -168,6 +168,9 @@ impl TransformerBlock {
                 ctx,
             )
         };
+        if ctx.stopped {
+            return resid_q; // run_until stopped inside the attention: never read
+        }
         let attn_out = ctx.hook(&hk.attn_out, attn_out);
         let resid_mid = match &self.mlp {
             None => resid_q + attn_out,

@@ -175,21 +175,25 @@ pub struct HookContext<'a> {
     pub interventions: &'a [Intervention],
     /// Set by the first failing intervention; the forward still completes.
     pub error: Option<Error>,
+    /// `run_until`'s last hook: once it has fired, `stopped` is set and the forward computes
+    /// nothing more (what it returns then is a placeholder).
+    pub stop_after: Option<String>,
+    pub stopped: bool,
 }
 
 impl<'a> HookContext<'a> {
     pub fn new(filter: NameFilter, interventions: &'a [Intervention]) -> Self {
-        Self { filter, cache: ActivationCache::default(), interventions, error: None }
+        Self { filter, cache: ActivationCache::default(), interventions, error: None, stop_after: None, stopped: false }
     }
 
     /// No caching, no interventions: the training path.
     pub fn silent() -> HookContext<'static> {
-        HookContext { filter: NameFilter::None, cache: ActivationCache::default(), interventions: &[], error: None }
+        HookContext::new(NameFilter::None, &[])
     }
 
     /// True when no hook is cached or changed (training): `hook` then returns at once.
     pub fn is_idle(&self) -> bool {
-        self.interventions.is_empty() && matches!(self.filter, NameFilter::None)
+        self.interventions.is_empty() && matches!(self.filter, NameFilter::None) && self.stop_after.is_none()
     }
 
     pub fn hook<const D: usize>(&mut self, point: &HookPoint, mut x: Tensor<D>) -> Tensor<D> {
@@ -209,6 +213,9 @@ impl<'a> HookContext<'a> {
         }
         if self.filter.matches(name) {
             self.cache.map.insert(name.to_string(), CachedTensor::from_tensor(x.clone()));
+        }
+        if self.stop_after.as_deref() == Some(name) {
+            self.stopped = true;
         }
         x
     }

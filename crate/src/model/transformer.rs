@@ -266,6 +266,9 @@ impl HookedTransformer {
         let mut resid = self.embedded(tokens, ctx);
         for block in &self.blocks {
             resid = block.forward(resid, ctx);
+            if ctx.stopped {
+                break; // run_until has what it asked for
+            }
         }
         resid
     }
@@ -348,6 +351,25 @@ impl HookedTransformer {
     /// Checked tokens → logits and the activations whose names match `filter`.
     pub fn run_with_cache(&self, tokens: &Tokens, filter: NameFilter) -> Result<(Tensor<3>, ActivationCache)> {
         self.run_with_hooks(tokens, &[], filter)
+    }
+
+    /// The activations whose names match `filter` among the hooks up to `last` (inclusive),
+    /// without computing the rest of the forward: TL's `stop_at_layer`, to the hook. For
+    /// analyses of early activations over many inputs (the attention patterns of every pair of
+    /// numbers), where the later layers and the unembedding would be most of the work.
+    pub fn run_until(&self, tokens: &Tokens, filter: NameFilter, last: &str) -> Result<ActivationCache> {
+        tokens.check(&self.cfg)?;
+        if !self.hook_points().iter().any(|h| h.name() == last) {
+            return Err(Error::Hook(format!("no hook named {last:?} in this model")));
+        }
+        let device = self.embed.W_E.val().device();
+        let mut ctx = HookContext::new(filter, &[]);
+        ctx.stop_after = Some(last.to_string());
+        let resid = self.residual(tokens.tensor(&device), &mut ctx);
+        if !ctx.stopped {
+            self.head(resid, &mut ctx);
+        }
+        Ok(ctx.cache)
     }
 
     /// As `run_with_cache`, with interventions applied at their hooks, in order.

@@ -127,3 +127,29 @@ fn bad_interventions_are_clear_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("head 7"), "{e}");
 }
+
+#[test]
+fn run_until_stops_at_its_hook_with_the_full_runs_values() {
+    let device = Device::flex();
+    for name in fixture_names() {
+        let f = load(&name, &device);
+        let (_, full) = f.model.run_with_cache(&f.tokens, NameFilter::All).unwrap();
+        let names = f.model.hook_names();
+        let last = format!("blocks.{}.attn.hook_pattern", f.model.cfg.n_layers - 1);
+        let cut = names.iter().position(|n| *n == last).unwrap();
+        let early = f.model.run_until(&f.tokens, NameFilter::All, &last).unwrap();
+        for (i, n) in names.iter().enumerate() {
+            match early.get(n) {
+                // The same computation as the full forward, so bit for bit the same.
+                Some(c) => assert_eq!(vec_of(c), vec_of(full.get(n).unwrap()), "{name}: {n}"),
+                None => assert!(i > cut, "{name}: {n} is before {last} but missing"),
+            }
+            if i > cut {
+                assert!(early.get(n).is_none(), "{name}: {n} comes after {last}, yet was computed");
+            }
+        }
+    }
+    let f = load("ln2_gelu", &device);
+    let err = f.model.run_until(&f.tokens, NameFilter::All, "blocks.9.attn.hook_pattern").unwrap_err();
+    assert!(err.to_string().contains("no hook named"), "{err}");
+}
