@@ -18,9 +18,6 @@ use super::run::CachedRun;
 use super::weights;
 use crate::error::{Error, Result};
 
-/// Values held at once by the last-layer scan (rows × neurons × d_vocab_out): about 16 MB.
-const CHUNK_VALUES: usize = 1 << 22;
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NeuronScan {
     pub baseline: LossAccuracy,
@@ -120,43 +117,58 @@ impl CachedRun {
         if let Some(&t) = targets.iter().find(|&&t| t != IGNORE && (t < 0 || t as usize >= v)) {
             return Err(Error::Tokens(format!("target {t} is outside the {v} outputs")));
         }
-        let chunk = (CHUNK_VALUES / (rows * v)).clamp(1, m);
-        let a = a.reshape([rows, 1, v]);
-        let (mut loss, mut acc) = (Vec::with_capacity(m), Vec::with_capacity(m));
-        for start in (0..m).step_by(chunk) {
-            let n = chunk.min(m - start);
-            let dl = delta.clone().narrow(1, start, n); // [rows, n]
-            let shift = dl.clone().reshape([rows, n, 1]) * bw.clone().narrow(0, start, n).reshape([1, n, v]);
-            let mut logits = a.clone() - shift; // [rows, n, v]
-            if let Some((rr, rw, ww, eps, d)) = &var {
-                let rw = rw.clone().narrow(1, start, n);
-                let ww = ww.clone().narrow(1, start, n);
-                let var = (rr.clone() - dl.clone() * rw * 2.0 + dl.clone().square() * ww) / *d;
-                logits = logits / (var + *eps).sqrt().reshape([rows, n, 1]);
+        // On the host, one pass per (row, neuron) over its d_vocab_out logits, in the order the
+        // tensor form ran (so the same f32 values): ablated = (A − δ·B) / sqrt(σ² + eps) + c.
+        // Where δ = 0 (a ReLU neuron that is off, when zeroed; SoLU's never are) the row's
+        // logits are its unablated ones, scored once per row instead of once per neuron.
+        let (a, bw, c, delta) = (to_vec(a)?, to_vec(bw)?, to_vec(c)?, to_vec(delta)?);
+        let var = match var {
+            None => None,
+            Some((rr, rw, ww, eps, d)) => Some((to_vec(rr)?, to_vec(rw)?, to_vec(ww)?, eps as f32, d as f32)),
+        };
+        let logits_of = |row: usize, n: usize, dl: f32, out: &mut [f32]| {
+            let scale = var.as_ref().map(|(rr, rw, ww, eps, d)| {
+                let var = (rr[row] - dl * rw[row * m + n] * 2.0 + dl * dl * ww[n]) / d;
+                (var + eps).sqrt()
+            });
+            for (k, o) in out.iter_mut().enumerate() {
+                let x = a[row * v + k] - dl * bw[n * v + k];
+                *o = match scale {
+                    Some(s) => x / s,
+                    None => x,
+                } + c[k];
             }
-            // Loss and accuracy per (row, neuron) on the host, one pass over each row's
-            // d_vocab_out logits: log_softmax, gather and argmax over an axis of 10 were six
-            // passes of burn ops and most of the scan's time in the browser.
-            let host = to_vec(logits + c.clone())?; // [rows, n, v]
-            let (mut l, mut a) = (vec![0f64; n], vec![0f64; n]);
-            for (row, &t) in targets.iter().enumerate() {
-                if t == IGNORE {
-                    continue;
-                }
-                for (j, x) in host[row * n * v..(row + 1) * n * v].chunks_exact(v).enumerate() {
-                    let (best, max) = x
-                        .iter()
-                        .enumerate()
-                        .fold((0, f32::NEG_INFINITY), |b, (i, &y)| if y > b.1 { (i, y) } else { b });
-                    let lse = (max + x.iter().map(|&y| (y - max).exp()).sum::<f32>().ln()) as f64;
-                    l[j] += lse - x[t as usize] as f64;
-                    a[j] += (best as i64 == t) as u8 as f64;
-                }
+        };
+        // (cross-entropy, right) of one position's logits: torch's first argmax on ties.
+        let score = |x: &[f32], t: usize| {
+            let (best, max) =
+                x.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &y)| if y > b.1 { (i, y) } else { b });
+            let lse = (max + x.iter().map(|&y| (y - max).exp()).sum::<f32>().ln()) as f64;
+            (lse - x[t] as f64, (best == t) as u8 as f64)
+        };
+        let (mut l, mut r) = (vec![0f64; m], vec![0f64; m]);
+        let mut x = vec![0f32; v];
+        for (row, &t) in targets.iter().enumerate() {
+            if t == IGNORE {
+                continue;
             }
-            let k = n_scored as f64;
-            loss.extend(l.iter().map(|x| (x / k) as f32));
-            acc.extend(a.iter().map(|x| (x / k) as f32));
+            logits_of(row, 0, 0.0, &mut x);
+            let unablated = score(&x, t as usize);
+            for n in 0..m {
+                let dl = delta[row * m + n];
+                let (loss_n, right_n) = if dl == 0.0 {
+                    unablated
+                } else {
+                    logits_of(row, n, dl, &mut x);
+                    score(&x, t as usize)
+                };
+                l[n] += loss_n;
+                r[n] += right_n;
+            }
         }
+        let k = n_scored as f64;
+        let loss = l.iter().map(|x| (x / k) as f32).collect();
+        let acc = r.iter().map(|x| (x / k) as f32).collect();
         Ok((loss, acc))
     }
 }
