@@ -17,7 +17,7 @@
 // {v:1, id, ok:false, error:"message", code?} (code: the engine error's kind, e.g. 'diverged',
 // 'weights', 'tokens', or the worker's own 'panic', 'run-lost', 'poisoned'). Requests of
 // every client run one at a time in arrival order (a load never races a forward), except
-// hello, connect and fetch, which touch no engine and so never wait behind one. Typed arrays
+// hello, connect, fetch and backends, which touch no engine and so never wait behind one. Typed arrays
 // in a result are transferred, not copied. Errors not tied to a request are posted with
 // id:null; events too, as {v:1, id:null, event, ...} (see below).
 // (Why no RPC library: see client.js.)
@@ -111,7 +111,7 @@ const CPU_REASON = 'burn Flex backend on WebAssembly (always available)';
 
 // Ops that touch no engine answer at once, never behind a long wasm call (e.g. the first
 // instantiation): a new figure connects and its model downloads meanwhile.
-const UNQUEUED = new Set(['hello', 'connect', 'fetch']);
+const UNQUEUED = new Set(['hello', 'connect', 'fetch', 'backends']);
 // The test-only op: only on a worker started with ?debug=panic (client.js passes the page's flag).
 const DEBUG_PANIC = new URL(self.location.href).searchParams.get('debug') === 'panic';
 const selftests = new Map(); // tol -> Promise of the self-test's result
@@ -155,6 +155,10 @@ const wasm = createInstances({
     };
   },
 });
+// Every client computes on the CPU build (analyses run there whatever trains): it compiles
+// while the page asks its first questions (the backend probe and the fetches need no engine).
+// A failure is reported by the first request that needs it, which tries again.
+wasm.load('cpu').catch(() => {});
 
 // A fresh min-of-two model, the same weights on both backends, forwards on each: WebGPU
 // is used only when it agrees with the CPU (and, see backend.js, is not slower in software).

@@ -88,6 +88,12 @@ export class Notebook extends EventTarget {
     this.helpers = Array.from({ length: this.engines - 1 }, () => new EngineClient());
     for (const h of this.helpers) this.#watchEngine(h, status);
     this.#watchEngine(this.client, status);
+    // The task's facts and the model index are asked for at once, beside the backend probe.
+    const info = this.task !== null ? this.client.call('task_info', { task: this.task }) : null;
+    const indexed = this.task !== null ? this.#fetch('models/index.json', 'json') : null;
+    // The pretrained model's weights follow the index (a fetch waits behind no engine work).
+    indexed?.then((index) => this.#prefetchFirst(index[this.task])).catch(() => {}); // an error shows below
+    info?.catch(() => {}); // awaited below
     try {
       this.choice = await initialBackend(this.client);
       if (status) status.choice = this.choice;
@@ -96,11 +102,7 @@ export class Notebook extends EventTarget {
         this.addEventListener('model', () => this.#settleBackend(status).catch((e) => status?.note(`Computing on the CPU: the WebGPU self-test could not run (${e.message}).`)), { once: true });
       }
       if (this.task !== null) {
-        // The model index, then the pretrained model's weights, are asked for at once: fetches
-        // do not wait behind the engine's start (its compile, the backend probe, task_info).
-        const indexed = this.#fetch('models/index.json', 'json');
-        indexed.then((index) => this.#prefetchFirst(index[this.task])).catch(() => {}); // its error shows below
-        this.info = await this.client.call('task_info', { task: this.task });
+        this.info = await info;
         const index = await indexed;
         this.model = index[this.task];
         if (!this.model) throw new Error(`no pretrained model for ${this.task} in models/index.json`);
