@@ -30,6 +30,8 @@ const PAGES = Object.fromEntries(DECLARED.map((p) => [p.task, {
   static: viewsFollowing(p, undefined),
   checked: checked(p).map((f) => ({ view: f.view, follows: f.follows })),
   notebook: p.figures.filter((f) => f.notebook).map((f) => [f.view, f.notebook]),
+  // Figures of the timeline that read only the training curves (no engine).
+  curves: p.figures.filter((f) => f.follows === 'timeline' && f.reads && Object.values(f.reads).every((r) => r.op === 'curves')).map((f) => f.view),
   ...p.test,
 }]));
 
@@ -215,6 +217,34 @@ for (const [task, spec] of Object.entries(PAGES)) {
       assert.deepEqual(await snapshot(b.page, spec.weights), before, 'the final checkpoint’s figures after a scrub away and back');
       assertCleanRun(b.log);
     });
+
+    if (task === 'addition') {
+      test('the training curves follow a move at once, before the new weights are loaded', async () => {
+        const steps = models[task].checkpoints;
+        const { curves } = spec;
+        assert.ok(curves.length >= 3, `curve figures: ${curves}`);
+        const seen = await b.page.evaluate(({ curves, i }) => new Promise((resolve) => {
+          const model = document.documentElement.dataset.model;
+          const t0 = performance.now();
+          const els = curves.map((v) => document.querySelector(`[data-view="${v}"]`));
+          const heldOut = document.querySelector('[data-view="addition/held-out"]');
+          const check = () => {
+            if (!els.every((e) => e.dataset.state === 'ready' && e.drawnAt > t0)) return requestAnimationFrame(check);
+            resolve({ modelThen: document.documentElement.dataset.model, was: model, heldOutThen: heldOut.dataset.state });
+          };
+          const r = document.querySelector('tl-timeline [data-ref="range"]');
+          r.value = String(i);
+          r.dispatchEvent(new Event('input'));
+          r.dispatchEvent(new Event('change'));
+          check();
+        }), { curves, i: 1 });
+        // Drawn while the engine's figures of the move still wait for the weights.
+        assert.equal(seen.modelThen, seen.was, 'the curves were drawn only after the whole move');
+        assert.equal(seen.heldOutThen, 'loading', 'the held-out figure had already followed');
+        await b.page.waitForFunction((m) => document.documentElement.dataset.model === m, `pretrained:${steps[1]}`, { timeout: 180_000 });
+        assertCleanRun(b.log);
+      });
+    }
 
     if (task === 'min') {
       test('a click on a cell of the emergence view moves the timeline there', async () => {

@@ -67,9 +67,13 @@ export class NotebookPage {
     this.nb.onModel((model) => this.#run(computed(this.page).filter((f) => !this.#drawnEarly(f, model))));
     if (!this.nb.only || computed(this.page).some((f) => f.view === this.nb.only && this.#curvesOnly(f))) {
       this.nb.addEventListener('selecting', (e) => this.#drawEarly(e.detail));
-      // A model that failed to load: its early figures go back to the model still shown.
+      // A model that failed to load: the figures go back to the model still shown (its reads
+      // are kept, when it is a pretrained checkpoint).
       this.nb.addEventListener('error', (e) => {
-        if (this.early && sameModel(this.early.model, e.detail.selection) && this.nb.current) this.#drawEarly(this.nb.current);
+        if (this.early && sameModel(this.early.model, e.detail.selection) && this.nb.current) {
+          this.early = null;
+          this.#run(computed(this.page));
+        }
       });
     }
     this.nb.addEventListener('model', () => this.#writeUrl());
@@ -320,9 +324,16 @@ export class NotebookPage {
 
   // The figures of a timeline move that read only the training curves are drawn for `model`
   // as soon as it is chosen, before its weights are loaded: they read its step alone.
+  // The figures that wait for the weights are marked loading at once: none of them shows the
+  // previous model as if it were the chosen one meanwhile.
   #drawEarly(model) {
     const figures = computed(this.page).filter((f) => f.follows === 'timeline' && this.#curvesOnly(f));
     this.early = { model, views: new Set(figures.map((f) => f.view)) };
+    for (const f of computed(this.page)) {
+      if (!f.follows || this.early.views.has(f.view) || (this.nb.only && f.view !== this.nb.only)) continue;
+      this.gens.set(f.view, (this.gens.get(f.view) ?? 0) + 1);
+      this.el(f.view).supersede();
+    }
     return this.#run(figures, model);
   }
 
