@@ -184,6 +184,36 @@ describe('widget kit', () => {
     assert.equal(out.state, 'ready');
   });
 
+  test('lines: a series of more points than pixel columns draws the same line from a few per column', async () => {
+    const out = await b.page.evaluate(async () => {
+      const el = document.getElementById('lines-live');
+      el.clear();
+      // A noisy 20 000-step log with a gap (NaN) in it.
+      const xs = Array.from({ length: 20_000 }, (_, k) => k);
+      const ys = xs.map((k) => (k >= 9000 && k < 9100 ? NaN : 2 + Math.sin(k / 300) + ((k * 7919) % 101) / 100));
+      el.appendMany('log', xs, ys);
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const path = el.querySelector('.tl-series path');
+      const d = path.getAttribute('d');
+      const box = path.getBBox();
+      const { x, y } = el.scales;
+      const finite = ys.filter(Number.isFinite);
+      return {
+        points: (d.match(/[ML]/g) || []).length,
+        moves: (d.match(/M/g) || []).length,
+        width: x.range()[1],
+        top: box.y, bottom: box.y + box.height, left: box.x, right: box.x + box.width,
+        wantTop: y(Math.max(...finite)), wantBottom: y(Math.min(...finite)), wantLeft: x(0), wantRight: x(19_999),
+      };
+    });
+    assert.ok(out.points <= 4 * out.width + 10, `${out.points} points for ${out.width} px`);
+    assert.equal(out.moves, 2, 'the gap stays a gap');
+    // Every extreme is kept: the path spans exactly what all 20 000 points span.
+    for (const [got, want] of [['top', 'wantTop'], ['bottom', 'wantBottom'], ['left', 'wantLeft'], ['right', 'wantRight']]) {
+      assert.ok(Math.abs(out[got] - out[want]) < 0.01, `${got}: ${out[got]} vs ${out[want]}`);
+    }
+  });
+
   test('token input: an out-of-vocabulary token is an error and no change; a valid edit fires change', async () => {
     const input = b.page.locator('#tokens input');
     const state = () => b.page.locator('#tokens').getAttribute('data-state');

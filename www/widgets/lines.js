@@ -119,7 +119,7 @@ export class Lines extends ToylensFigure {
     });
     this.pathLayer.selectAll('path').data(m.series, (s) => s.name).join('path')
       .attr('stroke', (s) => s.color)
-      .attr('d', (s) => seriesPath(s, x, y, keep));
+      .attr('d', (s) => seriesPath(s, x, y, keep, w));
     this.hit.attr('width', w).attr('height', h);
     this.scales = { x, y, keep };
   }
@@ -170,11 +170,50 @@ function addSeries(model, name) {
 }
 
 // d3.line walks the point indices; the accessors read x[k], y[k] of the series.
-function seriesPath(s, x, y, keep) {
-  return d3.line()
-    .defined((k) => Number.isFinite(s.x[k]) && keep(s.y[k]))
-    .x((k) => x(s.x[k]))
-    .y((k) => y(s.y[k]))(d3.range(s.x.length));
+function seriesPath(s, x, y, keep, w) {
+  const defined = (k) => Number.isFinite(s.x[k]) && keep(s.y[k]);
+  const points = s.x.length > 4 * w && ascending(s.x) ? perColumn(s, x, defined) : d3.range(s.x.length);
+  return d3.line().defined(defined).x((k) => x(s.x[k])).y((k) => y(s.y[k]))(points);
+}
+
+// The points of a series with more points than pixel columns that draw the same line: per
+// column its first, lowest, highest and last point (M4), in order; a point that is not drawn
+// stays, so a gap stays a gap. A training log of thousands of steps becomes a path of a few
+// hundred points (addition's 8 × 3000-step curves took ~100 ms to draw). No d3 function does this.
+function perColumn(s, x, defined) {
+  const out = [];
+  let col = null;
+  let first = 0;
+  let lo = 0;
+  let hi = 0;
+  let last = 0;
+  const flush = () => {
+    if (col !== null) out.push(...[...new Set([first, lo, hi, last])].sort((a, b) => a - b));
+    col = null;
+  };
+  for (let k = 0; k < s.x.length; k++) {
+    if (!defined(k)) {
+      flush();
+      out.push(k);
+      continue;
+    }
+    const c = Math.floor(x(s.x[k]));
+    if (c !== col) {
+      flush();
+      col = c;
+      first = lo = hi = k;
+    }
+    last = k;
+    if (s.y[k] < s.y[lo]) lo = k; // the y scales are increasing (linear or log)
+    if (s.y[k] > s.y[hi]) hi = k;
+  }
+  flush();
+  return out;
+}
+
+function ascending(xs) {
+  for (let k = 1; k < xs.length; k++) if (!(xs[k] >= xs[k - 1])) return false;
+  return true;
 }
 
 // A log axis labels the powers of ten when its default ticks would crowd.
