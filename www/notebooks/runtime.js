@@ -240,12 +240,7 @@ export class NotebookPage {
     // Each figure's generation is taken now, not when the loop reaches it: an older run still
     // working through its list (an input edit) must not draw its state over a newer run's (a
     // pick changed meanwhile) that reached this figure first.
-    const gens = wanted.map((f) => {
-      const gen = (this.gens.get(f.view) ?? 0) + 1;
-      this.gens.set(f.view, gen);
-      this.el(f.view).supersede();
-      return gen;
-    });
+    const gens = wanted.map((f) => this.#supersede(f));
     // The figures the reader sees first (in or near the viewport), then the rest, each group
     // in declared order (cheapest first). A figure whose reads declare a `sample` is first
     // drawn from that many examples and said to be a first pass, then exactly (not when its
@@ -273,7 +268,7 @@ export class NotebookPage {
     };
     // Figures that read no engine (the training curves) are drawn by a lane of their own on
     // the page's thread, while the engine lanes' analyses run in the workers.
-    const pageOnly = (job) => readsOf(wanted[job.i], ctx).every(([, read]) => read.op === 'curves');
+    const pageOnly = (job) => this.#curvesOnly(wanted[job.i]);
     const pageLane = async () => {
       for (let at; (at = queue.findIndex(pageOnly)) >= 0; ) {
         if (this.nb.supersededBy(ctx.model)) return;
@@ -330,11 +325,17 @@ export class NotebookPage {
     const figures = computed(this.page).filter((f) => f.follows === 'timeline' && this.#curvesOnly(f));
     this.early = { model, views: new Set(figures.map((f) => f.view)) };
     for (const f of computed(this.page)) {
-      if (!f.follows || this.early.views.has(f.view) || (this.nb.only && f.view !== this.nb.only)) continue;
-      this.gens.set(f.view, (this.gens.get(f.view) ?? 0) + 1);
-      this.el(f.view).supersede();
+      if (f.follows && !this.early.views.has(f.view) && (!this.nb.only || f.view === this.nb.only)) this.#supersede(f);
     }
     return this.#run(figures, model);
+  }
+
+  // A new generation of figure `f`, marked loading: any fill of an older one is dropped.
+  #supersede(f) {
+    const gen = (this.gens.get(f.view) ?? 0) + 1;
+    this.gens.set(f.view, gen);
+    this.el(f.view).supersede();
+    return gen;
   }
 
   // Whether `f` was drawn for `model` by #drawEarly (the model's own run then skips it).

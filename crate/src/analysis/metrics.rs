@@ -35,14 +35,9 @@ pub fn next_token_targets(t: &crate::model::Tokens, d_vocab_out: usize) -> Vec<i
     out
 }
 
-/// Targets as an index tensor [b, p, 1] (unscored → 0) and a 0/1 mask [b, p].
-fn target_index(
-    targets: &[i64],
-    b: usize,
-    p: usize,
-    v: usize,
-    device: &burn::tensor::Device,
-) -> Result<(Tensor<3, Int>, Tensor<2>, usize)> {
+/// The number of scored positions of `targets` for a [b, p] batch with `v` outputs, once
+/// they are checked: one per position, each −1 or in 0..v, at least one scored.
+pub(crate) fn scored_count(targets: &[i64], b: usize, p: usize, v: usize) -> Result<usize> {
     if targets.len() != b * p {
         return Err(Error::Tokens(format!("{} targets for a [{b}, {p}] batch", targets.len())));
     }
@@ -53,6 +48,18 @@ fn target_index(
     if n == 0 {
         return Err(Error::Tokens("no position has a target".into()));
     }
+    Ok(n)
+}
+
+/// Targets as an index tensor [b, p, 1] (unscored → 0) and a 0/1 mask [b, p].
+fn target_index(
+    targets: &[i64],
+    b: usize,
+    p: usize,
+    v: usize,
+    device: &burn::tensor::Device,
+) -> Result<(Tensor<3, Int>, Tensor<2>, usize)> {
+    let n = scored_count(targets, b, p, v)?;
     let ids: Vec<i32> = targets.iter().map(|&t| t.max(0) as i32).collect();
     let mask: Vec<f32> = targets.iter().map(|&t| (t != IGNORE) as u8 as f32).collect();
     Ok((
@@ -68,8 +75,7 @@ fn target_index(
 fn scored_logits(logits: Tensor<3>, targets: &[i64]) -> Result<(Tensor<2>, Tensor<1, Int>, usize)> {
     let [b, p, v] = logits.dims();
     let device = logits.device();
-    // Checks the targets (count, range, at least one scored); its tensors are not needed here.
-    let (_, _, n) = target_index(targets, b, p, v, &device)?;
+    let n = scored_count(targets, b, p, v)?;
     let rows: Vec<i32> = (0..b * p).filter(|&i| targets[i] != IGNORE).map(|i| i as i32).collect();
     let ids: Vec<i32> = targets.iter().filter(|&&t| t != IGNORE).map(|&t| t as i32).collect();
     let flat = logits.reshape([b * p, v]);

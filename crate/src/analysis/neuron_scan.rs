@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use super::ablation::{Ablation, Target};
 use super::labeled::{LabeledTensor, to_vec};
-use super::metrics::{IGNORE, LossAccuracy, loss_accuracy};
+use super::metrics::{IGNORE, LossAccuracy, loss_accuracy, scored_count};
 use super::run::CachedRun;
 use super::weights;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NeuronScan {
@@ -69,9 +69,6 @@ impl CachedRun {
         let acts = self.neuron_acts(layer)?;
         let [b, p, m] = acts.dims();
         let rows = b * p;
-        if targets.len() != rows {
-            return Err(Error::Tokens(format!("{} targets for a [{b}, {p}] batch", targets.len())));
-        }
         // What each neuron's ablation takes off: its activation, or its distance from the mean.
         let delta = match kind {
             Ablation::Zero => acts,
@@ -83,6 +80,7 @@ impl CachedRun {
         let r: Tensor<2> = self.act::<3>(&format!("blocks.{layer}.hook_resid_post"))?.reshape([rows, d]);
         let w_u = weights::w_u(&self.model); // [d, v]
         let v = w_u.dims()[1];
+        let n_scored = scored_count(targets, b, p, v)?;
         let b_u = weights::b_u(&self.model).reshape([1, 1, v]);
         // (A [rows, v], B [m, v], c [1, 1, v], σ² as (|r̃|² [rows, 1], r̃·w̃ [rows, m], |w̃|² [1, m]))
         let (a, bw, c, var) = match &self.model.ln_final {
@@ -110,13 +108,6 @@ impl CachedRun {
                 (a, bw, c, Some((rr, rw, ww, ln.eps, d as f64)))
             }
         };
-        let n_scored = targets.iter().filter(|&&t| t != IGNORE).count();
-        if n_scored == 0 {
-            return Err(Error::Tokens("no position has a target".into()));
-        }
-        if let Some(&t) = targets.iter().find(|&&t| t != IGNORE && (t < 0 || t as usize >= v)) {
-            return Err(Error::Tokens(format!("target {t} is outside the {v} outputs")));
-        }
         // On the host, one pass per (row, neuron) over its d_vocab_out logits, in the order the
         // tensor form ran (so the same f32 values): ablated = (A − δ·B) / sqrt(σ² + eps) + c.
         // Where δ = 0 (a ReLU neuron that is off, when zeroed; SoLU's never are) the row's

@@ -65,7 +65,7 @@ export default {
     },
 
     // ---- the model (cheapest first: the engine returns the big maps slowly) ----
-    // The whole held-out set (8000 pairs), first from its first 1000 (a tenth of the time).
+    // The whole held-out set (8000 pairs), first from its first 1000 (an eighth of them).
     heldOutFigure(TASK, { request: { limit: 8000 }, sample: 1000, what: 'the 8000 held-out pairs', scored: 'held-out pairs' }),
     {
       view: `${TASK}/full-ov`,
