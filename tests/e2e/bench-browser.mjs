@@ -34,11 +34,13 @@ function args(argv) {
 
 // A notebook page on the CPU at 1200×900, every figure drawn for the final checkpoint and the
 // page scrolled to its first figure of the model; then timeline moves as a reader makes them
-// (letting go of the slider): to the middle checkpoint, a quarter of the way, and back to the
-// middle (a checkpoint shown before). Per move, the ms until every figure that was in the
-// viewport at the move has drawn again (`visible_ms`) and until every computed figure has and
-// html[data-model] names the new checkpoint (`all_ms`); `visible_first_ms` and `all_first_ms`
-// count a first pass from fewer examples as drawn (the figure says so; it is refined after).
+// (letting go of the slider): to the middle checkpoint, a quarter of the way, three quarters
+// of the way (each shown for the first time: the medians are of these three), and back to the
+// middle (a checkpoint shown before, whose reads the page kept: `revisit`). Per move, the ms
+// until every figure that was in the viewport at the move has drawn again (`visible_ms`) and
+// until every computed figure has and html[data-model] names the new checkpoint (`all_ms`);
+// `visible_first_ms` and `all_first_ms` count a first pass from fewer examples as drawn (the
+// figure says so; it is refined after).
 async function timelineMoves(page, base, task) {
   const declared = computed(TASK_PAGES.find((p) => p.task === task));
   const views = declared.map((f) => f.view);
@@ -49,7 +51,8 @@ async function timelineMoves(page, base, task) {
   await page.waitForFunction(() => document.documentElement.dataset.model, null, { timeout: 600_000 });
   const steps = await page.$eval('tl-timeline', (t) => t.sources.pretrained);
   await page.$eval(`[data-view="${first}"]`, (e) => e.scrollIntoView({ block: 'start' }));
-  const targets = [Math.floor(steps.length / 2), Math.floor(steps.length / 4), Math.floor(steps.length / 2)];
+  const fresh = [Math.floor(steps.length / 2), Math.floor(steps.length / 4), Math.floor((3 * steps.length) / 4)];
+  const targets = [...fresh, fresh[0]];
   const moves = [];
   for (const i of targets) {
     const r = await page.evaluate(async ({ views, i, step }) => {
@@ -84,10 +87,11 @@ async function timelineMoves(page, base, task) {
     }, { views, i, step: steps[i] });
     moves.push({ step: steps[i], ...r });
   }
+  const revisit = moves.pop();
   const med = (k) => moves.map((m) => m[k]).sort((a, b) => a - b)[1];
   // *_first_ms: until every such figure was drawn, a first pass counting (see runtime.js);
   // the others: until every one was exact.
-  return { task, moves, median_visible_first_ms: med('visible_first_ms'), median_all_first_ms: med('all_first_ms'), median_visible_ms: med('visible_ms'), median_all_ms: med('all_ms') };
+  return { task, moves, revisit, median_visible_first_ms: med('visible_first_ms'), median_all_first_ms: med('all_first_ms'), median_visible_ms: med('visible_ms'), median_all_ms: med('all_ms') };
 }
 
 // Steps/s of one task's default recipe after two warm-up steps (shader compilation, first
