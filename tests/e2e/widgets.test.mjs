@@ -94,6 +94,41 @@ describe('widget kit', () => {
     assert.deepEqual(got, { during: 'loading', shown: 'new', error: 'no engine', state: 'error', message: 'no engine' });
   });
 
+  test('a figure following a new model fades what it still shows; a first pass hides the old verdict', async () => {
+    const got = await b.page.evaluate(async () => {
+      const el = document.getElementById('stats');
+      const look = () => ({
+        state: el.dataset.state,
+        body: Number(getComputedStyle(el.querySelector('.tl-body')).opacity),
+        claim: getComputedStyle(el.querySelector('.tl-claim')).visibility,
+      });
+      const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+      el.data = { rows: [['loss', 1]] };
+      el.setClaim({ claim: 'the loss is small', state: 'fails', value: 1, test: 'loss < 0.1' });
+      const drawn = look();
+      let release;
+      const next = el.fill(() => new Promise((r) => { release = () => r({ rows: [['loss', 0.05]] }); }));
+      await wait(600); // past the fade's delay and duration
+      const loading = look();
+      el.preview({ rows: [['loss', 0.06]] }, 'First pass on 8 of 64 examples; the exact figure follows.');
+      await wait(300);
+      const first = look();
+      release();
+      await next;
+      el.setClaim({ claim: 'the loss is small', state: 'holds', value: 0.05, test: 'loss < 0.1' });
+      await wait(300);
+      const exact = look();
+      el.setClaim(null);
+      el.data = { rows: [['steps', 1200], ['loss', 0.0123456, 'loss'], ['backend', 'cpu']] };
+      return { drawn, loading, first, exact };
+    });
+    assert.deepEqual(got.drawn, { state: 'ready', body: 1, claim: 'visible' });
+    assert.equal(got.loading.state, 'loading');
+    assert.ok(got.loading.body < 0.5, `the old figure, still shown while loading, is faded: opacity ${got.loading.body}`);
+    assert.deepEqual(got.first, { state: 'refining', body: 1, claim: 'hidden' }, 'a first pass is the new model’s, its old verdict hidden');
+    assert.deepEqual(got.exact, { state: 'ready', body: 1, claim: 'visible' });
+  });
+
   test('heatmap: hovering a cell shows its row, column and value; NaN cells say NaN', async () => {
     const { rows, cols, value } = await b.page.evaluate(() => {
       const d = document.getElementById('heatmap').data;

@@ -40,7 +40,14 @@ dl.tl-stats dd { margin: 0; font-family: ui-monospace, monospace; font-variant-n
 [data-claim="fails"] > .tl-claim { border-left-color: var(--tl-bad); }
 [data-claim="fails"] > .tl-claim strong { color: var(--tl-bad); }
 .tl-claim-test { font-family: ui-monospace, monospace; font-variant-numeric: tabular-nums; }
-[data-state="loading"] > .tl-claim, [data-state="refining"] > .tl-claim { opacity: .5; }
+/* While a figure follows a new model or input it still shows the old one: faded (after a
+   moment, so a quick redraw does not flicker), its old verdict too. A first pass is of the new
+   model, but its claim is judged on the exact figure: the old verdict is hidden meanwhile (its
+   line keeps its place, so the page does not jump). */
+:not(tl-token-input) > .tl-body { transition: opacity .2s; }
+:not(tl-token-input)[data-state="loading"] > .tl-body:not(:empty) { opacity: .35; transition-delay: .15s; }
+[data-state="loading"] > .tl-claim { opacity: .35; }
+[data-state="refining"] > .tl-claim { visibility: hidden; }
 /* A first pass from a smaller sample: said above the figure until the exact one replaces it. */
 .tl-sample { font-size: 12px; color: var(--tl-muted); font-style: italic; }
 .tl-sample:empty { display: none; }
