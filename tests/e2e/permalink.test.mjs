@@ -139,6 +139,9 @@ describe('permalinks and export (majority page)', { timeout: 900_000 }, () => {
     const view = `${TASK}/neuron-acts`; // a heatmap: a canvas of cells, d3 axes, an HTML title
     const fig = page.locator(`[data-view="${view}"]`);
     const data = JSON.parse((await snapshot(page, [view]))[view]);
+    // On screen, as when a reader opens its menu: off screen a figure is not laid out and its
+    // box is the height it last had (style.js, content-visibility).
+    await fig.scrollIntoViewIfNeeded();
     const box = await fig.evaluate((e) => e.getBoundingClientRect().toJSON());
 
     const png = await save(page, view, 'png');

@@ -97,6 +97,7 @@ describe('widget kit', () => {
   test('a figure following a new model fades what it still shows; a first pass hides the old verdict', async () => {
     const got = await b.page.evaluate(async () => {
       const el = document.getElementById('stats');
+      el.scrollIntoView(); // off screen a figure's content is not styled (content-visibility)
       const look = () => ({
         state: el.dataset.state,
         body: Number(getComputedStyle(el.querySelector('.tl-body')).opacity),

@@ -26,7 +26,8 @@ export class Tooltip {
     let x = clientX - box.left + 12;
     let y = clientY - box.top + 14;
     if (x + n.offsetWidth > box.width) x = Math.max(0, clientX - box.left - n.offsetWidth - 12);
-    if (y + n.offsetHeight > box.height + 40) y = Math.max(0, clientY - box.top - n.offsetHeight - 10);
+    // Within the box: a figure's content is clipped to it off screen (style.js: content-visibility).
+    if (y + n.offsetHeight > box.height) y = Math.max(0, clientY - box.top - n.offsetHeight - 10);
     n.style.left = `${x}px`;
     n.style.top = `${y}px`;
   }
