@@ -10,6 +10,7 @@
 
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
+use wide::f32x4;
 
 use super::ablation::{Ablation, Target};
 use super::labeled::{LabeledTensor, to_vec};
@@ -17,6 +18,7 @@ use super::metrics::{IGNORE, LossAccuracy, loss_accuracy, scored_count};
 use super::run::CachedRun;
 use super::weights;
 use crate::error::Result;
+use crate::model::row_kernels::exp_nonpositive;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NeuronScan {
@@ -108,58 +110,208 @@ impl CachedRun {
                 (a, bw, c, Some((rr, rw, ww, ln.eps, d as f64)))
             }
         };
-        // On the host, one pass per (row, neuron) over its d_vocab_out logits, in the order the
-        // tensor form ran (so the same f32 values): ablated = (A − δ·B) / sqrt(σ² + eps) + c.
-        // Where δ = 0 (a ReLU neuron that is off, when zeroed; SoLU's never are) the row's
-        // logits are its unablated ones, scored once per row instead of once per neuron.
         let (a, bw, c, delta) = (to_vec(a)?, to_vec(bw)?, to_vec(c)?, to_vec(delta)?);
         let var = match var {
             None => None,
-            Some((rr, rw, ww, eps, d)) => Some((to_vec(rr)?, to_vec(rw)?, to_vec(ww)?, eps as f32, d as f32)),
-        };
-        let logits_of = |row: usize, n: usize, dl: f32, out: &mut [f32]| {
-            let scale = var.as_ref().map(|(rr, rw, ww, eps, d)| {
-                let var = (rr[row] - dl * rw[row * m + n] * 2.0 + dl * dl * ww[n]) / d;
-                (var + eps).sqrt()
-            });
-            for (k, o) in out.iter_mut().enumerate() {
-                let x = a[row * v + k] - dl * bw[n * v + k];
-                *o = match scale {
-                    Some(s) => x / s,
-                    None => x,
-                } + c[k];
+            Some((rr, rw, ww, eps, d)) => {
+                Some(Spread { rr: to_vec(rr)?, rw: to_vec(rw)?, ww: to_vec(ww)?, eps: eps as f32, d: d as f32 })
             }
         };
-        // (cross-entropy, right) of one position's logits: torch's first argmax on ties.
-        let score = |x: &[f32], t: usize| {
-            let (best, max) =
-                x.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &y)| if y > b.1 { (i, y) } else { b });
-            let lse = (max + x.iter().map(|&y| (y - max).exp()).sum::<f32>().ln()) as f64;
-            (lse - x[t] as f64, (best == t) as u8 as f64)
-        };
-        let (mut l, mut r) = (vec![0f64; m], vec![0f64; m]);
-        let mut x = vec![0f32; v];
-        for (row, &t) in targets.iter().enumerate() {
-            if t == IGNORE {
-                continue;
-            }
-            logits_of(row, 0, 0.0, &mut x);
-            let unablated = score(&x, t as usize);
-            for n in 0..m {
-                let dl = delta[row * m + n];
-                let (loss_n, right_n) = if dl == 0.0 {
-                    unablated
-                } else {
-                    logits_of(row, n, dl, &mut x);
-                    score(&x, t as usize)
-                };
-                l[n] += loss_n;
-                r[n] += right_n;
-            }
-        }
+        let (l, r) = Closed { a: &a, bw: &bw, c: &c, delta: &delta, var: var.as_ref(), m, v }.sums(targets);
         let k = n_scored as f64;
         let loss = l.iter().map(|x| (x / k) as f32).collect();
         let acc = r.iter().map(|x| (x / k) as f32).collect();
         Ok((loss, acc))
+    }
+}
+
+/// σ²'s terms when the last layer is followed by a LayerNorm: |r̃|² [rows], r̃·w̃ [rows, m],
+/// |w̃|² [m], its eps and d_model.
+struct Spread {
+    rr: Vec<f32>,
+    rw: Vec<f32>,
+    ww: Vec<f32>,
+    eps: f32,
+    d: f32,
+}
+
+/// The closed form of `scan_last_layer` on the host: A [rows, v], B [m, v], c [v], δ [rows, m].
+struct Closed<'a> {
+    a: &'a [f32],
+    bw: &'a [f32],
+    c: &'a [f32],
+    delta: &'a [f32],
+    var: Option<&'a Spread>,
+    m: usize,
+    v: usize,
+}
+
+/// Neurons a pass computes at once: one SIMD lane each (`wide`'s f32x4: SSE natively, one
+/// v128 in the browser), d_vocab_out exps a lane for each of majority's 8192 positions × 256
+/// neurons.
+const LANES: usize = 4;
+
+impl Closed<'_> {
+    /// Per neuron, the sums over the scored rows of the cross-entropy and of whether the argmax
+    /// is the target (torch's first argmax on ties), with that neuron alone ablated. A neuron's
+    /// logits are computed as the tensor form did (the same f32 operations in the same order).
+    fn sums(&self, targets: &[i64]) -> (Vec<f64>, Vec<f64>) {
+        let (m, v) = (self.m, self.v);
+        // B transposed and padded to whole lane groups, [v, groups·LANES]: one logit of a group's
+        // neurons is one load. Padding neurons have δ = 0 and are dropped at the end.
+        let width = m.div_ceil(LANES) * LANES;
+        let mut bt = vec![0f32; v * width];
+        for n in 0..m {
+            for k in 0..v {
+                bt[k * width + n] = self.bw[n * v + k];
+            }
+        }
+        let pad = |x: &[f32]| {
+            let mut p = x.to_vec();
+            p.resize(width, 0.0);
+            p
+        };
+        let ww = self.var.map(|s| pad(&s.ww));
+        let (mut l, mut r) = (vec![0f64; width], vec![0f64; width]);
+        let mut xs = vec![f32x4::ZERO; v];
+        for (row, &t) in targets.iter().enumerate() {
+            if t == IGNORE {
+                continue;
+            }
+            let t = t as usize;
+            let delta = pad(&self.delta[row * m..(row + 1) * m]);
+            let rw = self.var.map(|s| pad(&s.rw[row * m..(row + 1) * m]));
+            // The row's unablated score, for groups whose every δ is 0 (ReLU neurons that are
+            // off, when zeroed): scored once per row rather than once per neuron.
+            let mut unablated = None;
+            for g in (0..width).step_by(LANES) {
+                let lanes = |x: &[f32]| f32x4::new(x[g..g + LANES].try_into().expect("a lane group"));
+                let dl = lanes(&delta);
+                let (loss, right) = if dl.to_array() == [0.0; LANES] {
+                    // δ = 0 leaves σ² = |r̃|² / d: the other terms' values do not matter.
+                    let spread = self.var.map(|s| (s, f32x4::ZERO, f32x4::ZERO));
+                    *unablated.get_or_insert_with(|| self.score(row, t, f32x4::ZERO, 0, &bt, width, spread, &mut xs))
+                } else {
+                    let spread = match (self.var, &ww, &rw) {
+                        (Some(s), Some(ww), Some(rw)) => Some((s, lanes(rw), lanes(ww))),
+                        _ => None,
+                    };
+                    self.score(row, t, dl, g, &bt, width, spread, &mut xs)
+                };
+                for j in 0..LANES {
+                    l[g + j] += loss[j];
+                    r[g + j] += right[j];
+                }
+            }
+        }
+        l.truncate(m);
+        r.truncate(m);
+        (l, r)
+    }
+
+    /// (cross-entropy, right) of `row` for the neurons of the lane group at `g`, δ = `dl`.
+    #[allow(clippy::too_many_arguments)] // one group's operands, named as the formula names them
+    fn score(
+        &self,
+        row: usize,
+        t: usize,
+        dl: f32x4,
+        g: usize,
+        bt: &[f32],
+        width: usize,
+        spread: Option<(&Spread, f32x4, f32x4)>,
+        xs: &mut [f32x4],
+    ) -> ([f64; LANES], [f64; LANES]) {
+        let v = self.v;
+        // ablated = (A − δ·B) / sqrt(σ² + eps) + c, σ² = (|r̃|² − 2δ·r̃·w̃ + δ²·|w̃|²) / d.
+        let scale = spread.map(|(s, rw, ww)| {
+            let var = (f32x4::splat(s.rr[row]) - dl * rw * f32x4::splat(2.0) + dl * dl * ww) / f32x4::splat(s.d);
+            (var + f32x4::splat(s.eps)).sqrt()
+        });
+        let (mut best, mut at) = (f32x4::splat(f32::NEG_INFINITY), f32x4::ZERO);
+        for (k, x) in xs.iter_mut().enumerate() {
+            let b = f32x4::new(bt[k * width + g..k * width + g + LANES].try_into().expect("a lane group"));
+            let y = f32x4::splat(self.a[row * v + k]) - dl * b;
+            let y = match scale {
+                Some(s) => y / s,
+                None => y,
+            } + f32x4::splat(self.c[k]);
+            // Strictly greater: the first of equal maxima, and NaN never, as torch's argmax.
+            let more = y.simd_gt(best);
+            best = more.select(y, best);
+            at = more.select(f32x4::splat(k as f32), at);
+            *x = y;
+        }
+        let mut sum = f32x4::ZERO;
+        for &x in xs.iter() {
+            sum += exp_nonpositive(x - best);
+        }
+        let lse = (best + sum.ln()).to_array();
+        let (target, at) = (xs[t].to_array(), at.to_array());
+        (
+            std::array::from_fn(|j| lse[j] as f64 - target[j] as f64),
+            std::array::from_fn(|j| (at[j] == t as f32) as u8 as f64),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scan's lane groups against one (row, neuron) at a time with scalar libm exp and ln:
+    /// a neuron count that leaves a partial group, with and without a final LayerNorm, groups
+    /// whose every δ is 0, unscored rows and tied logits.
+    #[test]
+    fn lane_groups_match_one_neuron_at_a_time() {
+        let (rows, m, v) = (7, 13, 5);
+        let wave = |i: usize, f: f32| ((i as f32 * f).sin() * 3.0 * 1e3).round() / 1e3;
+        let a: Vec<f32> = (0..rows * v).map(|i| if i == 3 { wave(4, 0.7) } else { wave(i, 0.7) }).collect();
+        let bw: Vec<f32> = (0..m * v).map(|i| wave(i, 1.3)).collect();
+        let c: Vec<f32> = (0..v).map(|i| wave(i, 2.1)).collect();
+        // Row 2's first group all off (δ = 0); row 5 off everywhere.
+        let delta: Vec<f32> =
+            (0..rows * m).map(|i| if (i / m == 2 && i % m < 8) || i / m == 5 { 0.0 } else { wave(i, 0.9) }).collect();
+        let spread = Spread {
+            rr: (0..rows).map(|i| 20.0 + wave(i, 0.5).abs()).collect(),
+            rw: (0..rows * m).map(|i| wave(i, 0.3)).collect(),
+            ww: (0..m).map(|i| 2.0 + wave(i, 0.4).abs()).collect(),
+            eps: 1e-5,
+            d: 16.0,
+        };
+        let targets: Vec<i64> = (0..rows as i64).map(|r| if r == 4 { IGNORE } else { r % v as i64 }).collect();
+        for var in [None, Some(&spread)] {
+            let got = Closed { a: &a, bw: &bw, c: &c, delta: &delta, var, m, v }.sums(&targets);
+            let (mut l, mut r) = (vec![0f64; m], vec![0f64; m]);
+            for (row, &t) in targets.iter().enumerate() {
+                if t == IGNORE {
+                    continue;
+                }
+                for n in 0..m {
+                    let dl = delta[row * m + n];
+                    let s = var.map(|s| {
+                        let var = (s.rr[row] - dl * s.rw[row * m + n] * 2.0 + dl * dl * s.ww[n]) / s.d;
+                        (var + s.eps).sqrt()
+                    });
+                    let x: Vec<f32> = (0..v)
+                        .map(|k| {
+                            let y = a[row * v + k] - dl * bw[n * v + k];
+                            s.map_or(y, |s| y / s) + c[k]
+                        })
+                        .collect();
+                    let (best, max) = x
+                        .iter()
+                        .enumerate()
+                        .fold((0, f32::NEG_INFINITY), |b, (i, &y)| if y > b.1 { (i, y) } else { b });
+                    let lse = max + x.iter().map(|&y| (y - max).exp()).sum::<f32>().ln();
+                    l[n] += lse as f64 - x[t as usize] as f64;
+                    r[n] += (best == t as usize) as u8 as f64;
+                }
+            }
+            assert_eq!(got.1, r, "right answers, layernorm {}", var.is_some());
+            for (n, (got, want)) in got.0.iter().zip(&l).enumerate() {
+                assert!((got - want).abs() <= 1e-5 * want.abs().max(1.0), "neuron {n}: {got} vs {want}");
+            }
+        }
     }
 }
