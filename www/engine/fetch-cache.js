@@ -3,8 +3,9 @@
 const fetched = new Map(); // absolute URL -> Promise<ArrayBuffer>
 
 // A file by URL, fetched once per worker: however many figures read a model, it crosses the
-// network once. A failed fetch is forgotten, so a later call tries again.
-export async function fetchOnce(url, as = 'bytes') {
+// network once. A failed fetch is forgotten, so a later call tries again. The buffer is the
+// one kept here: read it, never transfer it.
+export function fetchKept(url) {
   let p = fetched.get(url);
   if (!p) {
     p = fetch(url).then((r) => {
@@ -14,7 +15,12 @@ export async function fetchOnce(url, as = 'bytes') {
     fetched.set(url, p);
     p.catch(() => fetched.delete(url));
   }
-  const buf = await p;
+  return p;
+}
+
+// The file at `url` (fetchKept) as `as` says: a copy of its bytes, JSON, text, or nothing.
+export async function fetchOnce(url, as = 'bytes') {
+  const buf = await fetchKept(url);
   if (as === 'none') return null; // a prefetch: the file is kept here for the next call
   if (as === 'bytes') return buf.slice(0); // the caller's own copy (it is transferred)
   const text = new TextDecoder().decode(buf);

@@ -48,7 +48,8 @@
 //                                     client asks (model files)
 //   backends                       -> {cpu: {available, reason}, webgpu: {available, reason, adapter?}}
 //   init {backend}                 -> {backend, version, adapter?}
-//   load {backend, config, weights: ArrayBuffer} -> {backend}
+//   load {backend, config, weights: ArrayBuffer | url} -> {backend} (by url: the file as `fetch`
+//                                     keeps it here, which need not cross to the page)
 //   forward {backend, tokens}      -> {shape, values: Float32Array}
 //   cache {backend, tokens, names?} -> {logits, cache: {hook name: {shape, values}}}
 //   read_safetensors {bytes: ArrayBuffer} -> {name: {shape, dtype, values}}
@@ -100,7 +101,7 @@
 // init is only needed to learn the version or fail early.
 
 import { compare, maxAbsDiff } from './compare.js';
-import { fetchOnce } from './fetch-cache.js';
+import { fetchKept, fetchOnce } from './fetch-cache.js';
 import { buildFor, createInstances } from './instances.js';
 import { loseDevices, probeWebgpu } from './webgpu.js';
 import { bufferOf, bytesOf, codedError, message, toTokens, transferables } from './wire.js';
@@ -267,13 +268,13 @@ const OPS = {
     return out;
   },
 
-  load: async ({ backend, config, weights }, client) => {
+  load: async ({ backend, config, weights, url }, client) => {
     const e = await engine(backend, client);
     if (config == null) throw new Error('load: config is missing');
     const json = typeof config === 'string' ? config : JSON.stringify(config);
-    const bytes = bytesOf(weights, 'load: weights');
+    const bytes = typeof url === 'string' ? new Uint8Array(await fetchKept(new URL(url, self.location.href).href)) : bytesOf(weights, 'load: weights');
     e.load(json, bytes);
-    // Kept for a restart (the bytes were transferred here: no copy).
+    // Kept for a restart (the bytes were transferred here, or are the fetched file: no copy).
     client.models.set(backend, { config: json, weights: bytes });
     return { backend: e.backend };
   },

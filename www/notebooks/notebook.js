@@ -302,10 +302,9 @@ export class Notebook extends EventTarget {
 
   async #load(sel) {
     if (sel.source === 'reader') return this.#loadReader(sel);
+    if (sel.source === 'pretrained') return this.#loadPretrained(sel.step);
     let weights;
-    if (sel.source === 'pretrained') {
-      weights = await this.#fetch(this.#checkpointPath(sel.step));
-    } else if (sel.source === 'run') {
+    if (sel.source === 'run') {
       weights = this.session.weightsAt(sel.step);
       if (!weights) throw new Error(`your run has no checkpoint at step ${sel.step}`);
     } else {
@@ -317,6 +316,21 @@ export class Notebook extends EventTarget {
     // transfers its own buffer).
     const clients = [this.client, ...this.helpers];
     await Promise.all(clients.map((c) => c.call('load', { backend: 'cpu', config, weights: weights.slice(0) })));
+  }
+
+  // A pretrained checkpoint: the engine worker loads the file it fetches (and keeps: see
+  // #prefetchAround), and the file crosses to the page only for the helper engines, passed on
+  // without a copy. Copying it on the page (addition's are 6.3 MB) held a timeline move's
+  // first frame up by its copies and their garbage collection.
+  async #loadPretrained(step) {
+    const url = new URL(this.#checkpointPath(step), ROOT).href;
+    const config = this.configJson;
+    const bytes = this.helpers.length ? this.client.call('fetch', { url }) : null;
+    await Promise.all([
+      this.client.call('load', { backend: 'cpu', config, url }),
+      // Each call transfers its buffer: the last one takes the file itself, the others copies made first.
+      bytes?.then((b) => Promise.all(this.helpers.map((c, k) => c.call('load', { backend: 'cpu', config, weights: k < this.helpers.length - 1 ? b.slice(0) : b })))),
+    ]);
   }
 
   // A checkpoint of no task, with its own config. A bad file fails on the CPU first, and the
