@@ -275,6 +275,11 @@ export class NotebookPage {
         const [job] = queue.splice(at, 1);
         const f = wanted[job.i];
         if (this.gens.get(f.view) === gens[job.i]) await this.#fill(f, { ...ctx, picks: picksOf(f, ctx.picks) }, calls, gens[job.i], 0);
+        // Their data is at hand, so without a pause every such figure would be drawn before the
+        // page shows a frame: the ones in view (drawn first) are on screen before the others
+        // are drawn, and the page answers input between any two.
+        const next = queue.find(pageOnly);
+        await (inView[job.i] && next && !inView[next.i] ? afterFrame() : nextTask());
       }
     };
     const lane = async (engine) => {
@@ -429,6 +434,22 @@ export class NotebookPage {
     while (this.kept.size > KEEP_CHECKPOINTS) this.kept.delete(this.kept.keys().next().value);
     return m;
   }
+}
+
+// Resolves in a later task.
+function nextTask() {
+  return globalThis.scheduler?.yield?.() ?? new Promise((r) => setTimeout(r));
+}
+
+// Resolves once the next frame is drawn (in a hidden page, which draws none, after 100 ms).
+function afterFrame() {
+  return new Promise((resolve) => {
+    const late = setTimeout(resolve, 100);
+    requestAnimationFrame(() => {
+      clearTimeout(late);
+      setTimeout(resolve);
+    });
+  });
 }
 
 // The batch an engine read runs its forward on (its tokens, or the held-out set, and how many
