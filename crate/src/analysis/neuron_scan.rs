@@ -156,16 +156,9 @@ impl Closed<'_> {
     /// is the target (torch's first argmax on ties), with that neuron alone ablated. A neuron's
     /// logits are computed as the tensor form did (the same f32 operations in the same order).
     fn sums(&self, targets: &[i64]) -> (Vec<f64>, Vec<f64>) {
-        let (m, v) = (self.m, self.v);
-        // B transposed and padded to whole lane groups, [v, groups·LANES]: one logit of a group's
-        // neurons is one load. Padding neurons have δ = 0 and are dropped at the end.
-        let width = m.div_ceil(LANES) * LANES;
-        let mut bt = vec![0f32; v * width];
-        for n in 0..m {
-            for k in 0..v {
-                bt[k * width + n] = self.bw[n * v + k];
-            }
-        }
+        let m = self.m;
+        let mut pass = Pass::new(self);
+        let width = pass.width;
         let pad = |x: &[f32]| {
             let mut p = x.to_vec();
             p.resize(width, 0.0);
@@ -173,7 +166,6 @@ impl Closed<'_> {
         };
         let ww = self.var.map(|s| pad(&s.ww));
         let (mut l, mut r) = (vec![0f64; width], vec![0f64; width]);
-        let mut xs = vec![f32x4::ZERO; v];
         for (row, &t) in targets.iter().enumerate() {
             if t == IGNORE {
                 continue;
@@ -190,13 +182,13 @@ impl Closed<'_> {
                 let (loss, right) = if dl.to_array() == [0.0; LANES] {
                     // δ = 0 leaves σ² = |r̃|² / d: the other terms' values do not matter.
                     let spread = self.var.map(|s| (s, f32x4::ZERO, f32x4::ZERO));
-                    *unablated.get_or_insert_with(|| self.score(row, t, f32x4::ZERO, 0, &bt, width, spread, &mut xs))
+                    *unablated.get_or_insert_with(|| pass.score(row, t, f32x4::ZERO, 0, spread))
                 } else {
                     let spread = match (self.var, &ww, &rw) {
                         (Some(s), Some(ww), Some(rw)) => Some((s, lanes(rw), lanes(ww))),
                         _ => None,
                     };
-                    self.score(row, t, dl, g, &bt, width, spread, &mut xs)
+                    pass.score(row, t, dl, g, spread)
                 };
                 for j in 0..LANES {
                     l[g + j] += loss[j];
@@ -208,46 +200,67 @@ impl Closed<'_> {
         r.truncate(m);
         (l, r)
     }
+}
 
-    /// (cross-entropy, right) of `row` for the neurons of the lane group at `g`, δ = `dl`.
-    #[allow(clippy::too_many_arguments)] // one group's operands, named as the formula names them
+/// What scoring a lane group needs beside the closed form: B transposed and padded to whole
+/// lane groups, [v, width] (one logit of a group's neurons is one load; padding neurons have
+/// δ = 0 and are dropped at the end), and room for a group's logits.
+struct Pass<'a> {
+    k: &'a Closed<'a>,
+    bt: Vec<f32>,
+    width: usize,
+    xs: Vec<f32x4>,
+}
+
+impl<'a> Pass<'a> {
+    fn new(k: &'a Closed<'a>) -> Self {
+        let (m, v) = (k.m, k.v);
+        let width = m.div_ceil(LANES) * LANES;
+        let mut bt = vec![0f32; v * width];
+        for n in 0..m {
+            for j in 0..v {
+                bt[j * width + n] = k.bw[n * v + j];
+            }
+        }
+        Pass { k, bt, width, xs: vec![f32x4::ZERO; v] }
+    }
+
+    /// (cross-entropy, right) of `row` for the neurons of the lane group at `g`, δ = `dl`, and
+    /// σ²'s terms of those neurons when there is a final LayerNorm.
     fn score(
-        &self,
+        &mut self,
         row: usize,
         t: usize,
         dl: f32x4,
         g: usize,
-        bt: &[f32],
-        width: usize,
         spread: Option<(&Spread, f32x4, f32x4)>,
-        xs: &mut [f32x4],
     ) -> ([f64; LANES], [f64; LANES]) {
-        let v = self.v;
+        let (k, v, width) = (self.k, self.k.v, self.width);
         // ablated = (A − δ·B) / sqrt(σ² + eps) + c, σ² = (|r̃|² − 2δ·r̃·w̃ + δ²·|w̃|²) / d.
         let scale = spread.map(|(s, rw, ww)| {
             let var = (f32x4::splat(s.rr[row]) - dl * rw * f32x4::splat(2.0) + dl * dl * ww) / f32x4::splat(s.d);
             (var + f32x4::splat(s.eps)).sqrt()
         });
         let (mut best, mut at) = (f32x4::splat(f32::NEG_INFINITY), f32x4::ZERO);
-        for (k, x) in xs.iter_mut().enumerate() {
-            let b = f32x4::new(bt[k * width + g..k * width + g + LANES].try_into().expect("a lane group"));
-            let y = f32x4::splat(self.a[row * v + k]) - dl * b;
+        for (j, x) in self.xs.iter_mut().enumerate() {
+            let b = f32x4::new(self.bt[j * width + g..j * width + g + LANES].try_into().expect("a lane group"));
+            let y = f32x4::splat(k.a[row * v + j]) - dl * b;
             let y = match scale {
                 Some(s) => y / s,
                 None => y,
-            } + f32x4::splat(self.c[k]);
+            } + f32x4::splat(k.c[j]);
             // Strictly greater: the first of equal maxima, and NaN never, as torch's argmax.
             let more = y.simd_gt(best);
             best = more.select(y, best);
-            at = more.select(f32x4::splat(k as f32), at);
+            at = more.select(f32x4::splat(j as f32), at);
             *x = y;
         }
         let mut sum = f32x4::ZERO;
-        for &x in xs.iter() {
+        for &x in self.xs.iter() {
             sum += exp_nonpositive(x - best);
         }
         let lse = (best + sum.ln()).to_array();
-        let (target, at) = (xs[t].to_array(), at.to_array());
+        let (target, at) = (self.xs[t].to_array(), at.to_array());
         (
             std::array::from_fn(|j| lse[j] as f64 - target[j] as f64),
             std::array::from_fn(|j| (at[j] == t as f32) as u8 as f64),
