@@ -26,7 +26,7 @@ const ENCODERS = {
  * The most a variant may keep of its file's size to be written. A browser decodes what it is
  * sent before the engine sees a byte, and decoding costs more than the bytes it saves when
  * they barely shrink: addition's 6.3 MB checkpoints (float16 noise) shrink 8% under brotli,
- * and Chromium took 330-760 ms to decode one against ~60 ms to read it raw from localhost
+ * and Chromium took 330-760 ms to decode one against 100-120 ms to read it raw from localhost
  * (a timeline move waits for it). Text and wasm keep 15-30% of their size.
  */
 const WORTH = 0.85;
