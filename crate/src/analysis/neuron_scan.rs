@@ -159,35 +159,24 @@ impl Closed<'_> {
         let m = self.m;
         let mut pass = Pass::new(self);
         let width = pass.width;
-        let pad = |x: &[f32]| {
-            let mut p = x.to_vec();
-            p.resize(width, 0.0);
-            p
-        };
-        let ww = self.var.map(|s| pad(&s.ww));
         let (mut l, mut r) = (vec![0f64; width], vec![0f64; width]);
         for (row, &t) in targets.iter().enumerate() {
             if t == IGNORE {
                 continue;
             }
             let t = t as usize;
-            let delta = pad(&self.delta[row * m..(row + 1) * m]);
-            let rw = self.var.map(|s| pad(&s.rw[row * m..(row + 1) * m]));
+            let delta = &self.delta[row * m..(row + 1) * m];
             // The row's unablated score, for groups whose every δ is 0 (ReLU neurons that are
             // off, when zeroed): scored once per row rather than once per neuron.
             let mut unablated = None;
             for g in (0..width).step_by(LANES) {
-                let lanes = |x: &[f32]| f32x4::new(x[g..g + LANES].try_into().expect("a lane group"));
-                let dl = lanes(&delta);
+                let dl = group(delta, g);
                 let (loss, right) = if dl.to_array() == [0.0; LANES] {
                     // δ = 0 leaves σ² = |r̃|² / d: the other terms' values do not matter.
                     let spread = self.var.map(|s| (s, f32x4::ZERO, f32x4::ZERO));
                     *unablated.get_or_insert_with(|| pass.score(row, t, f32x4::ZERO, 0, spread))
                 } else {
-                    let spread = match (self.var, &ww, &rw) {
-                        (Some(s), Some(ww), Some(rw)) => Some((s, lanes(rw), lanes(ww))),
-                        _ => None,
-                    };
+                    let spread = self.var.map(|s| (s, group(&s.rw[row * m..(row + 1) * m], g), group(&s.ww, g)));
                     pass.score(row, t, dl, g, spread)
                 };
                 for j in 0..LANES {
@@ -200,6 +189,14 @@ impl Closed<'_> {
         r.truncate(m);
         (l, r)
     }
+}
+
+/// Lanes g..g + LANES of a neuron-indexed row, 0 past its end (the last group's padding).
+fn group(x: &[f32], g: usize) -> f32x4 {
+    let mut lanes = [0f32; LANES];
+    let end = x.len().min(g + LANES);
+    lanes[..end - g].copy_from_slice(&x[g..end]);
+    f32x4::new(lanes)
 }
 
 /// What scoring a lane group needs beside the closed form: B transposed and padded to whole
