@@ -233,6 +233,19 @@ for (const [task, spec] of Object.entries(PAGES)) {
         // first pass of one the scrub passed would be drawn at once, as it should be).
         const i = steps.findIndex((_, k) => k < steps.length - 1 && !scrubPath(steps).includes(k));
         assert.ok(i >= 0, `a checkpoint not yet shown among ${steps}`);
+        // Its download is held until the curves are seen: "before the weights are loaded" is
+        // then true however fast the file comes (the page draws between figures, so a quick
+        // download could otherwise let a first pass in before the last curve).
+        const file = `**/checkpoints/step_${steps[i]}.safetensors`;
+        let release;
+        const held = new Promise((r) => { release = r; });
+        let downloads = 0;
+        let served;
+        await b.context.route(file, (route) => {
+          downloads++;
+          served = held.then(() => route.continue());
+          return served;
+        });
         const seen = await b.page.evaluate(({ curves, i }) => new Promise((resolve) => {
           const model = document.documentElement.dataset.model;
           const t0 = performance.now();
@@ -248,6 +261,10 @@ for (const [task, spec] of Object.entries(PAGES)) {
           r.dispatchEvent(new Event('change'));
           check();
         }), { curves, i });
+        release();
+        await served;
+        await b.context.unroute(file);
+        assert.equal(downloads, 1, `step ${steps[i]}'s weights were not downloaded by the move (fetched before it)`);
         // Drawn while the engine's figures of the move still wait for the weights.
         assert.equal(seen.modelThen, seen.was, 'the curves were drawn only after the whole move');
         assert.equal(seen.heldOutThen, 'loading', 'the held-out figure had already followed');
