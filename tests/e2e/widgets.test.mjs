@@ -26,17 +26,26 @@ after(async () => {
   await site?.close();
 });
 
+/** Resolves after the page has rendered twice: a figure scrolled into view is laid out, painted
+ * and hit-testable only at a rendering update (style.js: content-visibility). */
+function rendered() {
+  return b.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
 /** Moves the pointer to (fx, fy) as fractions of `selector`'s box (scrolled into view). */
 async function hoverAt(selector, fx, fy) {
   const loc = b.page.locator(selector);
   await loc.scrollIntoViewIfNeeded();
+  await rendered();
   const box = await loc.boundingBox();
   assert.ok(box, `${selector} has no box`);
   await b.page.mouse.move(box.x + fx * box.width, box.y + fy * box.height);
 }
 
-/** The lines of the tooltip of figure `id` ([] when hidden). */
-function tooltipLines(id) {
+/** The lines of the tooltip of figure `id` ([] when hidden), once the page has handled the
+ * pointer's last move (Chromium delivers moves with the next animation frame). */
+async function tooltipLines(id) {
+  await rendered();
   return b.page.evaluate((id) => {
     const t = document.getElementById(id).querySelector('[data-ref="tooltip"]');
     return t.hidden ? [] : [...t.children].map((c) => c.textContent);
@@ -182,6 +191,7 @@ describe('widget kit', () => {
   test('scatter: hovering a point shows its label', async () => {
     const dot = b.page.locator('#scatter .tl-dots circle').nth(7);
     await dot.scrollIntoViewIfNeeded();
+    await rendered();
     const box = await dot.boundingBox();
     await b.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     const lines = await tooltipLines('scatter');
