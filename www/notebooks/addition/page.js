@@ -114,12 +114,18 @@ export default {
       follows: 'input',
       reads: { labels: { op: 'task_label' }, abl: ABLATE('zero') },
       show: ({ labels, abl }, { tokens }) => v.ablationAnswers(abl, labels, tokens),
-      live: ({ labels, abl }, { tokens }) => ({
-        'sum-attn-right': `${v.rowRight(abl, labels, tokens, 'L0 attn')} of ${v.digitsOf(abl).length}`,
-        'sum-attn-right-share': v.rowRight(abl, labels, tokens, 'L0 attn') / v.digitsOf(abl).length,
-      }),
-      claim: 'Without its attention output the model cannot answer the sum: it gets at most half the digits right.',
-      check: holds('sum-attn-right-share', '<=', 0.5, 'digits right with attention zeroed, share'),
+      live: ({ labels, abl }, { tokens }) => {
+        const digits = v.digitsOf(abl).length;
+        const right = (row) => v.rowRight(abl, labels, tokens, row);
+        return {
+          'sum-attn-right': `${right('L0 attn')} of ${digits}`,
+          'sum-none-right': right('none'),
+          // Digits lost, not digits right: an untrained model gets few right with or without attention.
+          'sum-attn-lost-share': (right('none') - right('L0 attn')) / digits,
+        };
+      },
+      claim: 'The model needs its attention output to answer the sum: zeroing it loses at least half the digits.',
+      check: holds('sum-attn-lost-share', '>=', 0.5, 'digits right unablated − right with attention zeroed, share'),
     },
 
     // ---- the selected model's training run (one fetch for the pretrained, recorded for yours) ----
@@ -316,10 +322,10 @@ export default {
         'zero-mlp': v.rowMean(abl.loss, 'L0 mlp'),
         'zero-worst-head': v.worstHead(abl.loss),
         'zero-worst-head-loss': v.rowMean(abl.loss, v.worstHead(abl.loss)),
-        'zero-parts-min': Math.min(v.rowMin(abl.loss, 'L0 attn'), v.rowMin(abl.loss, 'L0 mlp')),
+        'zero-parts-rise': Math.min(v.rowRiseMin(abl.loss, 'L0 attn'), v.rowRiseMin(abl.loss, 'L0 mlp')),
       }),
       claim: 'Zero-ablating the attention output or the MLP destroys every digit; single heads hurt some digits more than others.',
-      check: holds('zero-parts-min', '>=', 1, 'smallest digit loss with attention or MLP zeroed'),
+      check: holds('zero-parts-rise', '>=', 1, 'smallest rise of a digit’s loss with attention or MLP zeroed'),
     },
     {
       view: `${TASK}/ablation-mean`,
@@ -331,10 +337,10 @@ export default {
         'mean-attn': v.rowMean(abl.loss, 'L0 attn'),
         'mean-worst-head': v.worstHead(abl.loss),
         'mean-worst-head-loss': v.rowMean(abl.loss, v.worstHead(abl.loss)),
-        'mean-attn-min': v.rowMin(abl.loss, 'L0 attn', 1),
+        'mean-attn-rise': v.rowRiseMin(abl.loss, 'L0 attn', 1),
       }),
       claim: 'Mean ablation, which keeps the activations in distribution, tells the same story: without attention every digit but the leading carry is lost.',
-      check: holds('mean-attn-min', '>=', 1, 'smallest loss of digits 2–6 with attention mean-ablated'),
+      check: holds('mean-attn-rise', '>=', 1, 'smallest rise of the loss of digits 2–6 with attention mean-ablated'),
     },
     {
       view: `${TASK}/head-ablation`,

@@ -531,8 +531,13 @@ export function columnFocus(pattern, digits = 5) {
   return sum / n;
 }
 
-/** The smallest loss of a row of addition_digit_ablation's loss [ablated, digit], from digit `from`. */
-export function rowMin(t, row, from = 0) {
-  const i = t.labels[t.axes[0]].indexOf(row);
-  return Math.min(...Array.from(sub(t, i).values).slice(from));
+/** The smallest rise of a digit's loss, from digit `from` on, when `row` is ablated: its loss in
+ * addition_digit_ablation's [ablated, digit] table minus the unablated ('none') loss of that
+ * digit. A rise, not a level: an untrained model's loss is already high with nothing ablated,
+ * and ablating cannot destroy what it has not learned. */
+export function rowRiseMin(t, row, from = 0) {
+  const names = t.labels[t.axes[0]];
+  const ablated = Array.from(sub(t, names.indexOf(row)).values);
+  const none = Array.from(sub(t, names.indexOf('none')).values);
+  return Math.min(...ablated.map((l, d) => l - none[d]).slice(from));
 }
