@@ -20,7 +20,13 @@ pub struct CachedRun {
 
 impl CachedRun {
     pub fn new(model: &HookedTransformer, tokens: &Tokens) -> Result<Self> {
-        let (logits, cache) = model.run_with_cache(tokens, NameFilter::All)?;
+        Self::new_from(model, tokens, 0)
+    }
+
+    /// A run whose last MLP, final LayerNorm and logits are computed from position `first` on
+    /// (NaN before it; `HookedTransformer::run_with_cache_from`); 0 is a full run.
+    pub fn new_from(model: &HookedTransformer, tokens: &Tokens, first: usize) -> Result<Self> {
+        let (logits, cache) = model.run_with_cache_from(tokens, NameFilter::All, first)?;
         Ok(Self { model: model.clone(), tokens: tokens.clone(), logits, cache })
     }
 
@@ -143,8 +149,17 @@ const KEPT_RUNS: usize = 2;
 impl RunCache {
     /// The run of `model` (known to the caller as `key`: its weights and processing) on
     /// `tokens`: a kept run, its first rows, or a kept run extended by the rows it lacks.
-    pub fn run(&mut self, key: &str, model: &HookedTransformer, tokens: &Tokens) -> Result<Rc<CachedRun>> {
-        let same = |k: &String| k == key;
+    /// `first`: its last MLP and logits from that position on (`CachedRun::new_from`); runs of
+    /// another `first` are not shared.
+    pub fn run(
+        &mut self,
+        key: &str,
+        model: &HookedTransformer,
+        tokens: &Tokens,
+        first: usize,
+    ) -> Result<Rc<CachedRun>> {
+        let key = format!("{key}@{first}");
+        let same = |k: &String| *k == key;
         if let Some(i) = self.kept.iter().position(|(k, r)| same(k) && &r.tokens == tokens) {
             let hit = self.kept.remove(i);
             let run = hit.1.clone();
@@ -161,23 +176,23 @@ impl RunCache {
             Some(i) => {
                 let (_, old) = self.kept.remove(i);
                 let rest = tokens.rows(old.batch(), tokens.batch);
-                let more = CachedRun::new(model, &rest)?;
+                let more = CachedRun::new_from(model, &rest, first)?;
                 match old.extended(&more) {
                     Some(r) => r,
                     None => {
                         drop((old, more)); // freed before the whole batch runs
-                        CachedRun::new(model, tokens)?
+                        CachedRun::new_from(model, tokens, first)?
                     }
                 }
             }
             None => {
                 // The least recently used run is freed before the next one is built.
                 self.kept.truncate(KEPT_RUNS - 1);
-                CachedRun::new(model, tokens)?
+                CachedRun::new_from(model, tokens, first)?
             }
         };
         let run = Rc::new(run);
-        self.kept.insert(0, (key.to_string(), run.clone()));
+        self.kept.insert(0, (key, run.clone()));
         self.kept.truncate(KEPT_RUNS);
         Ok(run)
     }

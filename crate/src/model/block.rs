@@ -176,6 +176,9 @@ impl TransformerBlock {
             None => resid_q + attn_out,
             Some(_) => ctx.hook(&hk.resid_mid, resid_q + attn_out),
         };
+        if ctx.stopped {
+            return resid_mid; // run_until stopped at resid_mid: the MLP is not run
+        }
         self.after_attention(resid_mid, ctx)
     }
 

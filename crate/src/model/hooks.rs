@@ -34,6 +34,22 @@ impl CachedTensor {
         Ok(self.flat.clone().reshape(dims))
     }
 
+    /// The activation with `n` NaN positions put before its own (axis 1, after the batch):
+    /// [batch, pos, …] → [batch, n + pos, …]. For `run_with_cache_from`'s positions not computed.
+    pub fn padded_before(self, n: usize) -> Result<Self> {
+        if self.shape.len() < 2 {
+            return Err(Error::Hook(format!("expected a [batch, pos, …] activation, found shape {:?}", self.shape)));
+        }
+        let (b, p) = (self.shape[0], self.shape[1]);
+        let row: usize = self.shape[2..].iter().product();
+        let device = self.flat.device();
+        let nan = Tensor::<3>::full([b, n, row], f32::NAN, &device);
+        let padded = Tensor::cat(vec![nan, self.flat.reshape([b, p, row])], 1);
+        let mut shape = self.shape;
+        shape[1] += n;
+        Ok(Self { flat: padded.reshape([b * shape[1] * row]), shape })
+    }
+
     pub fn to_vec(&self) -> Result<Vec<f32>> {
         self.flat
             .to_data()

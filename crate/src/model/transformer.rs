@@ -8,7 +8,7 @@ use regex::Regex;
 use super::block::TransformerBlock;
 use super::config::{HookedTransformerConfig, Normalization};
 use super::embed::{Embed, PosEmbed, Unembed};
-use super::hooks::{ActivationCache, HookContext, Intervention, NameFilter};
+use super::hooks::{ActivationCache, CachedTensor, HookContext, Intervention, NameFilter};
 use super::layer_norm::LayerNorm;
 use super::params::{InitSource, ParamSource, StateDict, StateDictSource};
 use super::scope::{HookPoint, Scope};
@@ -351,6 +351,45 @@ impl HookedTransformer {
     /// Checked tokens → logits and the activations whose names match `filter`.
     pub fn run_with_cache(&self, tokens: &Tokens, filter: NameFilter) -> Result<(Tensor<3>, ActivationCache)> {
         self.run_with_hooks(tokens, &[], filter)
+    }
+
+    /// `run_with_cache` for analyses that read the last block's MLP, the final LayerNorm and
+    /// the logits at positions `first..` only (addition's figures score 6 of 18 positions):
+    /// everything up to the last block's `hook_resid_mid` is computed at every position, and
+    /// what follows it only from `first` on. The later hooks and the logits keep their full
+    /// shape, NaN before `first`, so a read of a position not computed shows as NaN rather
+    /// than as a wrong number. Same values at the computed positions (each is per position).
+    /// A full run when `first` is 0 or the last block has no MLP (nothing to save).
+    pub fn run_with_cache_from(
+        &self,
+        tokens: &Tokens,
+        filter: NameFilter,
+        first: usize,
+    ) -> Result<(Tensor<3>, ActivationCache)> {
+        let Some(last) = self.blocks.last().filter(|b| b.mlp.is_some()) else {
+            return self.run_with_cache(tokens, filter);
+        };
+        let p = tokens.pos;
+        if first == 0 || first >= p {
+            return self.run_with_cache(tokens, filter);
+        }
+        let mid = last.hooks.resid_mid.name().to_string();
+        // resid_mid is kept whatever the filter asks: the rest of the run starts from it.
+        let mut cache = self.run_until(tokens, NameFilter::All, &mid)?;
+        let resid_mid: Tensor<3> =
+            cache.get(&mid).ok_or_else(|| Error::Hook(format!("{mid} was not cached")))?.tensor()?;
+        if !filter.matches(&mid) {
+            cache.map.remove(&mid);
+        }
+        cache.map.retain(|name, _| filter.matches(name));
+        let mut ctx = HookContext::new(filter, &[]);
+        let tail = last.after_attention(resid_mid.narrow(1, first, p - first), &mut ctx);
+        let logits = self.head(tail, &mut ctx);
+        for (name, t) in ctx.cache.map {
+            cache.map.insert(name, t.padded_before(first)?);
+        }
+        let logits = CachedTensor::from_tensor(logits).padded_before(first)?.tensor()?;
+        Ok((logits, cache))
     }
 
     /// The activations whose names match `filter` among the hooks up to `last` (inclusive),

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Needs::{Targets, Tokens};
-use super::{Analysis, Ctx, Opt, filled, json, nan_where_unscored, rolled, row};
+use super::{Analysis, Ctx, Opt, filled, json, nan_where_unscored, rolled, row, scored};
 use crate::analysis::ablation::{self, Target};
 use crate::analysis::labeled::{self, LabeledTensor};
 use crate::analysis::metrics::{LossAccuracy, loss_accuracy};
@@ -13,34 +13,34 @@ use crate::analysis::run::Positions;
 use crate::error::Result;
 
 pub const ROWS: &[Analysis] = &[
-    row(
+    scored(row(
         "addition_losses",
         Tokens,
         "addition: per-token and BaseAdd/UseCarry1/UseSum9 per-digit losses",
         &[Opt::NumDigits],
         addition_losses,
-    ),
-    row(
+    )),
+    scored(row(
         "addition_examples",
         Tokens,
         "addition: a sum of each kind (random, BaseAdd only, UseCarry1, UseSum9) with its attention [example, head, query, key]",
         &[Opt::Layer, Opt::Example, Opt::NumDigits],
         addition_examples,
-    ),
-    row(
+    )),
+    scored(row(
         "addition_digit_ablation",
         Targets,
         "addition: loss, accuracy and prediction per answer digit with each attention layer, head and MLP ablated [ablated, digit]",
         &[Opt::Ablation, Opt::Example, Opt::NumDigits],
         addition_digit_ablation,
-    ),
-    row(
+    )),
+    scored(row(
         "addition_logit_lens",
         Targets,
         "addition: the logit lens per answer digit: loss, accuracy and right-digit logit at each point [point, digit]",
         &[Opt::Example, Opt::NumDigits],
         addition_logit_lens,
-    ),
+    )),
     row(
         "logit_lens",
         Tokens,
@@ -55,13 +55,13 @@ pub const ROWS: &[Analysis] = &[
         &[],
         logit_lens_attrs,
     ),
-    row(
+    scored(row(
         "head_dla",
         Targets,
         "per head: mean direct logit attribution to the target over the scored positions (head_attribution without its ablations)",
         &[],
         head_dla,
-    ),
+    )),
     row(
         "head_attribution",
         Targets,

@@ -57,6 +57,10 @@ pub struct Analysis {
     pub about: &'static str,
     /// The options it reads.
     pub reads: &'static [Opt],
+    /// It reads the last block's MLP, the final LayerNorm and the logits only at scored
+    /// positions (targets not ignored), so its run computes them only from the first scored
+    /// position on (`scored`; addition's MLP at 7 of 18 positions).
+    pub scored_only: bool,
     #[serde(skip)]
     pub run: fn(&Ctx) -> Result<Value>,
 }
@@ -75,7 +79,19 @@ const fn row(
     reads: &'static [Opt],
     run: fn(&Ctx) -> Result<Value>,
 ) -> Analysis {
-    Analysis { name, needs, about, reads, run }
+    Analysis { name, needs, about, reads, scored_only: false, run }
+}
+
+/// `scored(row(…))`: a row that reads what follows the last attention at scored positions only.
+const fn scored(a: Analysis) -> Analysis {
+    Analysis { scored_only: true, ..a }
+}
+
+/// The first position any example scores (0 when none is ignored before it, or no targets).
+fn first_scored(inputs: &Inputs) -> usize {
+    let (Some(targets), Ok(tokens)) = (inputs.targets.as_deref(), tokens(inputs)) else { return 0 };
+    let p = tokens.pos.max(1);
+    targets.iter().enumerate().filter(|(_, t)| **t != IGNORE).map(|(i, _)| i % p).min().unwrap_or(0)
 }
 
 /// Every analysis, notebook by notebook.
@@ -103,10 +119,23 @@ pub fn run_with(
     runs: &mut RunCache,
     key: &str,
 ) -> Result<Value> {
-    let a = find(name)?;
+    run_row(find(name)?, model, inputs, runs, key)
+}
+
+/// `run_with` of a row (a test may run a `scored` row on a full run to compare).
+pub fn run_row(
+    a: &'static Analysis,
+    model: &HookedTransformer,
+    inputs: &Inputs,
+    runs: &mut RunCache,
+    key: &str,
+) -> Result<Value> {
     let run = match a.needs {
         Needs::Weights => None,
-        _ => Some(runs.run(key, model, tokens(inputs)?)?),
+        _ => {
+            let first = if a.scored_only { first_scored(inputs) } else { 0 };
+            Some(runs.run(key, model, tokens(inputs)?, first)?)
+        }
     };
     let ctx = Ctx { model, inputs, names: Names::new(model, inputs), run, analysis: a };
     (a.run)(&ctx)
