@@ -294,8 +294,15 @@ export class NotebookPage {
         let at = queue.findIndex(mine);
         if (at < 0) at = queue.findIndex(servable);
         if (at < 0) at = queue.findIndex(small);
-        // The first engine takes what no lane can serve; the others leave it to their owners.
-        if (at < 0 && engine === 0) at = queue.findIndex((job) => !pageOnly(job));
+        // The first engine takes what no lane can serve (a figure whose batches two lanes
+        // own); the others leave it to their owners. A job one other lane owns whole is left to
+        // it even when that lane is busy: taking it would run its whole batch again (addition's
+        // 200-sum forward, ~1 s), where the owner serves it from its cached run once free.
+        const otherOwns = (job) => {
+          const owners = new Set(batchesOf(wanted[job.i], ctx).map((b) => batchEngine.get(b)));
+          return owners.size === 1 && ![...owners].some((e) => e === undefined || e === engine);
+        };
+        if (at < 0 && engine === 0) at = queue.findIndex((job) => !pageOnly(job) && !otherOwns(job));
         if (at < 0) return;
         const [job] = queue.splice(at, 1);
         const f = wanted[job.i];
