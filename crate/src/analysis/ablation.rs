@@ -180,9 +180,24 @@ impl CachedRun {
                 let z_h = z.slice([0..b, 0..p, *head..*head + 1, 0..dh]).reshape([b, p, dh]);
                 let w_o = weights::w_o(&self.model, last)?; // [h, dh, d]
                 let d = w_o.dims()[2];
-                let w_o_h = w_o.slice([*head..*head + 1, 0..dh, 0..d]).reshape([1, dh, d]);
-                let delta = (replaced(z_h.clone(), kind) - z_h).matmul(w_o_h.expand([b, dh, d]));
-                self.model.logits_from_last_mid(pick(mid()? + delta))
+                let w_o_h = w_o.slice([*head..*head + 1, 0..dh, 0..d]).reshape([dh, d]);
+                // The change to the head's output, at `positions` (the mean is over all rows first).
+                let dz = pick(replaced(z_h.clone(), kind) - z_h); // [b, n, dh]
+                let n = dz.dims()[1];
+                let dz = dz.reshape([b * n, dh]);
+                let mid = pick(mid()?) + dz.clone().matmul(w_o_h.clone()).reshape([b, n, d]);
+                match self.model.folded_mlp() {
+                    // The MLP's input moves by dz·W_O^h, its pre-activation by dz·(W_O^h·W_in):
+                    // a d_head-wide product per row instead of a d_model-wide one.
+                    Some(mlp) => {
+                        let w_in = mlp.W_in.val();
+                        let m = w_in.dims()[1];
+                        let pre: Tensor<3> = pick(self.act(&hook("mlp.hook_pre"))?);
+                        let pre = pre + dz.matmul(w_o_h.matmul(w_in)).reshape([b, n, m]);
+                        self.model.folded_logits(mlp, mid, pre)
+                    }
+                    None => self.model.logits_from_last_mid(mid),
+                }
             }
             Target::Component { hook: name } if *name == hook("hook_attn_out") => {
                 let attn_out: Tensor<3> = self.act(name)?;

@@ -10,7 +10,7 @@ use super::config::{HookedTransformerConfig, Normalization};
 use super::embed::{Embed, PosEmbed, Unembed};
 use super::hooks::{ActivationCache, CachedTensor, HookContext, Intervention, NameFilter};
 use super::layer_norm::LayerNorm;
-use super::mlp::activate;
+use super::mlp::{Mlp, activate};
 use super::params::{InitSource, ParamSource, StateDict, StateDictSource};
 use super::scope::{HookPoint, Scope};
 use crate::error::{Error, Result};
@@ -288,8 +288,11 @@ impl HookedTransformer {
     /// Logits from the last block's `hook_resid_mid` [batch, pos, d_model] (any subset of
     /// positions: the rest is per position): its MLP, the final LayerNorm and the unembedding.
     pub fn logits_from_last_mid(&self, resid_mid: Tensor<3>) -> Tensor<3> {
-        if let Some(logits) = self.logits_from_last_mid_folded(resid_mid.clone()) {
-            return logits;
+        if let Some(mlp) = self.folded_mlp() {
+            let [b, p, d] = resid_mid.dims();
+            let m = mlp.b_in.val().dims()[0];
+            let pre = resid_mid.clone().reshape([b * p, d]).matmul(mlp.W_in.val()) + mlp.b_in.val().reshape([1, m]);
+            return self.folded_logits(mlp, resid_mid, pre.reshape([b, p, m]));
         }
         let mut ctx = HookContext::silent();
         let resid = match self.blocks.last() {
@@ -299,26 +302,30 @@ impl HookedTransformer {
         self.head(resid, &mut ctx)
     }
 
-    /// `logits_from_last_mid` when no LayerNorm follows the last MLP (addition's model): the
-    /// logits are then linear in the MLP's output,
-    /// `mid·W_U + act(mid·W_in + b_in)·(W_out·W_U) + b_out·W_U + b_U`, so the MLP's output
-    /// projection (d_mlp × d_model per row) becomes one of d_mlp × d_vocab_out: half an
-    /// ablation's flops. None when a LayerNorm is in the way.
-    fn logits_from_last_mid_folded(&self, resid_mid: Tensor<3>) -> Option<Tensor<3>> {
+    /// The last block's MLP when no LayerNorm follows it (addition's model): the logits are then
+    /// linear in the MLP's output, `mid·W_U + act(pre)·(W_out·W_U) + b_out·W_U + b_U`, so an
+    /// ablation's MLP output projection (d_mlp × d_model per row) becomes one of d_mlp ×
+    /// d_vocab_out: half its flops. None when a LayerNorm is in the way, or there is no MLP.
+    pub fn folded_mlp(&self) -> Option<&Mlp> {
         let block = self.blocks.last()?;
         let mlp = block.mlp.as_ref()?;
-        if self.ln_final.is_some() || block.ln2.is_some() || mlp.ln.is_some() {
-            return None;
-        }
+        (self.ln_final.is_none() && block.ln2.is_none() && mlp.ln.is_none()).then_some(mlp)
+    }
+
+    /// `logits_from_last_mid` of a `folded_mlp` model, given the MLP's pre-activation `pre`
+    /// at the same positions (an ablation may know it cheaper than from `mid`).
+    ///
+    /// # Shapes
+    /// - resid_mid: [batch, pos, d_model]; pre: [batch, pos, d_mlp]; output: [batch, pos, d_vocab_out]
+    pub fn folded_logits(&self, mlp: &Mlp, resid_mid: Tensor<3>, pre: Tensor<3>) -> Tensor<3> {
         let [b, p, d] = resid_mid.dims();
         let (m, v) = (mlp.b_in.val().dims()[0], self.unembed.b_U.val().dims()[0]);
         let w_u = self.unembed.W_U.val();
         let out_u = mlp.W_out.val().matmul(w_u.clone()); // [d_mlp, d_vocab_out]
         let bias = mlp.b_out.val().reshape([1, d]).matmul(w_u.clone()) + self.unembed.b_U.val().reshape([1, v]);
-        let mid = resid_mid.reshape([b * p, d]);
-        let pre = mid.clone().matmul(mlp.W_in.val()) + mlp.b_in.val().reshape([1, m]);
-        let logits = mid.matmul(w_u) + activate(mlp.act, pre).matmul(out_u) + bias;
-        Some(logits.reshape([b, p, v]))
+        let post = activate(mlp.act, pre.reshape([b * p, m]));
+        let logits = resid_mid.reshape([b * p, d]).matmul(w_u) + post.matmul(out_u) + bias;
+        logits.reshape([b, p, v])
     }
 
     /// The same from the last block's output (`hook_resid_post`): final LayerNorm and unembedding.
