@@ -1439,6 +1439,30 @@ fn ablations_from_the_cache_match_full_runs() {
     }
 }
 
+/// On enough rows a head's ablation in addition's LayerNorm-free last block moves the MLP's
+/// cached pre-activation by dz·(W_O^h·W_in) instead of running W_in again: the same logits.
+#[test]
+fn head_ablations_on_many_rows_match_full_runs() {
+    use toylens::model::NameFilter;
+    let f = load("addition", &Device::flex());
+    assert!(f.model.folded_mlp().is_some(), "addition's last MLP folds into the unembedding");
+    let tokens = toylens::tasks::by_id("addition").unwrap().held_out().tokens.rows(0, 40);
+    let run = CachedRun::new(&f.model, &tokens).unwrap();
+    let p = tokens.pos;
+    let answer: Vec<usize> = (p - 7..p - 1).collect(); // 40 × 6 rows: past the 171 where it pays
+    for head in 0..f.cfg.n_heads {
+        for kind in [Ablation::Zero, Ablation::Mean] {
+            let target = Target::Head { layer: 0, head };
+            let fast = run.ablated_logits_at(&target, kind, &answer).unwrap().unwrap();
+            let (full, _) =
+                f.model.run_with_hooks(&tokens, &[run.ablation(&target, kind).unwrap()], NameFilter::None).unwrap();
+            let full = toylens::analysis::run::Positions::Only(answer.clone()).apply(full, 1);
+            let d = diff(&to_vec(fast).unwrap(), &to_vec(full).unwrap());
+            assert!(d <= TOL, "head {head} {kind:?}: {d}");
+        }
+    }
+}
+
 /// dla_centred is dla with each (component, batch, pos) row's mean over the logits taken away.
 #[test]
 fn dla_centred_is_dla_less_its_mean_over_the_logits() {
