@@ -136,9 +136,9 @@ impl CachedRun {
 ///
 /// Two runs are kept, the most recently used first: a page reads its reader's input (a row) and
 /// the held-out batch in turn, and one slot made each evict the other. A full cache of 200 sums
-/// of the addition model is ~150 MB, so not more. A request for the first rows of a kept run is
-/// that run narrowed (no forward); one that extends a kept run runs only the new rows. The
-/// owner clears it when the weights change.
+/// of the addition model is ~150 MB (a scored run, from position 11, less), so not more. A
+/// request for the first rows of a kept run is that run narrowed (no forward); one that extends
+/// a kept run runs only the new rows. The owner clears it when the weights change.
 #[derive(Default)]
 pub struct RunCache {
     kept: Vec<(String, Rc<CachedRun>)>,

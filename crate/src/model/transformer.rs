@@ -407,13 +407,10 @@ impl HookedTransformer {
             return self.run_with_cache(tokens, filter);
         }
         let mid = last.hooks.resid_mid.name().to_string();
-        // resid_mid is kept whatever the filter asks: the rest of the run starts from it.
+        // Cached whatever the filter asks (the rest of the run starts from resid_mid), then kept as it asks.
         let mut cache = self.run_until(tokens, NameFilter::All, &mid)?;
         let resid_mid: Tensor<3> =
             cache.get(&mid).ok_or_else(|| Error::Hook(format!("{mid} was not cached")))?.tensor()?;
-        if !filter.matches(&mid) {
-            cache.map.remove(&mid);
-        }
         cache.map.retain(|name, _| filter.matches(name));
         let mut ctx = HookContext::new(filter, &[]);
         let tail = last.after_attention(resid_mid.narrow(1, first, p - first), &mut ctx);
