@@ -349,10 +349,14 @@ export function ablationHeatmap(abl, what) {
   };
 }
 
+/** One row of an [x, digit] table, by its label, as an array. */
+function rowOf(t, row) {
+  return Array.from(sub(t, t.labels[t.axes[0]].indexOf(row)).values);
+}
+
 /** The mean over the answer digits of one row of an [x, digit] table. */
 export function rowMean(t, row) {
-  const i = t.labels[t.axes[0]].indexOf(row);
-  const v = Array.from(sub(t, i).values);
+  const v = rowOf(t, row);
   return v.reduce((a, b) => a + b, 0) / v.length;
 }
 
@@ -536,8 +540,6 @@ export function columnFocus(pattern, digits = 5) {
  * digit. A rise, not a level: an untrained model's loss is already high with nothing ablated,
  * and ablating cannot destroy what it has not learned. */
 export function rowRiseMin(t, row, from = 0) {
-  const names = t.labels[t.axes[0]];
-  const ablated = Array.from(sub(t, names.indexOf(row)).values);
-  const none = Array.from(sub(t, names.indexOf('none')).values);
-  return Math.min(...ablated.map((l, d) => l - none[d]).slice(from));
+  const none = rowOf(t, 'none');
+  return Math.min(...rowOf(t, row).map((l, d) => l - none[d]).slice(from));
 }
