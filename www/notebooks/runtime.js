@@ -299,8 +299,8 @@ export class NotebookPage {
         // it even when that lane is busy: taking it would run its whole batch again (addition's
         // 200-sum forward, ~1 s), where the owner serves it from its cached run once free.
         const otherOwns = (job) => {
-          const owners = new Set(batchesOf(wanted[job.i], ctx).map((b) => batchEngine.get(b)));
-          return owners.size === 1 && ![...owners].some((e) => e === undefined || e === engine);
+          const [owner, ...more] = new Set(batchesOf(wanted[job.i], ctx).map((b) => batchEngine.get(b)));
+          return !more.length && owner !== undefined && owner !== engine;
         };
         if (at < 0 && engine === 0) at = queue.findIndex((job) => !pageOnly(job) && !otherOwns(job));
         if (at < 0) return;
