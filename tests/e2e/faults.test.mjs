@@ -120,6 +120,12 @@ test('a panic restarts the engine and training resumes; divergence and bad input
   await click(page, 'pause');
   const paused = await until(page, (s) => s.status === 'paused', 'paused');
   assert.equal(paused.lastStateStep, paused.step, 'a pause saves the state');
+  // The page follows the paused run's checkpoint by loading it into the engine: read the
+  // weights once that load is done, or it could land between the two reads below.
+  await page.waitForFunction(() => {
+    const nb = window.__toylensKit.nb;
+    return !nb.busy && !nb.pending;
+  }, null, { timeout: 60_000 });
   // The worker puts back the model this page had loaded: a request queued behind the panic
   // reads the same weights from the new instance.
   const sameModel = await page.evaluate(async () => {
