@@ -5,6 +5,7 @@ use burn::module::{Module, Param};
 use burn::tensor::{Bool, Tensor};
 
 use super::config::HookedTransformerConfig;
+use super::distinct_rows::matmul_distinct_rows;
 use super::hooks::HookContext;
 use super::params::{Init, ParamSource};
 use super::scope::{HookPoint, Scope};
@@ -31,6 +32,10 @@ pub struct Attention {
     pub masked_score: f32,
     #[module(skip)]
     pub use_attn_result: bool,
+    /// Its input depends on the token and position alone (the first block reads the
+    /// embedding): q, k and v are computed once per distinct input row (see distinct_rows).
+    #[module(skip)]
+    pub reads_embedding: bool,
     #[module(skip)]
     pub hooks: AttnHooks,
 }
@@ -85,19 +90,22 @@ impl Attention {
             scale: cfg.effective_attn_scale(),
             masked_score: src.masked_score(&p("IGNORE"), &p("mask"), cfg.n_ctx)?,
             use_attn_result: cfg.use_attn_result,
+            reads_embedding: false,
             hooks: AttnHooks::new(scope),
         })
     }
 
     /// x·W + b per head → [b, p, h, d_head].
-    fn project(input: &AttnInput, w: Tensor<3>, bias: Tensor<2>) -> Tensor<4> {
+    fn project(&self, input: &AttnInput, w: Tensor<3>, bias: Tensor<2>) -> Tensor<4> {
         let [h, d, dh] = w.dims();
         let out = match input {
             AttnInput::Shared(x) => {
                 let [b, p, _] = x.dims();
                 // One [b·p, d] × [d, h·dh] product: the same sum TL's simple_attn_linear computes.
                 let w2 = w.swap_dims(0, 1).reshape([d, h * dh]);
-                x.clone().reshape([b * p, d]).matmul(w2).reshape([b, p, h, dh])
+                let x = x.clone().reshape([b * p, d]);
+                let out = if self.reads_embedding { matmul_distinct_rows(x, w2) } else { x.matmul(w2) };
+                out.reshape([b, p, h, dh])
             }
             AttnInput::PerHead(x) => {
                 let [b, p, _, _] = x.dims();
@@ -120,9 +128,9 @@ impl Attention {
 
     pub fn forward(&self, q_in: AttnInput, k_in: AttnInput, v_in: AttnInput, ctx: &mut HookContext) -> Tensor<3> {
         let hk = &self.hooks;
-        let q = ctx.hook(&hk.q, Self::project(&q_in, self.W_Q.val(), self.b_Q.val()));
-        let k = ctx.hook(&hk.k, Self::project(&k_in, self.W_K.val(), self.b_K.val()));
-        let v = ctx.hook(&hk.v, Self::project(&v_in, self.W_V.val(), self.b_V.val()));
+        let q = ctx.hook(&hk.q, self.project(&q_in, self.W_Q.val(), self.b_Q.val()));
+        let k = ctx.hook(&hk.k, self.project(&k_in, self.W_K.val(), self.b_K.val()));
+        let v = ctx.hook(&hk.v, self.project(&v_in, self.W_V.val(), self.b_V.val()));
         let [b, p, h, dh] = q.dims();
         let kp = k.dims()[1];
         let device = q.device();

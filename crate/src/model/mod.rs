@@ -3,6 +3,7 @@
 pub mod attention;
 pub mod block;
 pub mod config;
+pub mod distinct_rows;
 pub mod embed;
 pub mod gelu;
 pub mod hooks;

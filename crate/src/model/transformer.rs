@@ -7,6 +7,7 @@ use regex::Regex;
 
 use super::block::TransformerBlock;
 use super::config::{HookedTransformerConfig, Normalization};
+use super::distinct_rows::matmul_distinct_rows;
 use super::embed::{Embed, PosEmbed, Unembed};
 use super::hooks::{ActivationCache, CachedTensor, HookContext, Intervention, NameFilter};
 use super::layer_norm::LayerNorm;
@@ -154,9 +155,12 @@ impl HookedTransformer {
         let embed = Embed::new(src, cfg.d_vocab, d, std)?;
         let pos_embed = PosEmbed::new(src, cfg.n_ctx, d, std)?;
         let root = Scope::root();
-        let blocks = (0..cfg.n_layers)
+        let mut blocks = (0..cfg.n_layers)
             .map(|l| TransformerBlock::new(src, cfg, &root.pp("blocks").pp(l)))
             .collect::<Result<Vec<_>>>()?;
+        if let Some(first) = blocks.first_mut() {
+            first.attn.reads_embedding = true;
+        }
         let ln_final = match cfg.normalization_type {
             Normalization::None => None,
             n => Some(LayerNorm::new(src, &root.pp("ln_final"), d, cfg.eps, n == Normalization::Ln)?),
@@ -291,7 +295,9 @@ impl HookedTransformer {
         if let Some(mlp) = self.folded_mlp() {
             let [b, p, d] = resid_mid.dims();
             let m = mlp.b_in.val().dims()[0];
-            let pre = resid_mid.clone().reshape([b * p, d]).matmul(mlp.W_in.val()) + mlp.b_in.val().reshape([1, m]);
+            // An ablated attention leaves rows that depend on the token and position alone.
+            let pre = matmul_distinct_rows(resid_mid.clone().reshape([b * p, d]), mlp.W_in.val())
+                + mlp.b_in.val().reshape([1, m]);
             return self.folded_logits(mlp, resid_mid, pre.reshape([b, p, m]));
         }
         let mut ctx = HookContext::silent();
