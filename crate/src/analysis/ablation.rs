@@ -57,8 +57,8 @@ impl CachedRun {
         let c = self.cache.get(hook).ok_or_else(|| Error::Hook(format!("{hook} is not in the cache")))?;
         let (b, rest) = (c.shape[0], c.shape[1..].to_vec());
         let n: usize = rest.iter().product();
-        let mean = c.flat.clone().reshape([b, n]).mean_dim(0).reshape([n]);
-        Ok(CachedTensor { shape: rest, flat: mean })
+        let mean = c.flat().reshape([b, n]).mean_dim(0).reshape([n]);
+        Ok(CachedTensor::from_flat(rest, mean))
     }
 
     /// The engine intervention that performs an ablation.
@@ -186,15 +186,19 @@ impl CachedRun {
                 let n = dz.dims()[1];
                 let dz = dz.reshape([b * n, dh]);
                 let mid = pick(mid()?) + dz.clone().matmul(w_o_h.clone()).reshape([b, n, d]);
+                let w_o_in_name = format!("blocks.{last}.W_O^{head}·W_in");
                 match self.model.folded_mlp() {
                     // The MLP's input moves by dz·W_O^h, its pre-activation by dz·(W_O^h·W_in):
                     // a d_head-wide product per row instead of a d_model-wide one, once the
-                    // rows outweigh forming W_O^h·W_in (dh·d·m flops; addition: from 171 rows).
+                    // rows outweigh forming W_O^h·W_in (dh·d·m flops; addition: from 171 rows),
+                    // which the runs of this model then share (zero and mean, 64 sums then 32).
+                    // Decided by the rows alone: a figure's values never depend on what ran before.
                     Some(mlp) if b * n * (d - dh.min(d)) > dh * d => {
                         let w_in = mlp.W_in.val();
                         let m = w_in.dims()[1];
                         let pre: Tensor<3> = pick(self.act(&hook("mlp.hook_pre"))?);
-                        let pre = pre + dz.matmul(w_o_h.matmul(w_in)).reshape([b, n, m]);
+                        let w_o_in = self.derived(&w_o_in_name, || Ok(w_o_h.matmul(w_in)))?;
+                        let pre = pre + dz.matmul(w_o_in).reshape([b, n, m]);
                         self.model.folded_logits(mlp, mid, pre)
                     }
                     _ => self.model.logits_from_last_mid(mid),

@@ -2,12 +2,14 @@
 //! plus the model it came from) — the last such run kept for the next analysis of the same
 //! tokens, and the position selection the cache views take.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::error::{Error, Result};
-use crate::model::{ActivationCache, CachedTensor, HookedTransformer, HookedTransformerConfig, NameFilter, Tokens};
+use crate::model::{ActivationCache, HookedTransformer, HookedTransformerConfig, NameFilter, Tokens};
 
 pub struct CachedRun {
     /// The model it ran (a clone shares its weights).
@@ -16,6 +18,9 @@ pub struct CachedRun {
     /// [batch, pos, d_vocab_out]
     pub logits: Tensor<3>,
     pub cache: ActivationCache,
+    /// Products of the model's weights that ablations reuse, by name, formed once: shared by
+    /// this run's views (`first`, `extended`), which have the same model.
+    pub derived: Derived,
 }
 
 impl CachedRun {
@@ -27,7 +32,7 @@ impl CachedRun {
     /// (NaN before it; `HookedTransformer::run_with_cache_from`); 0 is a full run.
     pub fn new_from(model: &HookedTransformer, tokens: &Tokens, first: usize) -> Result<Self> {
         let (logits, cache) = model.run_with_cache_from(tokens, NameFilter::All, first)?;
-        Ok(Self { model: model.clone(), tokens: tokens.clone(), logits, cache })
+        Ok(Self { model: model.clone(), tokens: tokens.clone(), logits, cache, derived: Default::default() })
     }
 
     /// The run of the first `n` rows: every activation narrowed on its batch axis (row `i` of
@@ -43,16 +48,14 @@ impl CachedRun {
             if t.shape.first() != Some(&b) {
                 return None;
             }
-            let row: usize = t.shape[1..].iter().product();
-            let mut shape = t.shape.clone();
-            shape[0] = n;
-            cache.map.insert(name.clone(), CachedTensor { shape, flat: t.flat.clone().narrow(0, 0, n * row) });
+            cache.map.insert(name.clone(), t.first_rows(n));
         }
         Some(Self {
             model: self.model.clone(),
             tokens: self.tokens.rows(0, n),
             logits: self.logits.clone().narrow(0, 0, n),
             cache,
+            derived: self.derived.clone(),
         })
     }
 
@@ -66,15 +69,10 @@ impl CachedRun {
         let mut cache = ActivationCache::default();
         for (name, t) in &self.cache.map {
             let u = more.cache.map.get(name)?;
-            if t.shape.first() != Some(&b) || u.shape.first() != Some(&m) || t.shape[1..] != u.shape[1..] {
+            if t.shape.first() != Some(&b) || u.shape.first() != Some(&m) {
                 return None;
             }
-            let mut shape = t.shape.clone();
-            shape[0] = b + m;
-            cache.map.insert(
-                name.clone(),
-                CachedTensor { shape, flat: Tensor::cat(vec![t.flat.clone(), u.flat.clone()], 0) },
-            );
+            cache.map.insert(name.clone(), t.joined(u)?);
         }
         let mut ids = self.tokens.ids.clone();
         ids.extend(&more.tokens.ids);
@@ -83,7 +81,18 @@ impl CachedRun {
             tokens: Tokens { batch: b + m, pos: self.pos(), ids },
             logits: Tensor::cat(vec![self.logits.clone(), more.logits.clone()], 0),
             cache,
+            derived: self.derived.clone(),
         })
+    }
+
+    /// The weight product `name`, formed by `form` the first time it is asked for.
+    pub fn derived(&self, name: &str, form: impl FnOnce() -> Result<Tensor<2>>) -> Result<Tensor<2>> {
+        if let Some(t) = self.derived.borrow().get(name) {
+            return Ok(t.clone());
+        }
+        let t = form()?;
+        self.derived.borrow_mut().insert(name.to_string(), t.clone());
+        Ok(t)
     }
 
     pub fn cfg(&self) -> &HookedTransformerConfig {
@@ -142,7 +151,13 @@ impl CachedRun {
 #[derive(Default)]
 pub struct RunCache {
     kept: Vec<(String, Rc<CachedRun>)>,
+    /// The weight products of the last model asked for (by its key), which every run of it
+    /// shares: a timeline move's zero and mean ablations form W_O^h·W_in once.
+    derived: Option<(String, Derived)>,
 }
+
+/// Products of a model's weights, by name (see `CachedRun::derived`).
+pub type Derived = Rc<RefCell<HashMap<String, Tensor<2>>>>;
 
 const KEPT_RUNS: usize = 2;
 
@@ -191,7 +206,11 @@ impl RunCache {
                 CachedRun::new_from(model, tokens, first)?
             }
         };
-        let run = Rc::new(run);
+        let derived = match &self.derived {
+            Some((k, d)) if *k == key => d.clone(),
+            _ => self.derived.insert((key.clone(), run.derived.clone())).1.clone(),
+        };
+        let run = Rc::new(CachedRun { derived, ..run });
         self.kept.insert(0, (key, run.clone()));
         self.kept.truncate(KEPT_RUNS);
         Ok(run)
@@ -199,6 +218,7 @@ impl RunCache {
 
     pub fn clear(&mut self) {
         self.kept.clear();
+        self.derived = None;
     }
 }
 

@@ -2,6 +2,7 @@
 //! `HookContext::hook`, which applies the interventions registered for that name and keeps
 //! the activation in the cache when the name filter asks for it.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use burn::tensor::{Bool, Tensor, TensorData};
@@ -11,17 +12,58 @@ use super::scope::HookPoint;
 use crate::error::{Error, Result};
 
 /// An activation of any rank, kept flat with its shape so one map can hold all hooks.
+///
+/// A run extended by more rows, or computed from a later position on, keeps its parts as they
+/// are and joins them when an activation is read: a page reads a few of addition's ~25 hooks,
+/// and joining every one copied ~150 MB per extension (a fifth of a timeline move's engine time).
 #[derive(Clone, Debug)]
 pub struct CachedTensor {
     pub shape: Vec<usize>,
-    pub flat: Tensor<1>,
+    /// Consecutive blocks of the batch axis, each flat, with its number of rows.
+    parts: Vec<(usize, Tensor<1>)>,
+    /// NaN positions before each part's own on axis 1: positions a run did not compute.
+    nan_before: usize,
+    /// The parts joined, once read (an ablation reads `hook_z` once per head).
+    whole: OnceCell<Tensor<1>>,
 }
 
 impl CachedTensor {
     pub fn from_tensor<const D: usize>(x: Tensor<D>) -> Self {
         let shape = x.dims().to_vec();
         let n: usize = shape.iter().product();
-        Self { shape, flat: x.reshape([n]) }
+        Self::from_flat(shape, x.reshape([n]))
+    }
+
+    /// An activation of `shape` from its values in row-major order.
+    pub fn from_flat(shape: Vec<usize>, flat: Tensor<1>) -> Self {
+        let rows = shape.first().copied().unwrap_or(1);
+        Self { shape, parts: vec![(rows, flat)], nan_before: 0, whole: OnceCell::new() }
+    }
+
+    /// The activation's values in row-major order (its parts joined).
+    pub fn flat(&self) -> Tensor<1> {
+        self.whole.get_or_init(|| self.join()).clone()
+    }
+
+    fn join(&self) -> Tensor<1> {
+        let n: usize = self.shape.iter().product();
+        let joined = |parts: Vec<Tensor<1>>| {
+            if parts.len() == 1 { parts.into_iter().next().expect("one part") } else { Tensor::cat(parts, 0) }
+        };
+        if self.nan_before == 0 {
+            return joined(self.parts.iter().map(|(_, t)| t.clone()).collect());
+        }
+        let (p, row) = (self.shape[1], self.shape[2..].iter().product::<usize>());
+        let own = p - self.nan_before;
+        let padded = self
+            .parts
+            .iter()
+            .map(|(b, t)| {
+                let nan = Tensor::<3>::full([*b, self.nan_before, row], f32::NAN, &t.device());
+                Tensor::cat(vec![nan, t.clone().reshape([*b, own, row])], 1).reshape([b * p * row])
+            })
+            .collect();
+        joined(padded).reshape([n])
     }
 
     /// The activation at rank `D`; an error if its rank differs.
@@ -31,27 +73,65 @@ impl CachedTensor {
         }
         let mut dims = [0usize; D];
         dims.copy_from_slice(&self.shape);
-        Ok(self.flat.clone().reshape(dims))
+        Ok(self.flat().reshape(dims))
     }
 
     /// The activation with `n` NaN positions put before its own (axis 1, after the batch):
     /// [batch, pos, …] → [batch, n + pos, …]. For `run_with_cache_from`'s positions not computed.
-    pub fn padded_before(self, n: usize) -> Result<Self> {
+    pub fn padded_before(mut self, n: usize) -> Result<Self> {
         if self.shape.len() < 2 {
             return Err(Error::Hook(format!("expected a [batch, pos, …] activation, found shape {:?}", self.shape)));
         }
-        let (b, p) = (self.shape[0], self.shape[1]);
-        let row: usize = self.shape[2..].iter().product();
-        let device = self.flat.device();
-        let nan = Tensor::<3>::full([b, n, row], f32::NAN, &device);
-        let padded = Tensor::cat(vec![nan, self.flat.reshape([b, p, row])], 1);
-        let mut shape = self.shape;
-        shape[1] += n;
-        Ok(Self { flat: padded.reshape([b * shape[1] * row]), shape })
+        self.shape[1] += n;
+        self.nan_before += n;
+        self.whole = OnceCell::new();
+        Ok(self)
+    }
+
+    /// Its first `n` rows (batch axis), `n` ≤ its batch; no copy.
+    pub fn first_rows(&self, n: usize) -> Self {
+        let row: usize = self.part_row();
+        let mut parts = vec![];
+        let mut left = n;
+        for (b, t) in &self.parts {
+            if left == 0 {
+                break;
+            }
+            let take = left.min(*b);
+            parts.push((take, if take == *b { t.clone() } else { t.clone().narrow(0, 0, take * row) }));
+            left -= take;
+        }
+        let mut shape = self.shape.clone();
+        shape[0] = n;
+        Self { shape, parts, nan_before: self.nan_before, whole: OnceCell::new() }
+    }
+
+    /// These rows followed by `more`'s (the same shape but the batch); None if they differ.
+    pub fn joined(&self, more: &CachedTensor) -> Option<Self> {
+        if self.shape.is_empty() || self.shape[1..] != more.shape[1..] || self.nan_before != more.nan_before {
+            return None;
+        }
+        let mut shape = self.shape.clone();
+        shape[0] += more.shape[0];
+        Some(Self {
+            shape,
+            parts: self.parts.iter().chain(&more.parts).cloned().collect(),
+            nan_before: self.nan_before,
+            whole: OnceCell::new(),
+        })
+    }
+
+    // Values a part holds per row of the batch: the positions computed, not the NaN ones.
+    fn part_row(&self) -> usize {
+        let all: usize = self.shape[1..].iter().product();
+        match self.shape.get(1) {
+            Some(&p) if self.nan_before > 0 => all / p * (p - self.nan_before),
+            _ => all,
+        }
     }
 
     pub fn to_vec(&self) -> Result<Vec<f32>> {
-        self.flat
+        self.flat()
             .to_data()
             .convert::<f32>()
             .try_into_vec::<f32>()
@@ -60,8 +140,7 @@ impl CachedTensor {
 
     pub async fn to_vec_async(&self) -> Result<Vec<f32>> {
         let data: TensorData = self
-            .flat
-            .clone()
+            .flat()
             .into_data_async()
             .await
             .map_err(|e| Error::Backend(format!("reading an activation back: {e:?}")))?;
@@ -275,7 +354,7 @@ fn apply<const D: usize>(name: &str, x: Tensor<D>, iv: &Intervention) -> Result<
             }
             let mut shape = dims;
             shape[0] = 1;
-            m.flat.clone().reshape(shape).expand(dims)
+            m.flat().reshape(shape).expand(dims)
         }
         HookAction::Replace(v) | HookAction::Patch(v) => {
             if v.shape.as_slice() != dims.as_slice() {
@@ -327,4 +406,45 @@ fn apply<const D: usize>(name: &str, x: Tensor<D>, iv: &Intervention) -> Result<
     }
     let mask: Tensor<D, Bool> = mask.expect("at least one selection").expand(dims).greater_elem(0.5);
     Ok(x.mask_where(mask, target))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    fn values(c: &CachedTensor) -> Vec<f32> {
+        c.to_vec().unwrap()
+    }
+
+    /// Parts joined on the batch axis and NaN padding read back as one tensor, and the first
+    /// rows of them as the first rows of that tensor: across a part's end and inside a part.
+    #[test]
+    fn parts_read_as_the_tensor_they_join() {
+        let device = Device::flex();
+        let t = |rows: usize, at: f32| {
+            let v: Vec<f32> = (0..rows * 3 * 2).map(|i| at + i as f32).collect();
+            CachedTensor::from_tensor(
+                Tensor::<1>::from_data(TensorData::new(v, [rows * 6]), &device).reshape([rows, 3, 2]),
+            )
+        };
+        let joined = t(2, 0.0).padded_before(1).unwrap().joined(&t(3, 100.0).padded_before(1).unwrap()).unwrap();
+        assert_eq!(joined.shape, vec![5, 4, 2]);
+        let v = values(&joined);
+        let row = |r: usize| v[r * 8..(r + 1) * 8].to_vec();
+        for r in 0..5 {
+            let got = row(r);
+            assert!(got[..2].iter().all(|x| x.is_nan()), "row {r}: {got:?}");
+            let at = if r < 2 { r as f32 * 6.0 } else { 100.0 + (r - 2) as f32 * 6.0 };
+            assert_eq!(got[2..], (0..6).map(|i| at + i as f32).collect::<Vec<_>>()[..], "row {r}");
+        }
+        for n in [1, 2, 4] {
+            let first = joined.first_rows(n);
+            assert_eq!(first.shape, vec![n, 4, 2]);
+            let got = values(&first);
+            assert_eq!(got.len(), n * 8);
+            assert!(got.iter().zip(&v).all(|(a, b)| a == b || (a.is_nan() && b.is_nan())), "first {n}");
+        }
+        assert!(joined.joined(&t(1, 0.0)).is_none(), "a part without the padding does not join");
+    }
 }
