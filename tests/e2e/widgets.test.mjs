@@ -113,6 +113,11 @@ describe('widget kit', () => {
         claim: getComputedStyle(el.querySelector('.tl-claim')).visibility,
       });
       const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+      // Then until the body's fade back has ended: on a loaded machine it can outlast the wait.
+      const settled = async (ms) => {
+        await wait(ms);
+        await Promise.all(el.querySelector('.tl-body').getAnimations().map((a) => a.finished.catch(() => {})));
+      };
       el.data = { rows: [['loss', 1]] };
       el.setClaim({ claim: 'the loss is small', state: 'fails', value: 1, test: 'loss < 0.1' });
       const drawn = look();
@@ -121,12 +126,12 @@ describe('widget kit', () => {
       await wait(600); // past the fade's delay and duration
       const loading = look();
       el.preview({ rows: [['loss', 0.06]] }, 'First pass on 8 of 64 examples; the exact figure follows.');
-      await wait(300);
+      await settled(300);
       const first = look();
       release();
       await next;
       el.setClaim({ claim: 'the loss is small', state: 'holds', value: 0.05, test: 'loss < 0.1' });
-      await wait(300);
+      await settled(300);
       const exact = look();
       el.setClaim(null);
       el.data = { rows: [['steps', 1200], ['loss', 0.0123456, 'loss'], ['backend', 'cpu']] };
