@@ -7,6 +7,9 @@
 // .br). Measures only; asserts nothing.
 //   node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu]
 //     [--parts training,redraw,edit,page-edit,timeline,first-figure,download]   (a part not run keeps its previous result in OUT.json)
+//     [--raster gpu|cpu]   (cpu: Chromium rasterizes on its raster threads, as it does on a
+//     machine without a usable GPU; gpu, the default: through SwiftShader, whose GL raster here
+//     holds a frame for up to ~2 s while the engines' workers fill both cores)
 //     [--pytorch bench/results/bench.json]   (each training speed as a ratio to the PyTorch
 //     reference's median steps/s measured there: same machine, same `./build.sh bench` run)
 import fs from 'node:fs';
@@ -18,7 +21,7 @@ import { computed } from '../../www/notebooks/declare.js';
 
 function args(argv) {
   const [dist, out, ...rest] = argv;
-  const o = { dist, out, seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit', 'page-edit', 'timeline', 'first-figure', 'download'] };
+  const o = { dist, out, raster: 'gpu', seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit', 'page-edit', 'timeline', 'first-figure', 'download'] };
   for (let i = 0; i < rest.length; i += 2) {
     const v = rest[i + 1];
     if (rest[i] === '--seconds') o.seconds = Number(v);
@@ -26,6 +29,7 @@ function args(argv) {
     else if (rest[i] === '--backends') o.backends = v.split(',');
     else if (rest[i] === '--parts') o.parts = v.split(',');
     else if (rest[i] === '--pytorch') o.pytorch = v;
+    else if (rest[i] === '--raster' && ['gpu', 'cpu'].includes(v)) o.raster = v;
     else throw new Error(`unknown flag ${rest[i]}`);
   }
   if (!dist || !out) throw new Error('usage: node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu] [--parts training,redraw,edit,page-edit,timeline,first-figure,download]');
@@ -186,8 +190,8 @@ async function pageEdit(page, base, task) {
 // backend and with the CPU forced: from navigation to the first computed figure drawn, to
 // every figure drawn with first passes counting (every_figure_first_ms), and to every figure
 // exact for the first model (html[data-model]).
-async function firstFigure(base, task, query) {
-  const b = await launchBrowser();
+async function firstFigure(base, task, query, extraArgs) {
+  const b = await launchBrowser({ extraArgs });
   try {
     await b.page.addInitScript(() => {
       window.__readyAt = {};
@@ -258,7 +262,8 @@ async function inputEdit(page, base, backend) {
 
 export async function benchBrowser(o, previous = {}) {
   const server = await startServer(o.dist);
-  const b = await launchBrowser();
+  const extraArgs = o.raster === 'cpu' ? ['--disable-gpu-rasterization'] : [];
+  const b = await launchBrowser({ extraArgs });
   const result = { training: previous.training ?? [], redraw: previous.redraw ?? [], input_edit: previous.input_edit ?? [], page_edit: previous.page_edit ?? [], timeline_move: previous.timeline_move ?? [], first_figure: previous.first_figure ?? [], download: previous.download ?? [] };
   if (o.parts.includes('download')) result.download = download(o.dist);
   // Each part on a fresh page: a page that spent minutes in SwiftShader can be slow to leave.
@@ -299,7 +304,7 @@ export async function benchBrowser(o, previous = {}) {
       result.first_figure = [];
       for (const task of o.tasks) {
         for (const query of ['', '?backend=cpu']) {
-          const r = await firstFigure(server.url, task, query);
+          const r = await firstFigure(server.url, task, query, extraArgs);
           console.error(JSON.stringify(r));
           result.first_figure.push(r);
         }
@@ -348,6 +353,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       if (torch && t.steps_per_sec) t.ratio_vs_pytorch = t.steps_per_sec / torch;
     }
   }
-  fs.writeFileSync(o.out, `${JSON.stringify({ ...r, seconds_per_case: o.seconds, date: new Date().toISOString() }, null, 2)}\n`);
+  fs.writeFileSync(o.out, `${JSON.stringify({ ...r, raster: o.raster, seconds_per_case: o.seconds, date: new Date().toISOString() }, null, 2)}\n`);
   console.error(`wrote ${o.out}`);
 }

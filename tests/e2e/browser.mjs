@@ -29,11 +29,12 @@ export const CHROMIUM_ARGS = [
  * log.csp: every Content-Security-Policy violation of any page or frame (see recordCsp);
  * If it is not empty at close(), the process fails (a test that provokes one on purpose empties it).
  * contextOptions: more of Playwright's context options (a phone: viewport, isMobile, hasTouch).
+ * extraArgs: more Chromium flags (the bench's software raster).
  * Service workers are blocked unless asked for ('allow'): the site's (www/sw.js) would
  * precache 30 MB behind every test; tests/e2e/offline.test.mjs is the one that needs it.
  * Each array is live: it fills as the page runs.
  */
-export async function launchBrowser({ headless = true, timeout = 60_000, serviceWorkers = 'block', contextOptions = {} } = {}) {
+export async function launchBrowser({ headless = true, timeout = 60_000, serviceWorkers = 'block', contextOptions = {}, extraArgs = [] } = {}) {
   const userDataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'toylens-chromium-'));
   let context;
   try {
@@ -41,7 +42,7 @@ export async function launchBrowser({ headless = true, timeout = 60_000, service
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...extraArgs],
       timeout,
       serviceWorkers,
       ...contextOptions,
