@@ -142,7 +142,12 @@ describe('permalinks and export (majority page)', { timeout: 900_000 }, () => {
     // On screen, as when a reader opens its menu: off screen a figure is not laid out and its
     // box is the height it last had (style.js, content-visibility).
     await fig.scrollIntoViewIfNeeded();
-    const box = await fig.evaluate((e) => e.getBoundingClientRect().toJSON());
+    // A figure scrolled into view is laid out at the next rendering update: measured after two
+    // frames (once, on a loaded machine, the box still had its off-screen height, half the PNG's).
+    const box = await fig.evaluate(async (e) => {
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      return e.getBoundingClientRect().toJSON();
+    });
 
     const png = await save(page, view, 'png');
     assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
