@@ -21,6 +21,13 @@ try {
       const views = [...document.querySelectorAll('[data-view]')];
       return document.documentElement.dataset.model && views.length && views.every((e) => e.dataset.state === 'ready');
     }, null, { timeout: 600_000, polling: 200 });
+    // Off screen a figure is not painted (content-visibility: auto, widgets/style.js): a full-page
+    // screenshot would show their boxes blank. Each is made visible through its own style
+    // (CSSOM, which the pages' Content-Security-Policy allows), then two frames lay them out.
+    await b.page.evaluate(async () => {
+      for (const e of document.querySelectorAll('[data-view]')) e.style.contentVisibility = 'visible';
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    });
     const out = path.join(outDir, `${task}.png`);
     await b.page.screenshot({ path: out, fullPage: true });
     console.log(`${task}: every figure ready after ${Date.now() - t0} ms; wrote ${out}`);
