@@ -173,6 +173,7 @@ impl RunCache {
         tokens: &Tokens,
         first: usize,
     ) -> Result<Rc<CachedRun>> {
+        let model_key = key;
         let key = format!("{key}@{first}");
         let same = |k: &String| *k == key;
         if let Some(i) = self.kept.iter().position(|(k, r)| same(k) && &r.tokens == tokens) {
@@ -206,9 +207,10 @@ impl RunCache {
                 CachedRun::new_from(model, tokens, first)?
             }
         };
+        // Keyed by the model alone: its weight products serve runs of any `first`.
         let derived = match &self.derived {
-            Some((k, d)) if *k == key => d.clone(),
-            _ => self.derived.insert((key.clone(), run.derived.clone())).1.clone(),
+            Some((k, d)) if k == model_key => d.clone(),
+            _ => self.derived.insert((model_key.to_string(), run.derived.clone())).1.clone(),
         };
         let run = Rc::new(CachedRun { derived, ..run });
         self.kept.insert(0, (key, run.clone()));

@@ -123,10 +123,9 @@ impl CachedTensor {
 
     // Values a part holds per row of the batch: the positions computed, not the NaN ones.
     fn part_row(&self) -> usize {
-        let all: usize = self.shape[1..].iter().product();
         match self.shape.get(1) {
-            Some(&p) if self.nan_before > 0 => all / p * (p - self.nan_before),
-            _ => all,
+            Some(&p) => (p - self.nan_before) * self.shape[2..].iter().product::<usize>(),
+            None => 1,
         }
     }
 
