@@ -224,9 +224,21 @@ impl CachedRun {
                 let mlp_out: Tensor<3> = self.act(&hook("hook_mlp_out"))?;
                 self.model.logits_from_last_post(pick(mid()? + mlp_out + delta))
             }
+            // The MLP's output enters linearly, so its batch mean is mean(hook_post)·W_out + b_out:
+            // its d_model-wide output itself (deferred in a scored run) is never formed.
             Target::Component { hook: name } if *name == hook("hook_mlp_out") && self.cfg().has_mlp() => {
-                let mlp_out: Tensor<3> = self.act(name)?;
-                self.model.logits_from_last_post(pick(mid()? + replaced(mlp_out, kind)))
+                let mid = pick(mid()?);
+                match kind {
+                    Ablation::Zero => self.model.logits_from_last_post(mid),
+                    Ablation::Mean => {
+                        let post: Tensor<3> = pick(self.act(&hook("mlp.hook_post"))?); // [b, n, m]
+                        let [b, n, m] = post.dims();
+                        let (w_out, b_out) = (weights::w_out(&self.model, last)?, weights::b_out(&self.model, last)?);
+                        let d = w_out.dims()[1];
+                        let mean = post.mean_dim(0).reshape([n, m]).matmul(w_out) + b_out.reshape([1, d]);
+                        self.model.logits_from_last_post(mid + mean.reshape([1, n, d]).expand([b, n, d]))
+                    }
+                }
             }
             _ => return Ok(None),
         }))

@@ -8,6 +8,7 @@ use super::run::{CachedRun, Positions};
 use super::stacks::Stack;
 use super::weights;
 use crate::error::{Error, Result};
+use crate::model::config::Normalization;
 
 impl CachedRun {
     /// W_U columns for `tokens` (one per [batch, stack position], row-major) → [batch, pos, d_model].
@@ -54,6 +55,18 @@ impl CachedRun {
     /// `incl_mid`), through the final LayerNorm recomputed per entry, · W_U (no b_U, as TL's
     /// `accumulated_resid` example) → [layers, batch, pos, d_vocab_out].
     pub fn logit_lens(&self, incl_mid: bool, pos: &Positions) -> Result<Stack> {
+        let n = self.cfg().n_layers;
+        // No LayerNorm and an MLP last (addition's model): the last point read through W_U is
+        // the logits less b_U. Read from hook_resid_post it would form the MLP's output, which
+        // a scored run leaves deferred (HookedTransformer::folded_tail): half its MLP's flops.
+        if n > 0 && self.cfg().normalization_type == Normalization::None && self.model.folded_mlp().is_some() {
+            let before = self.accumulated_resid(Some(n - 1), incl_mid, incl_mid, pos)?;
+            let v = self.cfg().d_vocab_out;
+            let last = pos.apply(self.logits.clone() - weights::b_u(&self.model).reshape([1, 1, v]), 1);
+            let t = Tensor::cat(vec![project(before.t, weights::w_u(&self.model)), last.unsqueeze_dim::<4>(0)], 0);
+            let labels = before.labels.into_iter().chain(["final_post".to_string()]).collect();
+            return Ok(Stack { t, labels, positions: before.positions });
+        }
         let acc = self.accumulated_resid(None, incl_mid, false, pos)?;
         let normed = self.apply_ln_to_stack(acc, None, false, true)?;
         Ok(Stack { t: project(normed.t, weights::w_u(&self.model)), ..normed })

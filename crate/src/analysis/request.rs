@@ -54,7 +54,7 @@ pub fn model(
     device: &Device,
 ) -> Result<HookedTransformer> {
     let (cfg, sd) = match p {
-        Process::None => (cfg.clone(), sd.clone()),
+        Process::None => return HookedTransformer::from_state_dict(cfg, sd, device), // no copy first
         Process::Tl => process::process_weights(cfg, sd, process::Processing::TL_DEFAULT)?,
         Process::Notebook => match task {
             Some(task) => (cfg.clone(), task.notebook_processing(cfg, sd)?),

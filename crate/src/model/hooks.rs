@@ -4,6 +4,8 @@
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::rc::Rc;
 
 use burn::tensor::{Bool, Tensor, TensorData};
 use regex::Regex;
@@ -20,11 +22,60 @@ use crate::error::{Error, Result};
 pub struct CachedTensor {
     pub shape: Vec<usize>,
     /// Consecutive blocks of the batch axis, each flat, with its number of rows.
-    parts: Vec<(usize, Tensor<1>)>,
+    parts: Vec<(usize, Part)>,
     /// NaN positions before each part's own on axis 1: positions a run did not compute.
     nan_before: usize,
     /// The parts joined, once read (an ablation reads `hook_z` once per head).
     whole: OnceCell<Tensor<1>>,
+}
+
+/// One block of a `CachedTensor`'s rows: its values, or how to compute them when first read.
+// A tensor handle is large and a deferred part small; a cache holds a few dozen parts.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone)]
+enum Part {
+    Ready(Tensor<1>),
+    /// Formed once, when read: an activation a run can give but few analyses read (addition's
+    /// `hook_mlp_out`, half the flops of its MLP, which its losses and ablations never need).
+    Deferred(Rc<Deferred>),
+}
+
+struct Deferred {
+    value: OnceCell<Tensor<1>>,
+    form: Box<dyn Fn() -> Tensor<1>>,
+}
+
+impl Part {
+    fn values(&self) -> Tensor<1> {
+        match self {
+            Self::Ready(t) => t.clone(),
+            Self::Deferred(d) => d.value.get_or_init(&d.form).clone(),
+        }
+    }
+
+    /// Its first `n` values.
+    fn first(&self, n: usize) -> Self {
+        match self {
+            Self::Ready(t) => Self::Ready(t.clone().narrow(0, 0, n)),
+            Self::Deferred(_) => {
+                // Still deferred, and sharing the whole part's values once they are formed.
+                let whole = self.clone();
+                Self::Deferred(Rc::new(Deferred {
+                    value: OnceCell::new(),
+                    form: Box::new(move || whole.values().narrow(0, 0, n)),
+                }))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ready(t) => f.debug_tuple("Ready").field(t).finish(),
+            Self::Deferred(d) => f.debug_tuple("Deferred").field(&d.value.get().is_some()).finish(),
+        }
+    }
 }
 
 impl CachedTensor {
@@ -37,7 +88,15 @@ impl CachedTensor {
     /// An activation of `shape` from its values in row-major order.
     pub fn from_flat(shape: Vec<usize>, flat: Tensor<1>) -> Self {
         let rows = shape.first().copied().unwrap_or(1);
-        Self { shape, parts: vec![(rows, flat)], nan_before: 0, whole: OnceCell::new() }
+        Self { shape, parts: vec![(rows, Part::Ready(flat))], nan_before: 0, whole: OnceCell::new() }
+    }
+
+    /// An activation of `shape` that `form` computes (its values in row-major order) the first
+    /// time it is read, if ever.
+    pub fn deferred(shape: Vec<usize>, form: impl Fn() -> Tensor<1> + 'static) -> Self {
+        let rows = shape.first().copied().unwrap_or(1);
+        let part = Part::Deferred(Rc::new(Deferred { value: OnceCell::new(), form: Box::new(form) }));
+        Self { shape, parts: vec![(rows, part)], nan_before: 0, whole: OnceCell::new() }
     }
 
     /// The activation's values in row-major order (its parts joined).
@@ -51,7 +110,7 @@ impl CachedTensor {
             if parts.len() == 1 { parts.into_iter().next().expect("one part") } else { Tensor::cat(parts, 0) }
         };
         if self.nan_before == 0 {
-            return joined(self.parts.iter().map(|(_, t)| t.clone()).collect());
+            return joined(self.parts.iter().map(|(_, t)| t.values()).collect());
         }
         let (p, row) = (self.shape[1], self.shape[2..].iter().product::<usize>());
         let own = p - self.nan_before;
@@ -59,8 +118,9 @@ impl CachedTensor {
             .parts
             .iter()
             .map(|(b, t)| {
+                let t = t.values();
                 let nan = Tensor::<3>::full([*b, self.nan_before, row], f32::NAN, &t.device());
-                Tensor::cat(vec![nan, t.clone().reshape([*b, own, row])], 1).reshape([b * p * row])
+                Tensor::cat(vec![nan, t.reshape([*b, own, row])], 1).reshape([b * p * row])
             })
             .collect();
         joined(padded).reshape([n])
@@ -98,7 +158,7 @@ impl CachedTensor {
                 break;
             }
             let take = left.min(*b);
-            parts.push((take, if take == *b { t.clone() } else { t.clone().narrow(0, 0, take * row) }));
+            parts.push((take, if take == *b { t.clone() } else { t.first(take * row) }));
             left -= take;
         }
         let mut shape = self.shape.clone();
@@ -313,6 +373,27 @@ impl<'a> HookContext<'a> {
         }
         x
     }
+
+    /// `hook` for an activation of `dims` that `form` computes: kept deferred (formed when
+    /// first read) when nothing else happens at this hook; formed now when an intervention
+    /// or `stop_after` names it.
+    pub fn defer<const D: usize>(
+        &mut self,
+        point: &HookPoint,
+        dims: [usize; D],
+        form: impl Fn() -> Tensor<D> + 'static,
+    ) {
+        if self.is_idle() {
+            return;
+        }
+        let name = point.name();
+        if self.interventions.iter().any(|iv| iv.hook == name) || self.stop_after.as_deref() == Some(name) {
+            self.hook(point, form());
+        } else if self.filter.matches(name) {
+            let n: usize = dims.iter().product();
+            self.cache.map.insert(name.to_string(), CachedTensor::deferred(dims.to_vec(), move || form().reshape([n])));
+        }
+    }
 }
 
 /// A 0/1 vector over one axis, shaped to broadcast against a rank-`D` activation.
@@ -418,6 +499,29 @@ mod tests {
 
     /// Parts joined on the batch axis and NaN padding read back as one tensor, and the first
     /// rows of them as the first rows of that tensor: across a part's end and inside a part.
+    /// A deferred activation is formed once, when first read: through its first rows, joined
+    /// to another run's rows, or whole.
+    #[test]
+    fn a_deferred_activation_is_formed_once_when_read() {
+        let device = Device::flex();
+        let formed = std::rc::Rc::new(std::cell::Cell::new(0));
+        let count = formed.clone();
+        let at = device.clone();
+        let t = CachedTensor::deferred(vec![3, 2], move || {
+            count.set(count.get() + 1);
+            Tensor::<1>::from_data(TensorData::new((0..6).map(|i| i as f32).collect::<Vec<_>>(), [6]), &at)
+        });
+        let more =
+            CachedTensor::from_tensor(Tensor::<2>::from_data(TensorData::new(vec![9.0f32, 9.0], [1, 2]), &device));
+        let joined = t.joined(&more).unwrap();
+        let first = joined.first_rows(2);
+        assert_eq!(formed.get(), 0, "nothing read yet");
+        assert_eq!(values(&first), vec![0.0, 1.0, 2.0, 3.0]);
+        assert_eq!(values(&joined), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 9.0, 9.0]);
+        assert_eq!(values(&t), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(formed.get(), 1, "formed once for every view of it");
+    }
+
     #[test]
     fn parts_read_as_the_tensor_they_join() {
         let device = Device::flex();

@@ -1,6 +1,9 @@
 //! `HookedTransformer`: TL's model, with `run_with_cache`, `run_with_hooks` and a TL-named
 //! state dict.
 
+use std::cell::OnceCell;
+use std::rc::Rc;
+
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use regex::Regex;
@@ -318,19 +321,66 @@ impl HookedTransformer {
         (self.ln_final.is_none() && block.ln2.is_none() && mlp.ln.is_none()).then_some(mlp)
     }
 
+    /// The last block's `after_attention` and the `head` of a `folded_mlp` model, with the
+    /// same hooks: the logits through W_out·W_U, the MLP's output and the stream after it
+    /// deferred (formed when an analysis reads them). A scored run's MLP then costs half its
+    /// flops: addition's losses, ablations and logit lens never read either.
+    ///
+    /// # Shapes
+    /// - resid_mid: [batch, pos, d_model]; output: [batch, pos, d_vocab_out]
+    fn folded_tail(
+        &self,
+        block: &TransformerBlock,
+        mlp: &Mlp,
+        resid_mid: Tensor<3>,
+        ctx: &mut HookContext,
+    ) -> Tensor<3> {
+        let hk = &block.hooks;
+        let mid = if block.hook_mlp_in { ctx.hook(&hk.mlp_in, resid_mid) } else { resid_mid };
+        let [b, p, d] = mid.dims();
+        let m = mlp.b_in.val().dims()[0];
+        let pre = (mid.clone().reshape([b * p, d]).matmul(mlp.W_in.val()) + mlp.b_in.val().reshape([1, m]))
+            .reshape([b, p, m]);
+        let pre = ctx.hook(&mlp.hook_pre, pre);
+        let post = ctx.hook(&mlp.hook_post, activate(mlp.act, pre));
+        let logits = self.folded_logits_post(mlp, mid.clone(), post.clone());
+        let (w_out, b_out) = (mlp.W_out.val(), mlp.b_out.val());
+        let formed: Rc<OnceCell<Tensor<3>>> = Rc::default();
+        let mlp_out = Rc::new(move || {
+            formed
+                .get_or_init(|| {
+                    let out = post.clone().reshape([b * p, m]).matmul(w_out.clone()) + b_out.clone().reshape([1, d]);
+                    out.reshape([b, p, d])
+                })
+                .clone()
+        });
+        let out = mlp_out.clone();
+        ctx.defer(&hk.mlp_out, [b, p, d], move || out());
+        let post: Rc<dyn Fn() -> Tensor<3>> = Rc::new(move || mid.clone() + mlp_out());
+        let resid_post = post.clone();
+        ctx.defer(&hk.resid_post, [b, p, d], move || resid_post());
+        // No final LayerNorm: the unembedding reads the stream after the block as it is.
+        ctx.defer(&self.unembed.hook_in, [b, p, d], move || post());
+        ctx.hook(&self.unembed.hook_out, logits)
+    }
+
     /// `logits_from_last_mid` of a `folded_mlp` model, given the MLP's pre-activation `pre`
     /// at the same positions (an ablation may know it cheaper than from `mid`).
     ///
     /// # Shapes
     /// - resid_mid: [batch, pos, d_model]; pre: [batch, pos, d_mlp]; output: [batch, pos, d_vocab_out]
     pub fn folded_logits(&self, mlp: &Mlp, resid_mid: Tensor<3>, pre: Tensor<3>) -> Tensor<3> {
+        self.folded_logits_post(mlp, resid_mid, activate(mlp.act, pre))
+    }
+
+    /// `folded_logits` given the MLP's activation `post` [batch, pos, d_mlp].
+    fn folded_logits_post(&self, mlp: &Mlp, resid_mid: Tensor<3>, post: Tensor<3>) -> Tensor<3> {
         let [b, p, d] = resid_mid.dims();
         let (m, v) = (mlp.b_in.val().dims()[0], self.unembed.b_U.val().dims()[0]);
         let w_u = self.unembed.W_U.val();
         let out_u = mlp.W_out.val().matmul(w_u.clone()); // [d_mlp, d_vocab_out]
         let bias = mlp.b_out.val().reshape([1, d]).matmul(w_u.clone()) + self.unembed.b_U.val().reshape([1, v]);
-        let post = activate(mlp.act, pre.reshape([b * p, m]));
-        let logits = resid_mid.reshape([b * p, d]).matmul(w_u) + post.matmul(out_u) + bias;
+        let logits = resid_mid.reshape([b * p, d]).matmul(w_u) + post.reshape([b * p, m]).matmul(out_u) + bias;
         logits.reshape([b, p, v])
     }
 
@@ -419,8 +469,14 @@ impl HookedTransformer {
             cache.get(&mid).ok_or_else(|| Error::Hook(format!("{mid} was not cached")))?.tensor()?;
         cache.map.retain(|name, _| filter.matches(name));
         let mut ctx = HookContext::new(filter, &[]);
-        let tail = last.after_attention(resid_mid.narrow(1, first, p - first), &mut ctx);
-        let logits = self.head(tail, &mut ctx);
+        let tail = resid_mid.narrow(1, first, p - first);
+        let logits = match self.folded_mlp() {
+            Some(mlp) => self.folded_tail(last, mlp, tail, &mut ctx),
+            None => {
+                let tail = last.after_attention(tail, &mut ctx);
+                self.head(tail, &mut ctx)
+            }
+        };
         for (name, t) in ctx.cache.map {
             cache.map.insert(name, t.padded_before(first)?);
         }
