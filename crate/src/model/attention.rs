@@ -160,6 +160,10 @@ impl Attention {
         let z = pattern.matmul(v.swap_dims(1, 2)).swap_dims(1, 2); // [b, p, h, dh]
         let z = ctx.hook(&hk.z, z);
         let d = self.b_O.val().dims()[0];
+        if ctx.stopped {
+            // run_until stopped at z (a scored run projects it from its first position on).
+            return Tensor::zeros([b, p, d], &device);
+        }
         if self.use_attn_result {
             let result = z.swap_dims(1, 2).matmul(self.W_O.val().reshape([1, h, dh, d])).swap_dims(1, 2); // [b, p, h, d]
             let result = ctx.hook(&hk.result, result);

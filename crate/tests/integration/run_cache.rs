@@ -66,15 +66,18 @@ fn a_run_from_a_position_holds_the_full_runs_values_from_it_and_nan_before() {
         let (tail_logits, tail) = f.model.run_with_cache_from(&f.tokens, NameFilter::All, first).unwrap();
         assert_eq!(tail.map.keys().collect::<Vec<_>>(), full.map.keys().collect::<Vec<_>>(), "{name}: hooks");
         let last = f.model.cfg.n_layers - 1;
-        let mid = f.model.hook_names().iter().position(|n| *n == format!("blocks.{last}.hook_resid_mid"));
+        let has_mlp = f.model.hook_names().iter().any(|n| *n == format!("blocks.{last}.hook_resid_mid"));
+        let z = f.model.hook_names().iter().position(|n| *n == format!("blocks.{last}.attn.hook_z"));
+        // (A model keeping per-head results, hook_result, runs in full.)
+        let z = z.filter(|_| has_mlp && !f.model.cfg.use_attn_result);
         let mut pairs =
             vec![("logits".to_string(), CachedTensor::from_tensor(logits), CachedTensor::from_tensor(tail_logits))];
         pairs.extend(full.map.iter().map(|(h, w)| (h.clone(), w.clone(), tail.map[h].clone())));
         for (hook, want, got) in pairs {
             assert_eq!(got.shape, want.shape, "{name}: {hook} shape");
             let at = f.model.hook_names().iter().position(|n| *n == hook).unwrap_or(usize::MAX);
-            // Computed from `first` on when it follows the last resid_mid (a model with an MLP).
-            let partial = mid.is_some_and(|m| at > m);
+            // Computed from `first` on when it follows the last block's z (a model with an MLP).
+            let partial = z.is_some_and(|m| at > m);
             let (g, w) = (got.to_vec().unwrap(), want.to_vec().unwrap());
             let row: usize = want.shape[2..].iter().product();
             for (i, (a, b)) in g.iter().zip(&w).enumerate() {
