@@ -7,9 +7,11 @@
 // .br). Measures only; asserts nothing.
 //   node tests/e2e/bench-browser.mjs DIST OUT.json [--seconds S] [--tasks a,b] [--backends cpu,webgpu]
 //     [--parts training,redraw,edit,page-edit,timeline,first-figure,download]   (a part not run keeps its previous result in OUT.json)
-//     [--raster gpu|cpu]   (cpu: Chromium rasterizes on its raster threads, as it does on a
-//     machine without a usable GPU; gpu, the default: through SwiftShader, whose GL raster here
-//     holds a frame for up to ~2 s while the engines' workers fill both cores)
+//     [--raster cpu|gpu]   (cpu, the default: Chromium rasterizes on its raster threads, as it
+//     does on a machine without a usable GPU, which this one is; gpu: through SwiftShader, whose
+//     GL raster here, an artifact of the flags that give the tests a WebGPU adapter, holds a
+//     frame for up to ~2 s while the engines' workers fill both cores. WebGPU itself is
+//     SwiftShader's either way.)
 //     [--pytorch bench/results/bench.json]   (each training speed as a ratio to the PyTorch
 //     reference's median steps/s measured there: same machine, same `./build.sh bench` run)
 import fs from 'node:fs';
@@ -21,7 +23,7 @@ import { computed } from '../../www/notebooks/declare.js';
 
 function args(argv) {
   const [dist, out, ...rest] = argv;
-  const o = { dist, out, raster: 'gpu', seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit', 'page-edit', 'timeline', 'first-figure', 'download'] };
+  const o = { dist, out, raster: 'cpu', seconds: 15, tasks: ['cumsum', 'min', 'sorting', 'majority', 'addition'], backends: ['cpu', 'webgpu'], parts: ['training', 'redraw', 'edit', 'page-edit', 'timeline', 'first-figure', 'download'] };
   for (let i = 0; i < rest.length; i += 2) {
     const v = rest[i + 1];
     if (rest[i] === '--seconds') o.seconds = Number(v);
