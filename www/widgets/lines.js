@@ -3,7 +3,8 @@
 // place and redraw at most once per animation frame.
 /**
  * @typedef {object} LinesData  `el.data` of <tl-lines> (append()/appendMany() add points later)
- * @property {{name?: string, x: ArrayLike<number>, y: ArrayLike<number>}[]} series  names unique; x and y equally long
+ * @property {{name?: string, x: ArrayLike<number>, y: ArrayLike<number>}[]} series  names unique; x and y equally long;
+ *   read when set (new values come in new arrays: a series set again with the same arrays keeps its drawn path)
  * @property {string} [xLabel]
  * @property {string} [yLabel]
  * @property {string} [title]
@@ -20,6 +21,7 @@ const HEIGHT = 260;
 
 export class Lines extends ToylensFigure {
   build(body) {
+    this._paths = new WeakMap(); // a caller's y array -> {x, n, scales, d}: its series' last path
     this.frame = new ChartFrame(body);
     this.pathLayer = this.frame.plot.append('g').attr('class', 'tl-series').attr('fill', 'none').attr('stroke-width', 1.5);
     this.hit = this.frame.plot.append('rect').attr('fill', 'transparent')
@@ -48,6 +50,7 @@ export class Lines extends ToylensFigure {
       const series = addSeries(model, name);
       series.x = Array.from(x);
       series.y = Array.from(y);
+      series.from = { x: s.x, y: s.y }; // the caller's arrays: the same again, the same path
     });
     return model;
   }
@@ -117,9 +120,23 @@ export class Lines extends ToylensFigure {
       xLabel: m.xLabel,
       yLabel: m.yLabel,
     });
+    // A series set again from the same arrays, under the same scales, keeps its path: a figure
+    // of a training log redrawn for another checkpoint changes only its marker (addition's
+    // curves of 3000 steps: two thirds of such a redraw, ~13 of 20 ms, went to their paths).
+    const scales = [x.domain(), x.range(), y.domain(), y.range(), m.logY].join(' ');
+    const pathOf = (s) => {
+      const known = s.from && this._paths.get(s.from.y);
+      if (known && known.x === s.from.x && known.n === s.x.length && known.scales === scales) return known.d;
+      const d = seriesPath(s, x, y, keep, w);
+      if (s.from && s.from.x.length === s.x.length) this._paths.set(s.from.y, { x: s.from.x, n: s.x.length, scales, d });
+      return d;
+    };
     this.pathLayer.selectAll('path').data(m.series, (s) => s.name).join('path')
       .attr('stroke', (s) => s.color)
-      .attr('d', (s) => seriesPath(s, x, y, keep, w));
+      .each(function (s) {
+        const d = pathOf(s);
+        if (this.getAttribute('d') !== d) this.setAttribute('d', d);
+      });
     this.hit.attr('width', w).attr('height', h);
     this.scales = { x, y, keep };
   }

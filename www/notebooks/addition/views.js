@@ -10,9 +10,47 @@ const num = (v) => (v == null ? NaN : v);
 
 /** A selected-checkpoint marker: a vertical segment at `step` spanning the figure's values. */
 function marker(series, step, logY) {
-  const ys = series.flatMap((s) => s.y).filter((y) => Number.isFinite(y) && (!logY || y > 0));
-  if (step == null || !ys.length) return [];
-  return [{ name: 'selected checkpoint', x: [step, step], y: [Math.min(...ys), Math.max(...ys)] }];
+  const span = spanOf(series, logY);
+  if (step == null || !span) return [];
+  return [{ name: 'selected checkpoint', x: [step, step], y: span }];
+}
+
+const spans = new WeakMap(); // series (as built by perLog) -> {linear, log}: [min, max] of their values
+function spanOf(series, logY) {
+  const key = logY ? 'log' : 'linear';
+  const known = spans.get(series) ?? {};
+  if (!(key in known)) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const s of series) {
+      for (const y of s.y) {
+        if (Number.isFinite(y) && (!logY || y > 0)) {
+          lo = Math.min(lo, y);
+          hi = Math.max(hi, y);
+        }
+      }
+    }
+    known[key] = lo <= hi ? [lo, hi] : null;
+    spans.set(series, known);
+  }
+  return known[key];
+}
+
+// A training log's figures follow the selected model only in their marker and title: their
+// series are built once per state of the log, and the same arrays drawn again let <tl-lines>
+// keep its paths (a timeline move redrew eight figures of 3000-step curves, ~50 ms each, while
+// the reader waited for the three in view). A log grows by appends (a reader's run) or is
+// replaced, so its arrays and their lengths name its state.
+const logs = new WeakMap(); // curves.train -> {eval, state, built: Map(key -> value)}
+function perLog(curves, key, build) {
+  const state = `${curves.train.length}/${curves.eval.length}`;
+  let log = logs.get(curves.train);
+  if (!log || log.eval !== curves.eval || log.state !== state) {
+    log = { eval: curves.eval, state, built: new Map() };
+    logs.set(curves.train, log);
+  }
+  if (!log.built.has(key)) log.built.set(key, build());
+  return log.built.get(key);
 }
 
 function withFigures(curves) {
@@ -37,11 +75,14 @@ function lineFigure(series, model, logY, title) {
 
 /** Each answer digit's loss on every training batch (the notebook's "tok 0" … "tok 5"), with the batch's loss. */
 export function batchDigitCurves(curves, model, { logY = false } = {}) {
-  const pts = batches(curves);
-  const x = pts.map((p) => p.step);
-  const names = digitNames(pts[0]?.figures.per_token.length ?? 0);
-  const series = [{ name: 'all digits (the training loss)', x, y: pts.map((p) => p.loss) }];
-  names.forEach((d, k) => series.push({ name: `digit ${d}`, x, y: pts.map((p) => num(p.figures.per_token[k])) }));
+  const series = perLog(curves, 'batch digits', () => {
+    const pts = batches(curves);
+    const x = pts.map((p) => p.step);
+    const names = digitNames(pts[0]?.figures.per_token.length ?? 0);
+    const all = [{ name: 'all digits (the training loss)', x, y: pts.map((p) => p.loss) }];
+    names.forEach((d, k) => all.push({ name: `digit ${d}`, x, y: pts.map((p) => num(p.figures.per_token[k])) }));
+    return all;
+  });
   return lineFigure(series, model, logY, lossTitle(`Loss per answer digit, every training batch (${model?.label ?? ''})`, logY));
 }
 
@@ -93,34 +134,40 @@ const pct = (x) => `${Math.round(100 * x)}%`;
 
 /** The notebook's whole-sum curves: BaseAdd over all digits, UseCarry1 over any, UseSum9 in one and in two columns. */
 export function aggregateCurves(curves, model, { logY = false } = {}) {
-  const pts = batches(curves);
-  const x = pts.map((p) => p.step);
-  const n = caseCounts(curves);
-  const y = (key) => pts.map((p) => num(p.figures[key]));
-  const series = [
-    { name: `BaseAdd, all digits (${n.cases.BaseAdd} column cases, ${pct(n.share.BaseAdd)})`, x, y: y('ba_alldigits') },
-    { name: `UseCarry1, any digit (${n.cases.UseCarry1}, ${pct(n.share.UseCarry1)})`, x, y: y('uc1_anydigits') },
-    { name: `UseSum9 in one column (${n.oneNine} sums)`, x, y: y('us9_onedigit') },
-    { name: `UseSum9 in two columns (${n.twoNines} sums)`, x, y: y('us9_twodigits') },
-  ];
+  const series = perLog(curves, 'aggregate', () => {
+    const pts = batches(curves);
+    const x = pts.map((p) => p.step);
+    const n = caseCounts(curves);
+    const y = (key) => pts.map((p) => num(p.figures[key]));
+    return [
+      { name: `BaseAdd, all digits (${n.cases.BaseAdd} column cases, ${pct(n.share.BaseAdd)})`, x, y: y('ba_alldigits') },
+      { name: `UseCarry1, any digit (${n.cases.UseCarry1}, ${pct(n.share.UseCarry1)})`, x, y: y('uc1_anydigits') },
+      { name: `UseSum9 in one column (${n.oneNine} sums)`, x, y: y('us9_onedigit') },
+      { name: `UseSum9 in two columns (${n.twoNines} sums)`, x, y: y('us9_twodigits') },
+    ];
+  });
   return lineFigure(series, model, logY, lossTitle('Sub-tasks over whole sums, every training batch', logY));
 }
 
 /** One sub-task's loss per column (units first) on every training batch. */
 export function categoryBatchCurves(curves, model, category, { logY = true } = {}) {
-  const pts = batches(curves);
-  const x = pts.map((p) => p.step);
-  const series = columnsWithCases(pts, category).map(({ d, y }) => ({ name: `${10 ** d}s column`, x, y }));
-  const n = caseCounts(curves);
+  const series = perLog(curves, `category ${category}`, () => {
+    const pts = batches(curves);
+    const x = pts.map((p) => p.step);
+    return columnsWithCases(pts, category).map(({ d, y }) => ({ name: `${10 ** d}s column`, x, y }));
+  });
+  const n = perLog(curves, 'case counts', () => caseCounts(curves));
   const none = category === 'BaseAdd' ? '' : '; the 1s column never receives a carry';
   return lineFigure(series, model, logY, lossTitle(`${category}: loss per column, every training batch (${n.cases[category]} cases, ${pct(n.share[category])}${none})`, logY));
 }
 
 /** The three sub-tasks' loss in one column on every training batch. */
 export function columnBatchCurves(curves, model, column, { logY = true } = {}) {
-  const pts = batches(curves);
-  const x = pts.map((p) => p.step);
-  const series = subTasksWithCases(pts, column).map(({ c, y }) => ({ name: c, x, y }));
+  const series = perLog(curves, `column ${column}`, () => {
+    const pts = batches(curves);
+    const x = pts.map((p) => p.step);
+    return subTasksWithCases(pts, column).map(({ c, y }) => ({ name: c, x, y }));
+  });
   return lineFigure(series, model, logY, lossTitle(`The ${column} column: loss of each sub-task, every training batch`, logY));
 }
 
@@ -205,10 +252,13 @@ export function dropSpread(steps) {
  * (the eval figures' digit_loss, reading order: the carry digit first).
  */
 export function digitCurves(curves, model, { logY = false } = {}) {
-  const ev = withFigures(curves);
-  const names = ev[0]?.figures.digits ?? [];
-  const series = [{ name: 'training loss (each batch)', x: curves.train.map((p) => p.step), y: curves.train.map((p) => p.loss) }];
-  names.forEach((d, k) => series.push({ name: `digit ${d}`, x: ev.map((e) => e.step), y: ev.map((e) => num(e.figures.digit_loss[k])) }));
+  const series = perLog(curves, 'held-out digits', () => {
+    const ev = withFigures(curves);
+    const names = ev[0]?.figures.digits ?? [];
+    const all = [{ name: 'training loss (each batch)', x: curves.train.map((p) => p.step), y: curves.train.map((p) => p.loss) }];
+    names.forEach((d, k) => all.push({ name: `digit ${d}`, x: ev.map((e) => e.step), y: ev.map((e) => num(e.figures.digit_loss[k])) }));
+    return all;
+  });
   return {
     series: [...series, ...marker(series, model?.step, logY)],
     xLabel: 'step',
