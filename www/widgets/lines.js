@@ -134,8 +134,9 @@ export class Lines extends ToylensFigure {
     this.pathLayer.selectAll('path').data(m.series, (s) => s.name).join('path')
       .attr('stroke', (s) => s.color)
       .each(function (s) {
-        const d = pathOf(s);
-        if (this.getAttribute('d') !== d) this.setAttribute('d', d);
+        const d = pathOf(s); // null for a series with no point drawn: no path (as d3's attr)
+        if (d == null) this.removeAttribute('d');
+        else if (this.getAttribute('d') !== d) this.setAttribute('d', d);
       });
     this.hit.attr('width', w).attr('height', h);
     this.scales = { x, y, keep };
