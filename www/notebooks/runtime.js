@@ -248,11 +248,10 @@ export class NotebookPage {
     // first passes and unsampled figures in that order, before any one's exact version. A
     // figure out of view gets no first pass: nobody would see it, and on addition those
     // passes were a fifth of a move's engine time (its 8-sum ablations, ~450 ms of ~2.6 s).
-    const order = wanted.map((f, i) => i).sort((a, b) => inView[b] - inView[a] || a - b);
     const kept = this.#keptFor(ctx.model);
     const sampled = (i) => inView[i] && readsOf(wanted[i], ctx).some(([, read, tokens]) => read.sample && !kept?.has(readKey(read, tokens)));
-    const seen = order.filter((i) => inView[i]);
-    const unseen = order.filter((i) => !inView[i]);
+    const seen = wanted.flatMap((f, i) => (inView[i] ? [i] : []));
+    const unseen = wanted.flatMap((f, i) => (inView[i] ? [] : [i]));
     const queue = [
       ...seen.map((i) => ({ i, first: sampled(i) })),
       ...seen.filter(sampled).map((i) => ({ i, first: false })),

@@ -169,8 +169,18 @@ impl Attention {
             let result = ctx.hook(&hk.result, result);
             result.sum_dim(2).reshape([b, p, d]) + self.b_O.val().reshape([1, 1, d])
         } else {
-            (z.reshape([b * p, h * dh]).matmul(self.W_O.val().reshape([h * dh, d])) + self.b_O.val().reshape([1, d]))
-                .reshape([b, p, d])
+            self.output(z)
         }
+    }
+
+    /// The heads' outputs summed into the residual stream, z·W_O + b_O (without `hook_result`).
+    ///
+    /// # Shapes
+    /// - z: [batch, pos, n_heads, d_head]; output: [batch, pos, d_model]
+    pub fn output(&self, z: Tensor<4>) -> Tensor<3> {
+        let [b, p, h, dh] = z.dims();
+        let d = self.b_O.val().dims()[0];
+        (z.reshape([b * p, h * dh]).matmul(self.W_O.val().reshape([h * dh, d])) + self.b_O.val().reshape([1, d]))
+            .reshape([b, p, d])
     }
 }

@@ -83,10 +83,7 @@ impl Mlp {
     }
 
     pub fn forward(&self, x: Tensor<3>, ctx: &mut HookContext) -> Tensor<3> {
-        let [b, p, d] = x.dims();
-        let m = self.b_in.val().dims()[0];
-        let pre = (x.reshape([b * p, d]).matmul(self.W_in.val()) + self.b_in.val().reshape([1, m])).reshape([b, p, m]);
-        let pre = ctx.hook(&self.hook_pre, pre);
+        let pre = ctx.hook(&self.hook_pre, self.pre(x));
         let post = match &self.ln {
             Some(ln) => {
                 let mid = ctx.hook(&self.hook_mid, activate(self.act, pre));
@@ -95,6 +92,20 @@ impl Mlp {
             None => activate(self.act, pre),
         };
         let post = ctx.hook(&self.hook_post, post);
+        self.out(post)
+    }
+
+    /// x·W_in + b_in, the pre-activation ([batch, pos, d_model] → [batch, pos, d_mlp]).
+    pub fn pre(&self, x: Tensor<3>) -> Tensor<3> {
+        let [b, p, d] = x.dims();
+        let m = self.b_in.val().dims()[0];
+        (x.reshape([b * p, d]).matmul(self.W_in.val()) + self.b_in.val().reshape([1, m])).reshape([b, p, m])
+    }
+
+    /// post·W_out + b_out, the MLP's output ([batch, pos, d_mlp] → [batch, pos, d_model]).
+    pub fn out(&self, post: Tensor<3>) -> Tensor<3> {
+        let [b, p, m] = post.dims();
+        let d = self.b_out.val().dims()[0];
         (post.reshape([b * p, m]).matmul(self.W_out.val()) + self.b_out.val().reshape([1, d])).reshape([b, p, d])
     }
 }

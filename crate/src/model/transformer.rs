@@ -337,30 +337,19 @@ impl HookedTransformer {
     ) -> Tensor<3> {
         let hk = &block.hooks;
         let mid = if block.hook_mlp_in { ctx.hook(&hk.mlp_in, resid_mid) } else { resid_mid };
-        let [b, p, d] = mid.dims();
-        let m = mlp.b_in.val().dims()[0];
-        let pre = (mid.clone().reshape([b * p, d]).matmul(mlp.W_in.val()) + mlp.b_in.val().reshape([1, m]))
-            .reshape([b, p, m]);
-        let pre = ctx.hook(&mlp.hook_pre, pre);
+        let pre = ctx.hook(&mlp.hook_pre, mlp.pre(mid.clone()));
         let post = ctx.hook(&mlp.hook_post, activate(mlp.act, pre));
         let logits = self.folded_logits_post(mlp, mid.clone(), post.clone());
-        let (w_out, b_out) = (mlp.W_out.val(), mlp.b_out.val());
-        let formed: Rc<OnceCell<Tensor<3>>> = Rc::default();
-        let mlp_out = Rc::new(move || {
-            formed
-                .get_or_init(|| {
-                    let out = post.clone().reshape([b * p, m]).matmul(w_out.clone()) + b_out.clone().reshape([1, d]);
-                    out.reshape([b, p, d])
-                })
-                .clone()
-        });
+        let dims = mid.dims();
+        let (mlp, formed) = (mlp.clone(), Rc::new(OnceCell::new()));
+        let mlp_out = Rc::new(move || formed.get_or_init(|| mlp.out(post.clone())).clone());
         let out = mlp_out.clone();
-        ctx.defer(&hk.mlp_out, [b, p, d], move || out());
-        let post: Rc<dyn Fn() -> Tensor<3>> = Rc::new(move || mid.clone() + mlp_out());
-        let resid_post = post.clone();
-        ctx.defer(&hk.resid_post, [b, p, d], move || resid_post());
+        ctx.defer(&hk.mlp_out, dims, move || out());
+        let stream: Rc<dyn Fn() -> Tensor<3>> = Rc::new(move || mid.clone() + mlp_out());
+        let resid_post = stream.clone();
+        ctx.defer(&hk.resid_post, dims, move || resid_post());
         // No final LayerNorm: the unembedding reads the stream after the block as it is.
-        ctx.defer(&self.unembed.hook_in, [b, p, d], move || post());
+        ctx.defer(&self.unembed.hook_in, dims, move || stream());
         ctx.hook(&self.unembed.hook_out, logits)
     }
 
@@ -478,12 +467,7 @@ impl HookedTransformer {
         // The block's output projection and resid_mid as its forward has them, from `first` on:
         // the positions before it reach no scored logit (addition's 200 sums: 0.57 G of 0.94 G
         // multiply-adds in W_O saved).
-        let [b, n, h, dh] = z.dims();
-        let d = attn.b_O.val().dims()[0];
-        let attn_out = (z.reshape([b * n, h * dh]).matmul(attn.W_O.val().reshape([h * dh, d]))
-            + attn.b_O.val().reshape([1, d]))
-        .reshape([b, n, d]);
-        let attn_out = ctx.hook(&last.hooks.attn_out, attn_out);
+        let attn_out = ctx.hook(&last.hooks.attn_out, attn.output(z));
         let tail = ctx.hook(&last.hooks.resid_mid, resid_pre + attn_out);
         let logits = match self.folded_mlp() {
             Some(mlp) => self.folded_tail(last, mlp, tail, &mut ctx),
