@@ -120,10 +120,11 @@ describe('widget kit', () => {
       };
       el.data = { rows: [['loss', 1]] };
       el.setClaim({ claim: 'the loss is small', state: 'fails', value: 1, test: 'loss < 0.1' });
+      await settled(0);
       const drawn = look();
       let release;
       const next = el.fill(() => new Promise((r) => { release = () => r({ rows: [['loss', 0.05]] }); }));
-      await wait(600); // past the fade's delay and duration
+      await settled(600); // past the fade's delay and duration (and its end, on a loaded machine)
       const loading = look();
       el.preview({ rows: [['loss', 0.06]] }, 'First pass on 8 of 64 examples; the exact figure follows.');
       await settled(300);
