@@ -273,6 +273,9 @@ export class NotebookPage {
     // Figures that read no engine (the training curves) are drawn by a lane of their own on
     // the page's thread, while the engine lanes' analyses run in the workers.
     const pageOnly = (job) => this.#curvesOnly(wanted[job.i]);
+    // What each engine computes now: its job's analyses, each with its batch.
+    const running = Array.from({ length: this.nb.engines }, () => []);
+    const analysesOf = (job) => readsOf(wanted[job.i], ctx).filter(([, read]) => !read.op).map(([, read, tokens]) => `${read.analysis} ${batchOf(read, tokens)}`);
     const pageLane = async () => {
       for (let at; (at = queue.findIndex(pageOnly)) >= 0; ) {
         if (this.nb.supersededBy(ctx.model)) return;
@@ -291,7 +294,15 @@ export class NotebookPage {
         // A newer model waits (the slider moved on): the figures left follow that one instead.
         if (this.nb.supersededBy(ctx.model)) return;
         const mine = (job) => !pageOnly(job) && batchesOf(wanted[job.i], ctx).every((b) => (batchEngine.get(b) ?? engine) === engine);
-        const servable = (job) => !pageOnly(job) && batchesOf(wanted[job.i], ctx).every((b) => canServe(engine, b));
+        // Not a job whose every analysis another engine is computing on the same batch now (in
+        // another option: addition's mean ablation beside its zero one): that engine does it
+        // next from the products the two share (a head's part of its pre-activations, the
+        // ablation's weight products), in a fraction of what it would cost here.
+        const sibling = (job) => {
+          const mine = analysesOf(job);
+          return mine.length > 0 && running.some((r, e) => e !== engine && mine.every((a) => r.includes(a)));
+        };
+        const servable = (job) => !pageOnly(job) && batchesOf(wanted[job.i], ctx).every((b) => canServe(engine, b)) && !sibling(job);
         // The reader's input is a row or a few: a lane with nothing else to do runs its own
         // forward of it (milliseconds) rather than wait for the lane that owns it.
         const small = (job) => !pageOnly(job) && batchesOf(wanted[job.i], ctx).every((b) => JSON.parse(JSON.parse(b).rows)[0] !== null);
@@ -320,8 +331,10 @@ export class NotebookPage {
         // never a value that a change of it would not recompute.
         const fctx = { ...ctx, picks: picksOf(f, ctx.picks) };
         if (this.gens.get(f.view) !== gens[job.i]) continue;
+        running[engine] = analysesOf(job);
         if (job.first) await this.#preview(f, fctx, calls, gens[job.i], engine);
         else await this.#fill(f, fctx, calls, gens[job.i], engine);
+        running[engine] = [];
       }
     };
     await Promise.all([pageLane(), ...Array.from({ length: this.nb.engines }, (_, e) => lane(e))]);

@@ -182,10 +182,10 @@ impl CachedRun {
                 let d = w_o.dims()[2];
                 let w_o_h = w_o.slice([*head..*head + 1, 0..dh, 0..d]).reshape([dh, d]);
                 // The change to the head's output, at `positions` (the mean is over all rows first).
-                let dz = pick(replaced(z_h.clone(), kind) - z_h); // [b, n, dh]
+                let dz = pick(replaced(z_h.clone(), kind) - z_h.clone()); // [b, n, dh]
                 let n = dz.dims()[1];
                 let dz = dz.reshape([b * n, dh]);
-                let mid = pick(mid()?) + dz.clone().matmul(w_o_h.clone()).reshape([b, n, d]);
+                let mid = pick(mid()?) + dz.matmul(w_o_h.clone()).reshape([b, n, d]);
                 let w_o_in_name = format!("blocks.{last}.W_O^{head}·W_in");
                 match self.model.folded_mlp() {
                     // The MLP's input moves by dz·W_O^h, its pre-activation by dz·(W_O^h·W_in):
@@ -198,8 +198,21 @@ impl CachedRun {
                         let m = w_in.dims()[1];
                         let pre: Tensor<3> = pick(self.act(&hook("mlp.hook_pre"))?);
                         let w_o_in = self.derived(&w_o_in_name, || Ok(w_o_h.matmul(w_in)))?;
-                        let pre = pre + dz.matmul(w_o_in).reshape([b, n, m]);
-                        self.model.folded_logits(mlp, mid, pre)
+                        // dz·M = replaced(z)·M − z·M: the head's own part z·M (b·n rows) is
+                        // formed once for this run and both kinds; a mean's part is one row per position.
+                        let z_m = self.product(&format!("{w_o_in_name}@{positions:?}"), || {
+                            Ok(pick(z_h.clone()).reshape([b * n, dh]).matmul(w_o_in.clone()).reshape([b, n, m]))
+                        })?;
+                        let pre = match kind {
+                            Ablation::Zero => pre - z_m,
+                            Ablation::Mean => {
+                                let mean = pick(z_h.mean_dim(0)).reshape([n, dh]).matmul(w_o_in).reshape([1, n, m]);
+                                pre - z_m + mean.expand([b, n, m])
+                            }
+                        };
+                        let out_u =
+                            self.derived(&format!("blocks.{last}.W_out·W_U"), || Ok(self.model.folded_out_u(mlp)))?;
+                        self.model.folded_logits(mlp, &out_u, mid, pre)
                     }
                     _ => self.model.logits_from_last_mid(mid),
                 }

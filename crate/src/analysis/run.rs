@@ -21,6 +21,10 @@ pub struct CachedRun {
     /// Products of the model's weights that ablations reuse, by name, formed once: shared by
     /// this run's views (`first`, `extended`), which have the same model.
     pub derived: Derived,
+    /// Products of this run's activations that several analyses of it share, by name, formed
+    /// once: a head's z·W_O^h·W_in at the answer positions is the bulk of both its zero and its
+    /// mean ablation. Not shared with views of other rows (`first`, `extended`).
+    products: RefCell<HashMap<String, Tensor<3>>>,
 }
 
 impl CachedRun {
@@ -32,7 +36,14 @@ impl CachedRun {
     /// (NaN before it; `HookedTransformer::run_with_cache_from`); 0 is a full run.
     pub fn new_from(model: &HookedTransformer, tokens: &Tokens, first: usize) -> Result<Self> {
         let (logits, cache) = model.run_with_cache_from(tokens, NameFilter::All, first)?;
-        Ok(Self { model: model.clone(), tokens: tokens.clone(), logits, cache, derived: Default::default() })
+        Ok(Self {
+            model: model.clone(),
+            tokens: tokens.clone(),
+            logits,
+            cache,
+            derived: Default::default(),
+            products: Default::default(),
+        })
     }
 
     /// The run of the first `n` rows: every activation narrowed on its batch axis (row `i` of
@@ -56,6 +67,7 @@ impl CachedRun {
             logits: self.logits.clone().narrow(0, 0, n),
             cache,
             derived: self.derived.clone(),
+            products: Default::default(),
         })
     }
 
@@ -82,17 +94,18 @@ impl CachedRun {
             logits: Tensor::cat(vec![self.logits.clone(), more.logits.clone()], 0),
             cache,
             derived: self.derived.clone(),
+            products: Default::default(),
         })
     }
 
     /// The weight product `name`, formed by `form` the first time it is asked for.
     pub fn derived(&self, name: &str, form: impl FnOnce() -> Result<Tensor<2>>) -> Result<Tensor<2>> {
-        if let Some(t) = self.derived.borrow().get(name) {
-            return Ok(t.clone());
-        }
-        let t = form()?;
-        self.derived.borrow_mut().insert(name.to_string(), t.clone());
-        Ok(t)
+        memo(&self.derived, name, form)
+    }
+
+    /// The product of this run's activations `name`, formed by `form` the first time.
+    pub fn product(&self, name: &str, form: impl FnOnce() -> Result<Tensor<3>>) -> Result<Tensor<3>> {
+        memo(&self.products, name, form)
     }
 
     pub fn cfg(&self) -> &HookedTransformerConfig {
@@ -137,6 +150,16 @@ impl CachedRun {
             Some(l) => Err(Error::Config(format!("layer {l} is beyond the model's {n} layers"))),
         }
     }
+}
+
+/// `map[name]`, formed by `form` and kept the first time it is asked for.
+fn memo<T: Clone>(map: &RefCell<HashMap<String, T>>, name: &str, form: impl FnOnce() -> Result<T>) -> Result<T> {
+    if let Some(t) = map.borrow().get(name) {
+        return Ok(t.clone());
+    }
+    let t = form()?;
+    map.borrow_mut().insert(name.to_string(), t.clone());
+    Ok(t)
 }
 
 /// The cached runs kept for the next analyses of the same model: a page's figures read several

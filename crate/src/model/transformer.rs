@@ -301,7 +301,7 @@ impl HookedTransformer {
             // An ablated attention leaves rows that depend on the token and position alone.
             let pre = matmul_distinct_rows(resid_mid.clone().reshape([b * p, d]), mlp.W_in.val())
                 + mlp.b_in.val().reshape([1, m]);
-            return self.folded_logits(mlp, resid_mid, pre.reshape([b, p, m]));
+            return self.folded_logits(mlp, &self.folded_out_u(mlp), resid_mid, pre.reshape([b, p, m]));
         }
         let mut ctx = HookContext::silent();
         let resid = match self.blocks.last() {
@@ -339,7 +339,7 @@ impl HookedTransformer {
         let mid = if block.hook_mlp_in { ctx.hook(&hk.mlp_in, resid_mid) } else { resid_mid };
         let pre = ctx.hook(&mlp.hook_pre, mlp.pre(mid.clone()));
         let post = ctx.hook(&mlp.hook_post, activate(mlp.act, pre));
-        let logits = self.folded_logits_post(mlp, mid.clone(), post.clone());
+        let logits = self.folded_logits_post(mlp, &self.folded_out_u(mlp), mid.clone(), post.clone());
         let dims = mid.dims();
         let (mlp, formed) = (mlp.clone(), Rc::new(OnceCell::new()));
         let mlp_out = Rc::new(move || formed.get_or_init(|| mlp.out(post.clone())).clone());
@@ -353,23 +353,29 @@ impl HookedTransformer {
         ctx.hook(&self.unembed.hook_out, logits)
     }
 
+    /// W_out·W_U of a `folded_mlp` model, [d_mlp, d_vocab_out]: what `folded_logits` projects
+    /// the MLP's activation through (a caller making many calls forms it once).
+    pub fn folded_out_u(&self, mlp: &Mlp) -> Tensor<2> {
+        mlp.W_out.val().matmul(self.unembed.W_U.val())
+    }
+
     /// `logits_from_last_mid` of a `folded_mlp` model, given the MLP's pre-activation `pre`
-    /// at the same positions (an ablation may know it cheaper than from `mid`).
+    /// at the same positions (an ablation may know it cheaper than from `mid`) and `out_u`,
+    /// `folded_out_u(mlp)`.
     ///
     /// # Shapes
     /// - resid_mid: [batch, pos, d_model]; pre: [batch, pos, d_mlp]; output: [batch, pos, d_vocab_out]
-    pub fn folded_logits(&self, mlp: &Mlp, resid_mid: Tensor<3>, pre: Tensor<3>) -> Tensor<3> {
-        self.folded_logits_post(mlp, resid_mid, activate(mlp.act, pre))
+    pub fn folded_logits(&self, mlp: &Mlp, out_u: &Tensor<2>, resid_mid: Tensor<3>, pre: Tensor<3>) -> Tensor<3> {
+        self.folded_logits_post(mlp, out_u, resid_mid, activate(mlp.act, pre))
     }
 
     /// `folded_logits` given the MLP's activation `post` [batch, pos, d_mlp].
-    fn folded_logits_post(&self, mlp: &Mlp, resid_mid: Tensor<3>, post: Tensor<3>) -> Tensor<3> {
+    fn folded_logits_post(&self, mlp: &Mlp, out_u: &Tensor<2>, resid_mid: Tensor<3>, post: Tensor<3>) -> Tensor<3> {
         let [b, p, d] = resid_mid.dims();
         let (m, v) = (mlp.b_in.val().dims()[0], self.unembed.b_U.val().dims()[0]);
         let w_u = self.unembed.W_U.val();
-        let out_u = mlp.W_out.val().matmul(w_u.clone()); // [d_mlp, d_vocab_out]
         let bias = mlp.b_out.val().reshape([1, d]).matmul(w_u.clone()) + self.unembed.b_U.val().reshape([1, v]);
-        let logits = resid_mid.reshape([b * p, d]).matmul(w_u) + post.reshape([b * p, m]).matmul(out_u) + bias;
+        let logits = resid_mid.reshape([b * p, d]).matmul(w_u) + post.reshape([b * p, m]).matmul(out_u.clone()) + bias;
         logits.reshape([b, p, v])
     }
 
