@@ -29,6 +29,7 @@ export class Notebook extends EventTarget {
     // (one figure) and never beyond the machine's cores.
     this.engines = Math.max(1, Math.min(engines, navigator.hardwareConcurrency || 1));
     this.helpers = []; // the engines beyond the first, [EngineClient]
+    this.firstFetched = null; // the URL of the weights every engine prefetched (#prefetchFirst)
     this.first = first;
     this.cacheBackend = 'cpu'; // where cache() runs (a reader's model: on the chosen backend too)
     this.listeners = [];
@@ -302,9 +303,14 @@ export class Notebook extends EventTarget {
 
   // The final checkpoint, which a page opens with unless its link names a checkpoint or a run
   // (a run restored from this browser's storage is found later: its download is then unused).
+  // Every engine fetches it, at once: on a cold load a helper engine that waited for the
+  // first one's copy to cross the page (a page busy drawing its first figures) started loading
+  // ~200 ms after it, and every figure waits for both.
   #prefetchFirst(model) {
     if (!model || /[?&](checkpoint|run)=/.test(location.search)) return;
-    this.#fetch(`models/${model.weights}`, 'none').catch(() => {}); // fetched again when chosen
+    const url = new URL(`models/${model.weights}`, ROOT).href;
+    this.firstFetched = url;
+    for (const c of [this.client, ...this.helpers]) c.call('fetch', { url, as: 'none' }).catch(() => {}); // fetched again when chosen
   }
 
   #checkpointPath(step) {
@@ -331,11 +337,15 @@ export class Notebook extends EventTarget {
 
   // A pretrained checkpoint: the engine worker loads the file it fetches (and keeps: see
   // #prefetchAround), and the file crosses to the page only for the helper engines, passed on
-  // without a copy. Copying it on the page (addition's are 6.3 MB) held a timeline move's
+  // without a copy (the first model excepted: every engine fetched that one, #prefetchFirst). Copying it on the page (addition's are 6.3 MB) held a timeline move's
   // first frame up by its copies and their garbage collection.
   async #loadPretrained(step) {
     const url = new URL(this.#checkpointPath(step), ROOT).href;
     const config = this.configJson;
+    if (url === this.firstFetched) {
+      await Promise.all([this.client, ...this.helpers].map((c) => c.call('load', { backend: 'cpu', config, url })));
+      return;
+    }
     const bytes = this.helpers.length ? this.client.call('fetch', { url }) : null;
     await Promise.all([
       this.client.call('load', { backend: 'cpu', config, url }),
