@@ -245,6 +245,10 @@ export class Notebook extends EventTarget {
       const sel = this.pending;
       this.pending = null;
       this.loading = sel;
+      // The timeline's prefetch pauses (its downloads took the cores from the move's analyses:
+      // the chain went on fetching through a move); it starts again from the new checkpoint
+      // once every figure has followed.
+      this.prefetching = null;
       // Figures that need no engine (the training curves read only the step) follow at once,
       // while the weights download and load.
       this.dispatchEvent(new CustomEvent('selecting', { detail: described(sel) }));
