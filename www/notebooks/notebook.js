@@ -29,7 +29,7 @@ export class Notebook extends EventTarget {
     // (one figure) and never beyond the machine's cores.
     this.engines = Math.max(1, Math.min(engines, navigator.hardwareConcurrency || 1));
     this.helpers = []; // the engines beyond the first, [EngineClient]
-    this.firstFetched = null; // the URL of the weights every engine prefetched (#prefetchFirst)
+    this.firstFetched = null; // the path of the weights every engine prefetched (#prefetchFirst)
     this.first = first;
     this.cacheBackend = 'cpu'; // where cache() runs (a reader's model: on the chosen backend too)
     this.listeners = [];
@@ -312,9 +312,13 @@ export class Notebook extends EventTarget {
   // ~200 ms after it, and every figure waits for both.
   #prefetchFirst(model) {
     if (!model || /[?&](checkpoint|run)=/.test(location.search)) return;
-    const url = new URL(`models/${model.weights}`, ROOT).href;
-    this.firstFetched = url;
-    for (const c of [this.client, ...this.helpers]) c.call('fetch', { url, as: 'none' }).catch(() => {}); // fetched again when chosen
+    this.firstFetched = `models/${model.weights}`;
+    for (const c of this.#clients) this.#fetch(this.firstFetched, 'none', c).catch(() => {}); // fetched again when chosen
+  }
+
+  // Every analysis engine: the page's own and its helpers.
+  get #clients() {
+    return [this.client, ...this.helpers];
   }
 
   #checkpointPath(step) {
@@ -335,19 +339,20 @@ export class Notebook extends EventTarget {
     const config = sel.source === 'run' ? this.session.config ?? this.configJson : this.configJson;
     // Every analysis engine holds the selected model (the weights are copied: each call
     // transfers its own buffer).
-    const clients = [this.client, ...this.helpers];
-    await Promise.all(clients.map((c) => c.call('load', { backend: 'cpu', config, weights: weights.slice(0) })));
+    await Promise.all(this.#clients.map((c) => c.call('load', { backend: 'cpu', config, weights: weights.slice(0) })));
   }
 
   // A pretrained checkpoint: the engine worker loads the file it fetches (and keeps: see
   // #prefetchAround), and the file crosses to the page only for the helper engines, passed on
-  // without a copy (the first model excepted: every engine fetched that one, #prefetchFirst). Copying it on the page (addition's are 6.3 MB) held a timeline move's
-  // first frame up by its copies and their garbage collection.
+  // without a copy (but the first model, which every engine fetched: #prefetchFirst). Copying
+  // it on the page (addition's are 6.3 MB) held a timeline move's first frame up by its copies
+  // and their garbage collection.
   async #loadPretrained(step) {
-    const url = new URL(this.#checkpointPath(step), ROOT).href;
+    const path = this.#checkpointPath(step);
+    const url = new URL(path, ROOT).href;
     const config = this.configJson;
-    if (url === this.firstFetched) {
-      await Promise.all([this.client, ...this.helpers].map((c) => c.call('load', { backend: 'cpu', config, url })));
+    if (path === this.firstFetched) {
+      await Promise.all(this.#clients.map((c) => c.call('load', { backend: 'cpu', config, url })));
       return;
     }
     const bytes = this.helpers.length ? this.client.call('fetch', { url }) : null;
@@ -401,11 +406,12 @@ export class Notebook extends EventTarget {
   }
 
   /**
-   * A site file (path from the site's root) through the engine worker, which fetches each URL
-   * once and keeps it: embedded figures sharing a worker download a model once between them.
+   * A site file (path from the site's root) through an engine worker (the page's own unless
+   * `client`), which fetches each URL once and keeps it: embedded figures sharing a worker
+   * download a model once between them.
    */
-  #fetch(path, as = 'bytes') {
-    return this.client.call('fetch', { url: new URL(path, ROOT).href, as });
+  #fetch(path, as = 'bytes', client = this.client) {
+    return client.call('fetch', { url: new URL(path, ROOT).href, as });
   }
 
   async #import({ name, bytes }) {
