@@ -266,6 +266,29 @@ describe('widget kit', () => {
     }
   });
 
+  test('lines: a series path is the one d3.line draws (gaps, lone points, log scale)', async () => {
+    const out = await b.page.evaluate(async () => {
+      const { seriesPath } = await import(new URL('lines.js', location.href).href);
+      const d3 = globalThis.d3;
+      const cases = [];
+      for (const logY of [false, true]) {
+        // Gaps (NaN, and y <= 0 on a log scale), a lone point between two gaps, ends undefined.
+        const xs = Array.from({ length: 300 }, (_, k) => k * 1.7);
+        const ys = xs.map((_, k) => ([0, 40, 42, 299].includes(k) ? NaN : k === 100 ? -1 : 0.01 + Math.abs(Math.sin(k / 7)) * (k % 13) / 3));
+        const s = { x: xs, y: ys };
+        const x = d3.scaleLinear().domain([0, 510]).range([0, 613.4]);
+        const y = (logY ? d3.scaleLog() : d3.scaleLinear()).domain([0.01, 5]).range([260, 0]);
+        const keep = logY ? (v) => v > 0 : Number.isFinite;
+        const want = d3.line().defined((k) => Number.isFinite(xs[k]) && keep(ys[k])).x((k) => x(xs[k])).y((k) => y(ys[k]))(d3.range(xs.length));
+        cases.push({ got: seriesPath(s, x, y, keep, 613.4), want });
+      }
+      const none = seriesPath({ x: [1, 2], y: [NaN, NaN] }, d3.scaleLinear(), d3.scaleLinear(), Number.isFinite, 100);
+      return { cases, none };
+    });
+    for (const c of out.cases) assert.equal(c.got, c.want);
+    assert.equal(out.none, null, 'no point drawn: no path');
+  });
+
   test('token input: an out-of-vocabulary token is an error and no change; a valid edit fires change', async () => {
     const input = b.page.locator('#tokens input');
     const state = () => b.page.locator('#tokens').getAttribute('data-state');

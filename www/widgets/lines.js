@@ -187,11 +187,32 @@ function addSeries(model, name) {
   return s;
 }
 
-// d3.line walks the point indices; the accessors read x[k], y[k] of the series.
-function seriesPath(s, x, y, keep, w) {
+// The path d3.line() draws (linear curve, coordinates to 3 decimals, its default digits; a
+// defined run of one point closed to a dot), written by this loop: d3.line's accessor calls and
+// d3-path's per-point append took ~270 ms of addition's cold load, 8 figures of 3000-step
+// curves (tests/e2e: widgets.test compares the two).
+export function seriesPath(s, x, y, keep, w) {
   const defined = (k) => Number.isFinite(s.x[k]) && keep(s.y[k]);
-  const points = s.x.length > 4 * w && ascending(s.x) ? perColumn(s, x, defined) : d3.range(s.x.length);
-  return d3.line().defined(defined).x((k) => x(s.x[k])).y((k) => y(s.y[k]))(points);
+  const points = s.x.length > 4 * w && ascending(s.x) ? perColumn(s, x, defined) : null;
+  const n = points ? points.length : s.x.length;
+  let d = '';
+  let run = 0; // points in the current defined run
+  for (let i = 0; i < n; i++) {
+    const k = points ? points[i] : i;
+    if (!defined(k)) {
+      if (run === 1) d += 'Z';
+      run = 0;
+      continue;
+    }
+    d += `${run ? 'L' : 'M'}${round3(x(s.x[k]))},${round3(y(s.y[k]))}`;
+    run++;
+  }
+  if (run === 1) d += 'Z';
+  return d || null;
+}
+
+function round3(v) {
+  return Math.round(v * 1000) / 1000;
 }
 
 // The points of a series with more points than pixel columns that draw the same line: per
