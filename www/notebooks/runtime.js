@@ -37,6 +37,7 @@ export class NotebookPage {
     this.nb = new Notebook({ task: page.reader ? null : page.task, inputViews: viewsFollowing(page, 'input'), first, engines: page.engines });
     this.els = new Map();
     this.gens = new Map(); // view -> the newest fill's number (older results' numbers are dropped)
+    this.near = null; // the figure elements within a screen of the viewport (#bindElements), once known
     this.kept = new Map(); // pretrained step -> Map(readKey -> promise of the result)
   }
 
@@ -163,6 +164,17 @@ export class NotebookPage {
       if (found[0].localName !== tag) throw new Error(`${f.view}: declared as <${tag}>, the page has <${found[0].localName}>`);
       this.els.set(f.view, found[0]);
     }
+    // Which figures are within a screen of the viewport, as the browser reports it between
+    // frames: measuring each figure's box when a move or an edit starts forced a layout of the
+    // page it had just drawn (~6 ms of each of majority's edits).
+    const near = new IntersectionObserver((entries) => {
+      this.near ??= new Set();
+      for (const e of entries) {
+        if (e.isIntersecting) this.near.add(e.target);
+        else this.near.delete(e.target);
+      }
+    }, { rootMargin: '100% 0px 100% 0px' });
+    for (const el of this.els.values()) near.observe(el);
     for (const e of document.querySelectorAll(`[data-view^="${this.page.task}/"], [view^="${this.page.task}/"]`)) {
       const v = e.dataset.view || e.getAttribute('view');
       if (!declared.has(v)) throw new Error(`${v}: the page shows it but ${this.page.task}/page.js does not declare it`);
@@ -383,7 +395,9 @@ export class NotebookPage {
 
   // 1 when figure `f` is within a screen of the viewport, else 0 (an embed shows one figure).
   #inView(f) {
-    const r = this.el(f.view).getBoundingClientRect();
+    const el = this.el(f.view);
+    if (this.near) return Number(this.near.has(el));
+    const r = el.getBoundingClientRect(); // before the observer's first report
     return Number(r.bottom > -innerHeight && r.top < 2 * innerHeight);
   }
 

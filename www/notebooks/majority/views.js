@@ -323,9 +323,16 @@ export function lastRowEvenness(pattern) {
  */
 export function quietening(acts) {
   const [n, m] = acts.shape;
-  const mean = (n0, n1, k) => xs(n1 - n0).reduce((s, i) => s + acts.values[(n0 + i) * m + k], 0) / (n1 - n0);
+  // A loop over the values, not an index array per neuron: this runs on every edit.
+  const mean = (n0, n1, k) => {
+    let s = 0;
+    for (let p = n0; p < n1; p++) s += acts.values[p * m + k];
+    return s / (n1 - n0);
+  };
   const early = Math.min(8, n);
-  return xs(m).filter((k) => mean(n >> 1, n, k) < 0.5 * mean(0, early, k)).length / m;
+  let quiet = 0;
+  for (let k = 0; k < m; k++) if (mean(n >> 1, n, k) < 0.5 * mean(0, early, k)) quiet++;
+  return quiet / m;
 }
 
 /** The share of positions where the ablated prediction differs from the model's. */
